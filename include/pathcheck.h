@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libpathcheck: concurrent directio path checking over shared Linux AIO
+ * contexts.
+ *
+ * Every function returns a negative errno value on failure.  Functions that
+ * report a path state return one of enum pc_state (never negative).
+ * Every call may come from any thread at any time, except that a path must
+ * not be used during or after its own pc_path_free().
+ */
+#ifndef PATHCHECK_H
+#define PATHCHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PATHCHECK_VERSION_MAJOR 0
+#define PATHCHECK_VERSION_MINOR 1
+
+struct pc_engine;
+struct pc_path;
+
+enum pc_state {
+	PC_UNCHECKED = 0,	/* no check has finished yet */
+	PC_UP = 1,		/* the whole block was read */
+	PC_DOWN = 2,		/* error, short read or deadline passed */
+	PC_PENDING = 3,		/* a read is in flight, deadline not reached */
+};
+
+/* Why the latest finished check of a path ended the way it did. */
+enum pc_reason {
+	PC_REASON_NONE = 0,	/* no check has finished yet */
+	PC_REASON_OK = 1,	/* the whole block was read */
+	PC_REASON_IO_ERROR = 2,	/* the read failed: pc_result.error */
+	PC_REASON_SHORT_READ = 3, /* fewer bytes than the block: pc_result.bytes */
+	PC_REASON_TIMEOUT = 4,	/* no answer before the deadline */
+	PC_REASON_SUBMIT_ERROR = 5, /* io_submit refused it: pc_result.error */
+};
+
+/* Flags of pc_check(). */
+#define PC_SYNC	(1U << 0)	/* wait for the result, at most the path's timeout */
+
+struct pc_options {		/* zeroed fields take defaults */
+	unsigned int workers;	/* default: online CPUs */
+	unsigned int group_size; /* paths per aio group, default 1024 */
+	unsigned int timeout_ms; /* deadline of a check, default 30000 */
+	unsigned int shutdown_ms; /* most pc_engine_free waits on hung reads, default 1000 */
+	/* syslog priorities; NULL: warnings and worse to stderr */
+	void (*log)(void *arg, int priority, const char *msg);
+	void *log_arg;
+	/*
+	 * Optional.  Called from a worker thread exactly once for every check
+	 * that finishes, timeouts included, sync checks included.  Must not
+	 * block.  It may call any pc_* function, pc_path_free() of any path
+	 * included, but not pc_engine_free().
+	 */
+	void (*on_result)(struct pc_path *path, int state, void *path_arg);
+};
+
+struct pc_stats {
+	uint64_t paths;		/* paths now attached */
+	uint64_t groups;	/* aio groups now alive */
+	uint64_t inflight;	/* reads now in the kernel, orphans included */
+	uint64_t orphans;	/* reads whose path was freed, not yet reaped */
+	uint64_t checks;	/* checks finished */
+	uint64_t up;		/* ... of which PC_UP */
+	uint64_t down;		/* ... of which PC_DOWN, timeouts included */
+	uint64_t timeouts;	/* ... of which timed out */
+	uint64_t groups_created;
+	uint64_t groups_destroyed;
+	uint64_t orphans_reaped; /* orphans freed by the reaper */
+	uint64_t late_completions; /* answers that came after the deadline */
+	uint64_t aio_slots;	/* io_setup events held: fs.aio-nr used by us */
+};
+
+/* The latest finished check of a path. */
+struct pc_result {
+	int state;		/* PC_UNCHECKED, PC_UP or PC_DOWN */
+	int reason;		/* enum pc_reason */
+	int error;		/* positive errno for IO_ERROR / SUBMIT_ERROR */
+	unsigned int bytes;	/* bytes the read returned */
+	uint64_t latency_us;	/* submit to answer (timeouts: to the deadline) */
+	uint64_t finished_ms;	/* CLOCK_MONOTONIC milliseconds */
+	uint64_t checks;	/* checks finished on this path so far */
+};
+
+int  pc_engine_new(const struct pc_options *opts, struct pc_engine **enginep);
+void pc_engine_free(struct pc_engine *engine);
+int  pc_engine_reset(struct pc_engine *engine);
+int  pc_engine_stats(struct pc_engine *engine, struct pc_stats *stats);
+
+int  pc_path_new(struct pc_engine *engine, int fd, void *path_arg,
+		 struct pc_path **pathp);
+int  pc_path_open(struct pc_engine *engine, const char *dev, void *path_arg,
+		  struct pc_path **pathp);
+void pc_path_free(struct pc_path *path);
+int  pc_path_set_timeout(struct pc_path *path, unsigned int timeout_ms);
+int  pc_path_state(struct pc_path *path);
+int  pc_path_result(struct pc_path *path, struct pc_result *result);
+int  pc_path_blksize(struct pc_path *path);
+void *pc_path_arg(struct pc_path *path);
+
+int  pc_check(struct pc_path *path, int flags);
+int  pc_check_many(struct pc_path *const *paths, size_t n);
+
+const char *pc_state_name(int state);
+const char *pc_reason_name(int reason);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PATHCHECK_H */

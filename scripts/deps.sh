@@ -1,0 +1,27 @@
+#!/bin/sh
+# Installs the Debian packages pathcheck needs, as root, or says what to run.
+#   deps.sh build   to build and test (make, make check, make run)
+#   deps.sh bench   also what make bench compares against
+set -eu
+what=${1:-build}
+pkgs="gcc make pkg-config libaio-dev liburcu-dev libcunit1-dev libfuse3-dev fuse3"
+[ "$what" = bench ] && pkgs="$pkgs fio multipath-tools"
+
+missing=""
+for p in $pkgs; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$st" in *" installed") ;; *) missing="$missing $p" ;; esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "deps: installing$missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2 || true
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >&2
+	exit 0
+fi
+echo "deps: missing Debian packages:$missing" >&2
+echo "deps: run as root: apt-get update && apt-get install -y$missing" >&2
+exit 1

@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libpathcheck internals.  docs/design.md tells the same story with
+ * pictures; keep the two in step.
+ *
+ * Objects
+ *   engine  - options, the group table, W workers, one reaper.
+ *   group   - one io_context of group_size slots, its eventfd, its lock,
+ *             its deadline heap, its paths and its orphans.
+ *   path    - what the caller holds: an fd, a result, a request.
+ *   request - the one read a path may have in the kernel.  It outlives its
+ *             path when the path is freed with the read in flight (an
+ *             orphan), because the kernel still owns it.
+ *
+ * Locks (outermost first; nothing else nests)
+ *   engine->groups_lock  protects: creating groups and choosing their ids,
+ *                        writing the group table (readers use RCU).
+ *                        May be held across io_setup() (not I/O).
+ *   group->lock          protects: every field marked [G] below, the state
+ *                        of the group's requests, the check fields of its
+ *                        paths.  Held across io_cancel() (does not block),
+ *                        never across io_submit(), io_destroy() or a
+ *                        callback.
+ *   graveyard_lock       (destroy.c) the handshake between an engine and
+ *                        the destroyer threads that may outlive it.  Taken
+ *                        alone.
+ * A function named __name() must be called with the group lock held;
+ * lock_held() asserts it in debug and sanitizer builds.
+ */
+#ifndef PC_INTERNAL_H
+#define PC_INTERNAL_H
+
+#include <libaio.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <urcu/list.h>
+#include <urcu/wfcqueue.h>
+
+#include "pathcheck.h"
+#include "rcu.h"
+
+#define PC_DEFAULT_GROUP_SIZE	1024u
+#define PC_DEFAULT_TIMEOUT_MS	30000u
+#define PC_DEFAULT_SHUTDOWN_MS	1000u
+#define PC_MAX_GROUP_SIZE	65536u
+#define PC_MAX_WORKERS		1024u
+#define PC_MAX_TIMEOUT_MS	(24u * 3600u * 1000u)
+#define PC_MAX_BLKSIZE		4096u
+#define PC_DEFAULT_BLKSIZE	4096u
+/* How long a PC_SYNC caller waits past the deadline for the worker's verdict. */
+#define PC_SYNC_GRACE_MS	20u
+
+struct pc_engine;
+struct aio_group;
+struct worker;
+
+/*
+ * The reaper's queue carries answered orphans and retired groups, in one
+ * FIFO: an orphan queued before its group retired is freed before the
+ * group is unlinked.
+ */
+enum reap_kind {
+	REAP_REQ,
+	REAP_GROUP,
+};
+
+struct reap_item {
+	struct cds_wfcq_node node;
+	enum reap_kind kind;
+};
+
+/*
+ * A request.  Exactly one owner at a time:
+ *
+ *   REQ_IDLE      owner: its path.  No read in the kernel.
+ *   REQ_INFLIGHT  owner: the kernel.  In the group's deadline heap.  The
+ *                 submitting thread calls io_submit() after setting this,
+ *                 outside the lock; the worker may see the answer first.
+ *   REQ_FAILED    owner: the worker.  io_submit() refused it; on the
+ *                 group's failed list, finished by the worker like an
+ *                 answer with res = -error.
+ *   REQ_TIMEDOUT  owner: the kernel.  Its check already finished DOWN; the
+ *                 path starts no read until the kernel answers.
+ *   REQ_ORPHAN    owner: the kernel.  Its path was freed; the slot stays
+ *                 taken.  On the group's orphan list.
+ *   REQ_REAPED    owner: the reaper (group ACTIVE: on the reaper queue) or
+ *                 the group's destroyer (group RETIRED: on the orphan list).
+ *
+ *   IDLE -> INFLIGHT            check started (any thread)
+ *   INFLIGHT -> IDLE            answer before the deadline (worker)
+ *   INFLIGHT -> FAILED          io_submit refused it (submitter)
+ *   FAILED -> IDLE              worker finished it DOWN
+ *   INFLIGHT -> TIMEDOUT        deadline passed (worker)
+ *   TIMEDOUT -> IDLE            late answer (worker)
+ *   INFLIGHT|TIMEDOUT|FAILED -> ORPHAN   path freed (any thread)
+ *   ORPHAN -> REAPED            answer (worker)
+ *   REAPED -> freed             reaper, or destroyer after io_destroy()
+ *   IDLE -> freed               path freed (any thread)
+ */
+enum req_state {
+	REQ_IDLE,
+	REQ_INFLIGHT,
+	REQ_FAILED,
+	REQ_TIMEDOUT,
+	REQ_ORPHAN,
+	REQ_REAPED,
+};
+
+struct pc_req {
+	struct iocb iocb;		/* iocb.data points back here */
+	enum req_state state;		/* [G] */
+	struct pc_path *path;		/* [G] NULL once orphaned */
+	struct aio_group *group;
+	uint64_t submit_us;		/* [G] */
+	uint64_t deadline_us;		/* [G] */
+	unsigned int heap_idx;		/* [G] while INFLIGHT */
+	long res;			/* [G] REQ_FAILED: -errno */
+	struct cds_list_head list;	/* [G] failed or orphan list */
+	struct reap_item reap;		/* reaper queue, REAPED only */
+};
+
+/* Life of a path: LIVE until pc_path_free() starts.  Read without the lock
+ * by the worker delivering its result (see deliver() in worker.c). */
+enum path_life {
+	PATH_LIVE,
+	PATH_FREED,
+};
+
+/* A PC_SYNC caller waiting on its path; lives on the caller's stack. */
+struct sync_waiter {
+	sem_t done;
+	_Atomic int state;		/* stored (release) before sem_post */
+	struct sync_waiter *next;	/* [G] */
+};
+
+struct pc_path {
+	struct pc_engine *engine;
+	struct aio_group *group;	/* fixed for the path's life */
+	struct pc_req *req;		/* [G] owned by the path while attached */
+	void *arg;
+	int fd;
+	bool own_fd;			/* pc_path_open(): we close it */
+	bool restore_flags;		/* we set O_DIRECT on the caller's fd */
+	int saved_flags;
+	unsigned int blksize;
+	_Atomic unsigned int timeout_ms;
+	_Atomic enum path_life life;
+	/*
+	 * Checks are numbered.  started > finished: a check runs.  A result is
+	 * handed out once: returned by pc_check(), posted to a PC_SYNC waiter
+	 * or given to on_result; reported is the number of the last one.
+	 */
+	uint64_t started;		/* [G] */
+	uint64_t finished;		/* [G] */
+	uint64_t reported;		/* [G] */
+	struct pc_result result;	/* [G] */
+	struct sync_waiter *waiters;	/* [G] */
+	struct cds_list_head node;	/* [G] group->paths */
+	struct rcu_head rcu;
+};
+
+/* A min-heap of in-flight requests by deadline. */
+struct deadline_heap {
+	struct pc_req **reqs;
+	unsigned int n, cap;
+};
+
+/*
+ *   GROUP_ACTIVE   in the engine's table; takes new paths.
+ *   GROUP_RETIRED  no new paths; queued to the reaper, which unlinks it
+ *                  and hands it to a destroyer thread.  A group retires
+ *                  when pc_engine_reset() finds it empty, when its last
+ *                  path leaves every slot to an orphan (fully orphaned), or
+ *                  at pc_engine_free().
+ */
+enum group_state {
+	GROUP_ACTIVE,
+	GROUP_RETIRED,
+};
+
+struct aio_group {
+	pthread_mutex_t lock;
+	_Atomic int lock_owner;		/* tid holding lock, 0: none */
+	enum group_state state;		/* [G] */
+	unsigned int size;		/* slots: paths + orphans <= size */
+	unsigned int paths;		/* [G] */
+	unsigned int orphans;		/* [G] slots held by orphans */
+	unsigned int inflight;		/* [G] reads in the kernel */
+	_Atomic unsigned int used;	/* paths + orphans, for lockless scans */
+	_Atomic uint64_t next_deadline_us; /* heap top, UINT64_MAX when empty */
+	struct deadline_heap heap;	/* [G] */
+	struct cds_list_head path_list;	/* [G] */
+	struct cds_list_head orphan_list; /* [G] ORPHAN and (retired) REAPED */
+	struct cds_list_head failed_list; /* [G] FAILED requests */
+	_Atomic bool has_failed;	/* failed_list not empty; set under [G] */
+	io_context_t ctx;
+	int efd;			/* every iocb signals it */
+	void *buf;			/* one block; every read lands in it */
+	unsigned int id;
+	struct pc_engine *engine;
+	struct worker *worker;		/* the one that polls efd */
+	struct reap_item reap;		/* reaper queue, when RETIRED */
+};
+
+/*
+ * The groups of an engine, indexed by group id, NULL where no group has the
+ * id.  Published by RCU: never changed once published, replaced whole
+ * under engine->groups_lock.  Workers find a group from its epoll event by
+ * id here, so an event that outlives its group finds NULL (or the group
+ * that took the id since, which is harmless to reap).
+ */
+struct group_table {
+	unsigned int n;
+	struct rcu_head rcu;
+	struct aio_group *groups[];
+};
+
+/* A result a worker hands to on_result once it has dropped the locks. */
+struct delivery {
+	struct pc_path *path;
+	int state;
+};
+
+/* The stop/stopped handshake of worker and reaper threads. */
+enum thread_run {
+	THREAD_RUNNING,
+	THREAD_STOP,		/* asked to stop by pc_engine_free() */
+	THREAD_STOPPED,		/* acknowledged; about to return */
+	THREAD_JOINED,		/* joined by pc_engine_free() */
+};
+
+struct worker {
+	struct pc_engine *engine;
+	pthread_t thread;
+	unsigned int id;
+	int epfd;
+	int wakefd;			/* ends epoll_wait early */
+	_Atomic enum thread_run run;
+	/* What it sleeps until; a submitter with an earlier deadline wakes it.
+	 * 0 while it scans. */
+	_Atomic uint64_t sleep_until_us;
+	/* The path whose on_result runs now (pc_path_free waits it out). */
+	_Atomic(struct pc_path *) delivering;
+	struct delivery *batch;		/* worker-private */
+	size_t batch_n, batch_cap;
+};
+
+struct reaper {
+	pthread_t thread;
+	int wakefd;
+	_Atomic enum thread_run run;
+	struct cds_wfcq_head head;	/* REAPED requests and RETIRED groups */
+	struct cds_wfcq_tail tail;
+};
+
+struct engine_stats {
+	_Atomic uint64_t paths, groups, inflight, orphans;
+	_Atomic uint64_t checks, up, down, timeouts;
+	_Atomic uint64_t groups_created, groups_destroyed;
+	_Atomic uint64_t orphans_reaped, late_completions, aio_slots;
+};
+
+struct pc_engine {
+	struct pc_options opts;		/* defaults filled in */
+	pthread_mutex_t groups_lock;
+	struct group_table *groups;	/* RCU; written under groups_lock */
+	struct worker *workers;
+	unsigned int nworkers;
+	struct reaper reaper;
+	struct engine_stats stats;
+	/* Destroyers still running for this engine, and their jobs; under
+	 * graveyard_lock. */
+	unsigned int destroying;
+	struct cds_list_head destroy_jobs;
+	pthread_cond_t destroyed;	/* signalled under graveyard_lock */
+};
+
+/* util.c */
+uint64_t pc_now_us(void);
+void pc_log(struct pc_engine *e, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void lock_group(struct aio_group *g);
+void unlock_group(struct aio_group *g);
+void lock_held(struct aio_group *g);
+
+/* heap.c */
+int heap_init(struct deadline_heap *h, unsigned int cap);
+void heap_free(struct deadline_heap *h);
+void heap_push(struct deadline_heap *h, struct pc_req *r);
+void heap_remove(struct deadline_heap *h, struct pc_req *r);
+struct pc_req *heap_top(const struct deadline_heap *h);
+
+/* group.c */
+int group_get_slot(struct pc_engine *e, struct aio_group **gp);
+void __group_release_slot(struct aio_group *g);
+void __group_update_deadline(struct aio_group *g);
+bool __group_retire_if_fully_orphaned(struct aio_group *g);
+bool __group_retire(struct aio_group *g);
+void group_unlink(struct pc_engine *e, struct aio_group *g);
+void group_free(struct aio_group *g);
+int engine_reset_groups(struct pc_engine *e);
+void engine_retire_all_groups(struct pc_engine *e);
+struct group_table *engine_groups(struct pc_engine *e); /* in an RCU read section */
+struct aio_group *engine_group(struct pc_engine *e, uint64_t id); /* likewise */
+
+/* check.c */
+void __req_complete(struct aio_group *g, struct pc_req *r, long res,
+		    struct worker *w);
+void __req_timeout(struct aio_group *g, struct pc_req *r, struct worker *w);
+bool __req_try_cancel(struct aio_group *g, struct pc_req *r);
+bool __req_detach(struct aio_group *g, struct pc_req *r);
+
+/* worker.c */
+int workers_start(struct pc_engine *e);
+void workers_stop(struct pc_engine *e);
+void workers_free(struct pc_engine *e);
+int spawn_quiet(pthread_t *t, size_t stack, void *(*fn)(void *), void *arg);
+void worker_watch_deadline(struct worker *w, uint64_t deadline_us);
+int worker_add_group(struct worker *w, struct aio_group *g);
+void worker_del_group(struct worker *w, struct aio_group *g);
+void worker_queue_delivery(struct worker *w, struct pc_path *p, int state);
+void worker_wake(struct worker *w);
+bool in_worker_thread(struct pc_engine *e);
+bool is_worker_thread(struct worker *w);
+
+/* reaper.c */
+int reaper_start(struct pc_engine *e);
+void reaper_stop(struct pc_engine *e);
+void reaper_take_req(struct pc_engine *e, struct pc_req *r);
+void reaper_take_group(struct pc_engine *e, struct aio_group *g);
+
+/* destroy.c */
+int destroy_group_async(struct pc_engine *e, struct aio_group *g);
+void destroy_wait(struct pc_engine *e, uint64_t until_us);
+
+/* path.c */
+void path_free_rcu(struct rcu_head *head);
+
+#endif

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The reaper.  It frees orphans that have been answered, giving their slots
+ * back, and takes retired groups out of service: it unlinks them, waits one
+ * grace period for all of them together, and hands each to a destroyer
+ * thread (destroy.c), so that no application thread and no worker ever
+ * calls io_destroy().
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static void reaper_wake(struct reaper *rp)
+{
+	uint64_t one = 1;
+
+	while (write(rp->wakefd, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
+}
+
+static void enqueue(struct pc_engine *e, struct reap_item *item)
+{
+	/* Orders everything written to the item before the reaper sees it
+	 * (cds_wfcq_enqueue is a full barrier); TSan is told separately. */
+	pc_tsan_release(item);
+	cds_wfcq_enqueue(&e->reaper.head, &e->reaper.tail, &item->node);
+	reaper_wake(&e->reaper);
+}
+
+/* A worker hands over an answered orphan (REQ_REAPED). */
+void reaper_take_req(struct pc_engine *e, struct pc_req *r)
+{
+	enqueue(e, &r->reap);
+}
+
+/* Whoever retired g (__group_retire) hands it over, lock dropped. */
+void reaper_take_group(struct pc_engine *e, struct aio_group *g)
+{
+	enqueue(e, &g->reap);
+}
+
+static void free_orphan(struct pc_engine *e, struct pc_req *r)
+{
+	struct aio_group *g = r->group;
+
+	lock_group(g);
+	g->orphans--;
+	__group_release_slot(g);
+	unlock_group(g);
+	free(r);
+	atomic_fetch_sub(&e->stats.orphans, 1);
+	atomic_fetch_add(&e->stats.orphans_reaped, 1);
+}
+
+/* Unlinks every group, then one grace period for all, then destroyers. */
+static void take_down(struct pc_engine *e, struct aio_group **groups,
+		      unsigned int n)
+{
+	unsigned int i;
+
+	if (!n)
+		return;
+	for (i = 0; i < n; i++)
+		group_unlink(e, groups[i]);
+	pc_rcu_synchronize();
+	for (i = 0; i < n; i++)
+		destroy_group_async(e, groups[i]);
+}
+
+static void drain(struct pc_engine *e)
+{
+	struct aio_group *batch[64];
+	unsigned int n = 0;
+	struct cds_wfcq_node *node;
+
+	while ((node = __cds_wfcq_dequeue_blocking(&e->reaper.head,
+						   &e->reaper.tail))) {
+		struct reap_item *item = caa_container_of(node,
+						struct reap_item, node);
+
+		pc_tsan_acquire(item);
+		if (item->kind == REAP_REQ) {
+			free_orphan(e, caa_container_of(item, struct pc_req,
+							reap));
+			continue;
+		}
+		batch[n++] = caa_container_of(item, struct aio_group, reap);
+		if (n == 64) {
+			take_down(e, batch, n);
+			n = 0;
+		}
+	}
+	take_down(e, batch, n);
+}
+
+static void *reaper_main(void *arg)
+{
+	struct pc_engine *e = arg;
+	struct reaper *rp = &e->reaper;
+	uint64_t count;
+	bool stop;
+
+	do {
+		while (read(rp->wakefd, &count, sizeof(count)) < 0 &&
+		       errno == EINTR)
+			;
+		/* Seen before draining: what was queued before the stop
+		 * request is drained below. */
+		stop = atomic_load(&rp->run) == THREAD_STOP;
+		drain(e);
+	} while (!stop);
+	atomic_store(&rp->run, THREAD_STOPPED);
+	return NULL;
+}
+
+int reaper_start(struct pc_engine *e)
+{
+	struct reaper *rp = &e->reaper;
+	int err;
+
+	cds_wfcq_init(&rp->head, &rp->tail);
+	atomic_init(&rp->run, THREAD_RUNNING);
+	rp->wakefd = eventfd(0, EFD_CLOEXEC);
+	if (rp->wakefd < 0)
+		return -errno;
+	err = spawn_quiet(&rp->thread, 0, reaper_main, e);
+	if (err) {
+		close(rp->wakefd);
+		rp->wakefd = -1;
+		return err;
+	}
+	pthread_setname_np(rp->thread, "pc-reaper");
+	return 0;
+}
+
+void reaper_stop(struct pc_engine *e)
+{
+	struct reaper *rp = &e->reaper;
+
+	if (rp->wakefd < 0)
+		return;
+	atomic_store(&rp->run, THREAD_STOP);
+	reaper_wake(rp);
+	pthread_join(rp->thread, NULL);
+	atomic_store(&rp->run, THREAD_JOINED);
+	close(rp->wakefd);
+	rp->wakefd = -1;
+	cds_wfcq_destroy(&rp->head, &rp->tail);
+}

@@ -1,0 +1,411 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Workers.  Worker i polls the groups whose id % W == i: it sleeps in
+ * epoll_wait() on their eventfds until an answer or the earliest deadline,
+ * reaps the answers from the aio ring in user space, fires deadlines, and
+ * hands results to on_result with no lock held.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Most answers or deadlines handled under one hold of a group lock. */
+#define BATCH		256
+#define WAKE_ID		UINT64_MAX
+#define AIO_RING_MAGIC	0xa10a10a1u
+
+static __thread struct worker *current_worker;
+
+bool in_worker_thread(struct pc_engine *e)
+{
+	(void)e;
+	/* Any engine's: a callback must not block on any engine. */
+	return current_worker != NULL;
+}
+
+bool is_worker_thread(struct worker *w)
+{
+	return current_worker == w;
+}
+
+void worker_wake(struct worker *w)
+{
+	uint64_t one = 1;
+
+	/* Edge-triggered: every write wakes epoll_wait, nobody reads. */
+	if (write(w->wakefd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		pc_log(w->engine, LOG_ERR, "worker %u: wake: %s", w->id,
+		       strerror(errno));
+}
+
+/*
+ * A submitter calls this after publishing a deadline in its group
+ * (__group_update_deadline).  Either it sees the time the worker sleeps
+ * until and wakes it when the new deadline is earlier, or the worker's
+ * second scan (arm()) sees the new deadline: both sides store, then load,
+ * sequentially consistent.
+ */
+void worker_watch_deadline(struct worker *w, uint64_t deadline_us)
+{
+	if (deadline_us < atomic_load(&w->sleep_until_us))
+		worker_wake(w);
+}
+
+int worker_add_group(struct worker *w, struct aio_group *g)
+{
+	struct epoll_event ev = {
+		.events = EPOLLIN | EPOLLET,
+		.data.u64 = g->id,
+	};
+
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, g->efd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+void worker_del_group(struct worker *w, struct aio_group *g)
+{
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, g->efd, NULL);
+}
+
+void worker_queue_delivery(struct worker *w, struct pc_path *p, int state)
+{
+	if (!w || w->batch_n >= BATCH) {
+		/* Every caller bounds its batch by BATCH: a bug, loudly. */
+		fprintf(stderr, "pathcheck: delivery batch overflow\n");
+		abort();
+	}
+	w->batch[w->batch_n].path = p;
+	w->batch[w->batch_n].state = state;
+	w->batch_n++;
+}
+
+/*
+ * Runs on_result for the batch, no lock held.  pc_path_free() of a path
+ * in the batch and this loop meet Dekker-style: the worker stores
+ * delivering then loads life; pc_path_free stores life then loads
+ * delivering.  Either the callback is skipped, or pc_path_free waits for
+ * it to end.  The path's memory lives on until our RCU read section ends.
+ */
+static void deliver(struct worker *w)
+{
+	struct pc_engine *e = w->engine;
+
+	for (size_t i = 0; i < w->batch_n; i++) {
+		struct pc_path *p = w->batch[i].path;
+
+		atomic_store(&w->delivering, p);
+		if (atomic_load(&p->life) == PATH_LIVE)
+			e->opts.on_result(p, w->batch[i].state, p->arg);
+		atomic_store_explicit(&w->delivering, NULL,
+				      memory_order_release);
+	}
+	w->batch_n = 0;
+}
+
+struct aio_ring {
+	unsigned int id, nr, head, tail;
+	unsigned int magic, compat_features, incompat_features;
+	unsigned int header_length;
+	struct io_event events[];
+};
+
+/*
+ * Takes up to max answers off the group's completion ring.  Only the
+ * group's worker consumes it, so the ring can be read in user space, as
+ * the kernel allows, without a system call per batch.
+ */
+static int take_events(struct aio_group *g, struct io_event *evs, int max)
+{
+	struct aio_ring *ring = (struct aio_ring *)g->ctx;
+	struct timespec zero = { 0, 0 };
+	unsigned int head, tail;
+	int n = 0;
+
+	if (ring->magic != AIO_RING_MAGIC || ring->incompat_features)
+		return io_getevents(g->ctx, 0, max, evs, &zero);
+	head = ring->head;
+	/* Orders the kernel's writes of the events before our reads. */
+	tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
+	while (head != tail && n < max) {
+		evs[n++] = ring->events[head];
+		head = (head + 1) % ring->nr;
+	}
+	/* Orders our reads of the events before the kernel reuses them. */
+	__atomic_store_n(&ring->head, head, __ATOMIC_RELEASE);
+	return n;
+}
+
+static void reap_group(struct worker *w, struct aio_group *g)
+{
+	struct io_event evs[BATCH];
+	int n;
+
+	do {
+		n = take_events(g, evs, BATCH);
+		if (n <= 0)
+			break;
+		lock_group(g);
+		for (int i = 0; i < n; i++)
+			__req_complete(g, evs[i].data, (long)evs[i].res, w);
+		unlock_group(g);
+		deliver(w);
+	} while (n == BATCH);
+}
+
+static void finish_failed(struct worker *w, struct aio_group *g)
+{
+	bool more;
+
+	do {
+		unsigned int k = 0;
+
+		if (!atomic_load(&g->has_failed))
+			return;
+		lock_group(g);
+		while (k < BATCH && !cds_list_empty(&g->failed_list)) {
+			struct pc_req *r = cds_list_first_entry(
+				&g->failed_list, struct pc_req, list);
+
+			cds_list_del(&r->list);
+			__req_complete(g, r, r->res, w);
+			k++;
+		}
+		more = !cds_list_empty(&g->failed_list);
+		atomic_store(&g->has_failed, more);
+		unlock_group(g);
+		deliver(w);
+	} while (more);
+}
+
+static void expire_group(struct worker *w, struct aio_group *g, uint64_t now)
+{
+	unsigned int k;
+
+	do {
+		struct pc_req *r;
+
+		k = 0;
+		lock_group(g);
+		while (k < BATCH && (r = heap_top(&g->heap)) &&
+		       r->deadline_us <= now) {
+			__req_timeout(g, r, w);
+			k++;
+		}
+		unlock_group(g);
+		deliver(w);
+	} while (k == BATCH);
+}
+
+/* Calls fn on every group of this worker.  In an RCU read section. */
+#define for_each_my_group(w, t, g, id)					\
+	for (id = (w)->id; t && id < t->n; id += (w)->engine->nworkers)	\
+		if (((g) = t->groups[id]) != NULL)
+
+static void service_groups(struct worker *w, uint64_t now)
+{
+	struct group_table *t = engine_groups(w->engine);
+	struct aio_group *g;
+	unsigned int id;
+
+	for_each_my_group(w, t, g, id) {
+		finish_failed(w, g);
+		if (atomic_load(&g->next_deadline_us) <= now)
+			expire_group(w, g, now);
+	}
+}
+
+static uint64_t earliest_deadline(struct worker *w)
+{
+	struct group_table *t = engine_groups(w->engine);
+	uint64_t next = UINT64_MAX;
+	struct aio_group *g;
+	unsigned int id;
+
+	for_each_my_group(w, t, g, id) {
+		uint64_t d = atomic_load(&g->next_deadline_us);
+
+		if (d < next)
+			next = d;
+	}
+	return next;
+}
+
+/* How long epoll_wait() may sleep: until the earliest deadline. */
+static int arm(struct worker *w)
+{
+	uint64_t next = earliest_deadline(w), again, now;
+
+	for (;;) {
+		atomic_store(&w->sleep_until_us, next);
+		again = earliest_deadline(w);
+		if (again >= next)
+			break;
+		next = again;
+	}
+	if (next == UINT64_MAX)
+		return -1;
+	now = pc_now_us();
+	if (next <= now)
+		return 0;
+	next = (next - now + 999) / 1000;
+	return next > INT_MAX ? INT_MAX : (int)next;
+}
+
+static void handle_events(struct worker *w, struct epoll_event *evs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct aio_group *g;
+
+		if (evs[i].data.u64 == WAKE_ID)
+			continue;
+		g = engine_group(w->engine, evs[i].data.u64);
+		if (g)
+			reap_group(w, g);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct epoll_event evs[64];
+	int timeout;
+
+	current_worker = w;
+	while (atomic_load(&w->run) == THREAD_RUNNING) {
+		pc_rcu_read_lock();
+		timeout = arm(w);
+		pc_rcu_read_unlock();
+		int n = epoll_wait(w->epfd, evs, 64, timeout);
+
+		if (n < 0 && errno != EINTR)
+			pc_log(w->engine, LOG_ERR, "worker %u: epoll_wait: %s",
+			       w->id, strerror(errno));
+		pc_rcu_read_lock();
+		if (n > 0)
+			handle_events(w, evs, n);
+		service_groups(w, pc_now_us());
+		pc_rcu_read_unlock();
+	}
+	atomic_store(&w->run, THREAD_STOPPED);
+	return NULL;
+}
+
+static int worker_init(struct pc_engine *e, struct worker *w, unsigned int id)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
+				  .data.u64 = WAKE_ID };
+
+	w->engine = e;
+	w->id = id;
+	w->wakefd = -1;
+	atomic_init(&w->run, THREAD_RUNNING);
+	atomic_init(&w->sleep_until_us, UINT64_MAX);
+	atomic_init(&w->delivering, NULL);
+	w->batch = calloc(BATCH, sizeof(*w->batch));
+	if (!w->batch)
+		return -ENOMEM;
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (w->epfd < 0)
+		return -errno;
+	w->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->wakefd < 0)
+		return -errno;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+static void worker_fini(struct worker *w)
+{
+	if (w->wakefd >= 0)
+		close(w->wakefd);
+	if (w->epfd >= 0)
+		close(w->epfd);
+	free(w->batch);
+}
+
+/* Library threads take no signals: they belong to the caller's threads. */
+int spawn_quiet(pthread_t *t, size_t stack, void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	int err;
+
+	pthread_attr_init(&attr);
+	if (stack)
+		pthread_attr_setstacksize(&attr, stack);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(t, &attr, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	return -err;
+}
+
+int workers_start(struct pc_engine *e)
+{
+	unsigned int i;
+	int err = 0;
+
+	e->workers = calloc(e->opts.workers, sizeof(*e->workers));
+	if (!e->workers)
+		return -ENOMEM;
+	for (i = 0; i < e->opts.workers; i++) {
+		struct worker *w = &e->workers[i];
+		char name[16];
+
+		w->epfd = -1;
+		err = worker_init(e, w, i);
+		if (!err)
+			err = spawn_quiet(&w->thread, 0, worker_main, w);
+		if (err) {
+			worker_fini(w);
+			break;
+		}
+		snprintf(name, sizeof(name), "pc-worker-%u", i % 10000u);
+		pthread_setname_np(w->thread, name);
+		e->nworkers++;
+	}
+	if (e->nworkers == e->opts.workers)
+		return 0;
+	workers_stop(e);
+	workers_free(e);
+	return err;
+}
+
+/* The stop/stopped handshake: ask, wake, and join a thread that has
+ * acknowledged.  The workers' epoll sets stay until workers_free(). */
+void workers_stop(struct pc_engine *e)
+{
+	unsigned int i;
+
+	for (i = 0; i < e->nworkers; i++) {
+		atomic_store(&e->workers[i].run, THREAD_STOP);
+		worker_wake(&e->workers[i]);
+	}
+	for (i = 0; i < e->nworkers; i++)
+		if (atomic_load(&e->workers[i].run) != THREAD_JOINED) {
+			pthread_join(e->workers[i].thread, NULL);
+			atomic_store(&e->workers[i].run, THREAD_JOINED);
+		}
+}
+
+void workers_free(struct pc_engine *e)
+{
+	for (unsigned int i = 0; i < e->nworkers; i++)
+		worker_fini(&e->workers[i]);
+	e->nworkers = 0;
+	free(e->workers);
+	e->workers = NULL;
+}

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static unsigned int skipped;
+static int current_skipped;
+
+void pc_test_skip(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("\n  SKIP: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	current_skipped = 1;
+}
+
+static const struct pc_test *tests_run;
+
+static void run_one(const struct pc_test *t)
+{
+	current_skipped = 0;
+	t->fn();
+	if (current_skipped)
+		skipped++;
+}
+
+/* CUnit calls plain void(void) functions: trampolines for up to 64 tests. */
+#define TRAMP(n) static void tramp##n(void) { run_one(&tests_run[n]); }
+#define T8(a) TRAMP(a##0) TRAMP(a##1) TRAMP(a##2) TRAMP(a##3) \
+	      TRAMP(a##4) TRAMP(a##5) TRAMP(a##6) TRAMP(a##7)
+T8(0) T8(1) T8(2) T8(3) T8(4) T8(5) T8(6) T8(7)
+#define R8(a) tramp##a##0, tramp##a##1, tramp##a##2, tramp##a##3, \
+	      tramp##a##4, tramp##a##5, tramp##a##6, tramp##a##7
+static void (*const tramps[64])(void) = {
+	R8(0), R8(1), R8(2), R8(3), R8(4), R8(5), R8(6), R8(7)
+};
+
+int pc_test_main(const char *suite_name, const struct pc_test *tests,
+		 int argc, char **argv)
+{
+	CU_pSuite suite;
+	unsigned int n, ran, failed, passed;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	tests_run = tests;
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	suite = CU_add_suite(suite_name, NULL, NULL);
+	for (n = 0; suite && tests[n].name; n++) {
+		if (n >= 64) {
+			fprintf(stderr, "harness: at most 64 tests a file\n");
+			return 1;
+		}
+		if (argc > 1 && strcmp(argv[1], tests[n].name))
+			continue;
+		CU_add_test(suite, tests[n].name, tramps[n]);
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	ran = CU_get_number_of_tests_run();
+	failed = CU_get_number_of_tests_failed();
+	passed = ran - failed - skipped;
+	CU_cleanup_registry();
+	printf("\n%s: %u passed, %u failed, %u skipped\n", suite_name,
+	       passed, failed, skipped);
+	if (failed)
+		return 1;
+	return ran && skipped == ran ? 77 : 0;
+}
+
+uint64_t pc_test_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t pc_test_now_ms(void)
+{
+	return pc_test_now_us() / 1000u;
+}
+
+void pc_test_sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+const char *pc_test_need_root(void)
+{
+	return geteuid() == 0 ? NULL : "needs root";
+}
+
+int pc_test_tmpfile(char *buf, size_t len, off_t size)
+{
+	const char *dir = getenv("TMPDIR");
+	int fd;
+
+	snprintf(buf, len, "%s/pctest.XXXXXX", dir && *dir ? dir : "/tmp");
+	fd = mkstemp(buf);
+	if (fd < 0)
+		return -errno;
+	if (size && ftruncate(fd, size) < 0) {
+		int err = -errno;
+
+		close(fd);
+		unlink(buf);
+		return err;
+	}
+	return fd;
+}
+
+int pc_test_loop_attach(const char *file, unsigned int blksize,
+			char *dev, size_t len)
+{
+	int ctl, fd, lfd, nr, err = 0;
+
+	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return -errno;
+	fd = open(file, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		close(ctl);
+		return err;
+	}
+	for (int tries = 0; tries < 16; tries++) {
+		nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+		if (nr < 0) {
+			err = -errno;
+			break;
+		}
+		snprintf(dev, len, "/dev/loop%d", nr);
+		lfd = open(dev, O_RDWR | O_CLOEXEC);
+		if (lfd < 0) {
+			err = -errno;
+			break;
+		}
+		if (ioctl(lfd, LOOP_SET_FD, fd) < 0) {
+			err = -errno;
+			close(lfd);
+			if (err == -EBUSY)
+				continue;	/* raced with someone */
+			break;
+		}
+		err = 0;
+		if (blksize && ioctl(lfd, LOOP_SET_BLOCK_SIZE, blksize) < 0) {
+			err = -errno;
+			ioctl(lfd, LOOP_CLR_FD, 0);
+		}
+		close(lfd);
+		break;
+	}
+	close(fd);
+	close(ctl);
+	return err;
+}
+
+int pc_test_loop_detach(const char *dev)
+{
+	int fd = open(dev, O_RDWR | O_CLOEXEC);
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, LOOP_CLR_FD, 0) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The test harness: one CUnit suite per test file, skip as a real outcome.
+ *
+ *	static void test_x(void) { ... CU_ASSERT(...); }
+ *	int main(int argc, char **argv)
+ *	{
+ *		static const struct pc_test tests[] = {
+ *			{ "x", test_x }, { NULL, NULL } };
+ *		return pc_test_main("feature", tests, argc, argv);
+ *	}
+ *
+ * A test that cannot run here calls PC_SKIP("why") before asserting
+ * anything; it is reported as skipped, never as passed.  The last line of
+ * output is "<file>: P passed, F failed, S skipped".  Exit status: 0 all
+ * ran and passed, 1 a failure, 77 everything skipped.
+ * argv[1], if given, runs only the test of that name.
+ */
+#ifndef PC_TEST_HARNESS_H
+#define PC_TEST_HARNESS_H
+
+#include <CUnit/CUnit.h>
+#include <stdint.h>
+
+struct pc_test {
+	const char *name;
+	void (*fn)(void);
+};
+
+int pc_test_main(const char *suite, const struct pc_test *tests,
+		 int argc, char **argv);
+
+void pc_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define PC_SKIP(...) do { pc_test_skip(__VA_ARGS__); return; } while (0)
+
+/* Setup that must work, or the test fails here with the reason. */
+#define PC_REQUIRE(cond) do { \
+	if (!(cond)) { CU_FAIL_FATAL(#cond); return; } } while (0)
+
+uint64_t pc_test_now_ms(void);
+uint64_t pc_test_now_us(void);
+void pc_test_sleep_ms(unsigned int ms);
+
+/* Why root-only things cannot run here, or NULL. */
+const char *pc_test_need_root(void);
+
+/* A temporary file of size bytes under dir ("" for $TMPDIR or /tmp),
+ * its path in buf.  Returns an fd open O_RDWR, or -errno. */
+int pc_test_tmpfile(char *buf, size_t len, off_t size);
+
+/* Attaches a loop device over file with the given logical block size
+ * (0: default); its path in dev.  Returns 0 or -errno. */
+int pc_test_loop_attach(const char *file, unsigned int blksize,
+			char *dev, size_t len);
+int pc_test_loop_detach(const char *dev);
+
+#endif
