@@ -133,7 +133,15 @@ $(TESTS): $(B)/tests/%: $(B)/obj/tests/%.o $(TEST_LIB) $(A)
 	@echo '  LD     $@'
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(A) $(LIB_LIBS) -lcunit
 
-check: all tests
+# The README's embedding example, compiled against the shared library.
+$(B)/readme-example.c: README.md
+	@mkdir -p $(B)
+	sed -n '/^<!-- embed-example -->$$/,/^```$$/p' README.md | sed '1,2d;$$d' > $@
+$(B)/readme-example: $(B)/readme-example.c $(SO)
+	@echo '  LD     $@'
+	$(Q)$(CC) $(filter-out -Isrc -Itests/lib,$(ALL_CFLAGS)) -o $@ $< -L$(B) -lpathcheck -Wl,-rpath,$(abspath $(B))
+
+check: all tests $(B)/readme-example
 	@PC_BUILD_DIR=$(B) SAN=$(SAN) sh tests/run.sh $(TESTS)
 
 run: all
