@@ -124,7 +124,7 @@ $(PCFILE): pathcheck.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
 
 .SECONDEXPANSION:
-$(TOOLS): $(B)/%: $$(patsubst %.c,$(B)/obj/%.o,$$(wildcard tools/$$*/*.c)) $(TOOL_COMMON) $(A)
+$(TOOLS): $(B)/%: $$(addprefix $(B)/obj/,$$(addsuffix .o,$$(basename $$(wildcard tools/$$*/*.c)))) $(TOOL_COMMON) $(A)
 	@echo '  LD     $@'
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(A) $(LIB_LIBS) $($*_LIBS)
 

@@ -41,9 +41,10 @@ static void run_one(const struct pc_test *t)
 }
 
 /* CUnit calls plain void(void) functions: trampolines for up to 64 tests. */
-#define TRAMP(n) static void tramp##n(void) { run_one(&tests_run[n]); }
-#define T8(a) TRAMP(a##0) TRAMP(a##1) TRAMP(a##2) TRAMP(a##3) \
-	      TRAMP(a##4) TRAMP(a##5) TRAMP(a##6) TRAMP(a##7)
+#define TRAMP(a, b) \
+	static void tramp##a##b(void) { run_one(&tests_run[8 * a + b]); }
+#define T8(a) TRAMP(a, 0) TRAMP(a, 1) TRAMP(a, 2) TRAMP(a, 3) \
+	      TRAMP(a, 4) TRAMP(a, 5) TRAMP(a, 6) TRAMP(a, 7)
 T8(0) T8(1) T8(2) T8(3) T8(4) T8(5) T8(6) T8(7)
 #define R8(a) tramp##a##0, tramp##a##1, tramp##a##2, tramp##a##3, \
 	      tramp##a##4, tramp##a##5, tramp##a##6, tramp##a##7
