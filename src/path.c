@@ -25,30 +25,26 @@ static const char *file_kind(mode_t mode)
 	return "not a block device or regular file";
 }
 
-/* Checks that fd can be read and gives its block size. */
-static int probe_fd(struct pc_engine *e, int fd, int *flags,
-		    unsigned int *blksize)
+/* Checks that fd, whose flags and stat the caller has, can be read, and
+ * gives its block size. */
+static int probe_fd(struct pc_engine *e, int fd, int flags,
+		    const struct stat *st, unsigned int *blksize)
 {
-	struct stat st;
 	int bs = 0;
 
-	*flags = fcntl(fd, F_GETFL);
-	if (*flags < 0 || fstat(fd, &st) < 0) {
-		pc_log(e, LOG_ERR, "fd %d: %s", fd, strerror(errno));
-		return -EBADF;
-	}
-	if ((*flags & O_ACCMODE) == O_WRONLY) {
+	if ((flags & O_ACCMODE) == O_WRONLY) {
 		pc_log(e, LOG_ERR, "fd %d is not open for reading", fd);
 		return -EBADF;
 	}
-	if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode)) {
+	if (!S_ISBLK(st->st_mode) && !S_ISREG(st->st_mode)) {
 		pc_log(e, LOG_ERR, "fd %d is %s: only block devices and "
-		       "regular files can be checked", fd, file_kind(st.st_mode));
-		return S_ISDIR(st.st_mode) ? -EISDIR : -ENOTBLK;
+		       "regular files can be checked", fd,
+		       file_kind(st->st_mode));
+		return S_ISDIR(st->st_mode) ? -EISDIR : -ENOTBLK;
 	}
 	/* Reading less than the logical block size fails, so when the size
 	 * is unknown take the largest we read rather than the smallest. */
-	if (S_ISBLK(st.st_mode) && ioctl(fd, BLKBSZGET, &bs) < 0) {
+	if (S_ISBLK(st->st_mode) && ioctl(fd, BLKBSZGET, &bs) < 0) {
 		pc_log(e, LOG_INFO, "fd %d: BLKBSZGET: %s; reading %u bytes",
 		       fd, strerror(errno), PC_DEFAULT_BLKSIZE);
 		bs = 0;
@@ -106,15 +102,16 @@ static struct pc_path *path_alloc(struct pc_engine *e, int fd, void *arg,
 	return p;
 }
 
-static int path_new(struct pc_engine *e, int fd, void *arg, bool own_fd,
+static int path_new(struct pc_engine *e, int fd, int flags,
+		    const struct stat *st, void *arg, bool own_fd,
 		    struct pc_path **pathp)
 {
 	struct aio_group *g;
 	struct pc_path *p;
 	unsigned int blksize;
-	int flags, err;
+	int err;
 
-	err = probe_fd(e, fd, &flags, &blksize);
+	err = probe_fd(e, fd, flags, st, &blksize);
 	if (err)
 		return err;
 	p = path_alloc(e, fd, arg, own_fd);
@@ -147,16 +144,55 @@ int pc_path_new(struct pc_engine *engine, int fd, void *path_arg,
 	if (!pathp)
 		return -EINVAL;
 	*pathp = NULL;
+	struct stat st;
+	int flags;
+
 	if (!engine)
 		return -EINVAL;
 	if (fd < 0)
 		return -EBADF;
-	return path_new(engine, fd, path_arg, false, pathp);
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fstat(fd, &st) < 0) {
+		pc_log(engine, LOG_ERR, "fd %d: %s", fd, strerror(errno));
+		return -EBADF;
+	}
+	return path_new(engine, fd, flags, &st, path_arg, false, pathp);
+}
+
+/* Opens dev for checking: O_DIRECT where the file takes it (else path_new
+ * says why not), O_NONBLOCK so that opening a FIFO does not wait for a
+ * writer, cleared again for files we keep. */
+static int open_dev(struct pc_engine *e, const char *dev, int *flags,
+		    struct stat *st)
+{
+	int fd, err;
+
+	*flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+	fd = open(dev, *flags | O_DIRECT);
+	if (fd >= 0)
+		*flags |= O_DIRECT;
+	else if (errno == EINVAL)
+		fd = open(dev, *flags);
+	if (fd < 0) {
+		err = -errno;
+		pc_log(e, LOG_ERR, "%s: %s", dev, strerror(errno));
+		return err;
+	}
+	if (fstat(fd, st) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	if ((S_ISBLK(st->st_mode) || S_ISREG(st->st_mode)) &&
+	    fcntl(fd, F_SETFL, *flags & ~O_NONBLOCK) == 0)
+		*flags &= ~O_NONBLOCK;
+	return fd;
 }
 
 int pc_path_open(struct pc_engine *engine, const char *dev, void *path_arg,
 		 struct pc_path **pathp)
 {
+	struct stat st;
 	int fd, flags, err;
 
 	if (!pathp)
@@ -164,20 +200,10 @@ int pc_path_open(struct pc_engine *engine, const char *dev, void *path_arg,
 	*pathp = NULL;
 	if (!engine || !dev || !*dev)
 		return -EINVAL;
-	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
-	fd = open(dev, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		err = -errno;
-		pc_log(engine, LOG_ERR, "%s: %s", dev, strerror(errno));
-		return err;
-	}
-	flags = fcntl(fd, F_GETFL);
-	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	err = path_new(engine, fd, path_arg, true, pathp);
+	fd = open_dev(engine, dev, &flags, &st);
+	if (fd < 0)
+		return fd;
+	err = path_new(engine, fd, flags, &st, path_arg, true, pathp);
 	if (err)
 		close(fd);
 	return err;
