@@ -32,4 +32,13 @@ int faults_wait_stat(struct pc_engine *e, size_t offset, uint64_t want,
 #define FAULTS_WAIT(e, field, want, ms) \
 	faults_wait_stat(e, offsetof(struct pc_stats, field), want, ms)
 
+/* Starts pathsim with n paths, or skips the test with the reason. */
+#define START_SIM(sim, n, flags) do {					\
+	const char *why_ = NULL;					\
+	int ret_ = pathsim_start(&(sim), (n), (flags), &why_);		\
+	if (ret_ && why_)						\
+		PC_SKIP("%s", why_);					\
+	PC_REQUIRE(ret_ == 0);						\
+} while (0)
+
 #endif
