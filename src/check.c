@@ -78,24 +78,28 @@ static void __inflight_dec(struct aio_group *g)
 				  memory_order_relaxed);
 }
 
-static void __req_orphan_answered(struct aio_group *g, struct pc_req *r)
+/* Returns true when r went to the reaper, which the caller wakes once it
+ * has dropped the lock. */
+static bool __req_orphan_answered(struct aio_group *g, struct pc_req *r)
 {
 	cds_list_del(&r->list);
 	r->state = REQ_REAPED;
 	if (g->state == GROUP_ACTIVE) {
-		reaper_take_req(g->engine, r);
-	} else {
-		/* The group's destroyer frees it with the group. */
-		cds_list_add(&r->list, &g->orphan_list);
+		reaper_queue_req(g->engine, r);
+		return true;
 	}
+	/* The group's destroyer frees it with the group. */
+	cds_list_add(&r->list, &g->orphan_list);
+	return false;
 }
 
 /*
  * The kernel answered r with res (or io_submit() refused it, res = -errno).
  * w is the worker that hands results out; it may be NULL only when r's
- * state cannot finish a check (TIMEDOUT, ORPHAN).
+ * state cannot finish a check (TIMEDOUT, ORPHAN).  Returns true when the
+ * caller must wake the reaper (reaper_wake) after dropping the lock.
  */
-void __req_complete(struct aio_group *g, struct pc_req *r, long res,
+bool __req_complete(struct aio_group *g, struct pc_req *r, long res,
 		    struct worker *w)
 {
 	uint64_t now = pc_now_us();
@@ -124,14 +128,14 @@ void __req_complete(struct aio_group *g, struct pc_req *r, long res,
 		break;
 	case REQ_ORPHAN:
 		__inflight_dec(g);
-		__req_orphan_answered(g, r);
-		break;
+		return __req_orphan_answered(g, r);
 	case REQ_IDLE:
 	case REQ_REAPED:
 		pc_log(g->engine, LOG_ERR, "group %u: answer for a request in state "
 		       "%d dropped", g->id, (int)r->state);
 		break;
 	}
+	return false;
 }
 
 /*
@@ -189,7 +193,7 @@ static struct iocb *__start_read(struct aio_group *g, struct pc_path *p,
 /* io_submit() refused r: the worker finishes its check DOWN. */
 static void fail_submit(struct aio_group *g, struct pc_req *r, int err)
 {
-	bool wake = false;
+	bool wake = false, wake_reaper = false;
 
 	lock_group(g);
 	if (r->state == REQ_INFLIGHT) {
@@ -203,11 +207,13 @@ static void fail_submit(struct aio_group *g, struct pc_req *r, int err)
 		wake = true;
 	} else {
 		/* Timed out or orphaned meanwhile: no answer will come. */
-		__req_complete(g, r, err, NULL);
+		wake_reaper = __req_complete(g, r, err, NULL);
 	}
 	unlock_group(g);
 	if (wake)
 		worker_wake(g->worker);
+	if (wake_reaper)
+		reaper_wake(g->engine);
 }
 
 static void submit(struct aio_group *g, struct iocb **iocbs, long n)

@@ -307,7 +307,7 @@ struct group_table *engine_groups(struct pc_engine *e); /* in an RCU read sectio
 struct aio_group *engine_group(struct pc_engine *e, uint64_t id); /* likewise */
 
 /* check.c */
-void __req_complete(struct aio_group *g, struct pc_req *r, long res,
+bool __req_complete(struct aio_group *g, struct pc_req *r, long res,
 		    struct worker *w);
 void __req_timeout(struct aio_group *g, struct pc_req *r, struct worker *w);
 bool __req_try_cancel(struct aio_group *g, struct pc_req *r);
@@ -329,7 +329,8 @@ bool is_worker_thread(struct worker *w);
 /* reaper.c */
 int reaper_start(struct pc_engine *e);
 void reaper_stop(struct pc_engine *e);
-void reaper_take_req(struct pc_engine *e, struct pc_req *r);
+void reaper_queue_req(struct pc_engine *e, struct pc_req *r);
+void reaper_wake(struct pc_engine *e);
 void reaper_take_group(struct pc_engine *e, struct aio_group *g);
 
 /* destroy.c */

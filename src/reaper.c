@@ -15,11 +15,12 @@
 
 #include "internal.h"
 
-static void reaper_wake(struct reaper *rp)
+void reaper_wake(struct pc_engine *e)
 {
 	uint64_t one = 1;
 
-	while (write(rp->wakefd, &one, sizeof(one)) < 0 && errno == EINTR)
+	while (write(e->reaper.wakefd, &one, sizeof(one)) < 0 &&
+	       errno == EINTR)
 		;
 }
 
@@ -29,11 +30,12 @@ static void enqueue(struct pc_engine *e, struct reap_item *item)
 	 * (cds_wfcq_enqueue is a full barrier); TSan is told separately. */
 	pc_tsan_release(item);
 	cds_wfcq_enqueue(&e->reaper.head, &e->reaper.tail, &item->node);
-	reaper_wake(&e->reaper);
 }
 
-/* A worker hands over an answered orphan (REQ_REAPED). */
-void reaper_take_req(struct pc_engine *e, struct pc_req *r)
+/* A worker hands over an answered orphan (REQ_REAPED), under the group
+ * lock (the order of the queue matters); it wakes the reaper once it has
+ * dropped the lock. */
+void reaper_queue_req(struct pc_engine *e, struct pc_req *r)
 {
 	enqueue(e, &r->reap);
 }
@@ -42,6 +44,7 @@ void reaper_take_req(struct pc_engine *e, struct pc_req *r)
 void reaper_take_group(struct pc_engine *e, struct aio_group *g)
 {
 	enqueue(e, &g->reap);
+	reaper_wake(e);
 }
 
 static void free_orphan(struct pc_engine *e, struct pc_req *r)
@@ -145,7 +148,7 @@ void reaper_stop(struct pc_engine *e)
 	if (rp->wakefd < 0)
 		return;
 	atomic_store(&rp->run, THREAD_STOP);
-	reaper_wake(rp);
+	reaper_wake(e);
 	pthread_join(rp->thread, NULL);
 	atomic_store(&rp->run, THREAD_JOINED);
 	close(rp->wakefd);

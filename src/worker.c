@@ -159,6 +159,7 @@ static int take_events(struct aio_group *g, struct io_event *evs, int max)
 static void reap_group(struct worker *w, struct aio_group *g)
 {
 	struct io_event evs[BATCH];
+	bool orphans = false;
 	int n;
 
 	do {
@@ -167,10 +168,13 @@ static void reap_group(struct worker *w, struct aio_group *g)
 			break;
 		lock_group(g);
 		for (int i = 0; i < n; i++)
-			__req_complete(g, evs[i].data, (long)evs[i].res, w);
+			orphans |= __req_complete(g, evs[i].data,
+						  (long)evs[i].res, w);
 		unlock_group(g);
 		deliver(w);
 	} while (n == BATCH);
+	if (orphans)
+		reaper_wake(w->engine);
 }
 
 static void finish_failed(struct worker *w, struct aio_group *g)
@@ -188,7 +192,7 @@ static void finish_failed(struct worker *w, struct aio_group *g)
 				&g->failed_list, struct pc_req, list);
 
 			cds_list_del(&r->list);
-			__req_complete(g, r, r->res, w);
+			__req_complete(g, r, r->res, w); /* FAILED: no orphan */
 			k++;
 		}
 		more = !cds_list_empty(&g->failed_list);
