@@ -228,6 +228,46 @@ static void test_block_sizes(void)
 	unlink(name);
 }
 
+/* io_submit() refusing a read (the caller closed its fd): the check
+ * finishes DOWN on a worker like any other, once, and the rest of the
+ * batch is unharmed. */
+static void test_submit_error(void)
+{
+	struct counter c = { 0 };
+	struct pc_options o = { .on_result = count_result, .group_size = 4 };
+	struct pc_path *p[4];
+	struct pc_result r;
+	struct pc_stats st;
+	struct pc_engine *e;
+	char name[256];
+	int fd, i;
+
+	PC_REQUIRE(make_file(name, sizeof(name), 1 << 20) >= 0);
+	PC_REQUIRE(pc_engine_new(&o, &e) == 0);
+	fd = open(name, O_RDONLY);
+	PC_REQUIRE(fd >= 0);
+	PC_REQUIRE(pc_path_new(e, fd, &c, &p[0]) == 0);
+	for (i = 1; i < 4; i++)
+		PC_REQUIRE(pc_path_open(e, name, &c, &p[i]) == 0);
+	close(fd);	/* behind the engine's back (after the opens: no reuse) */
+	CU_ASSERT_EQUAL(pc_check(p[0], PC_SYNC), PC_DOWN);
+	pc_path_result(p[0], &r);
+	CU_ASSERT_EQUAL(r.reason, PC_REASON_SUBMIT_ERROR);
+	CU_ASSERT_EQUAL(r.error, EBADF);
+	wait_total(&c, 1, 2000);
+	CU_ASSERT_EQUAL(pc_check_many(p, 4), 4);
+	wait_total(&c, 5, 2000);
+	pc_test_sleep_ms(20);
+	CU_ASSERT_EQUAL(atomic_load(&c.total), 5);
+	CU_ASSERT_EQUAL(atomic_load(&c.results[PC_DOWN]), 2);
+	CU_ASSERT_EQUAL(atomic_load(&c.results[PC_UP]), 3);
+	pc_engine_stats(e, &st);
+	CU_ASSERT_EQUAL(st.inflight, 0);
+	CU_ASSERT_EQUAL(st.checks, 5);
+	pc_engine_free(e);
+	unlink(name);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct pc_test tests[] = {
@@ -237,6 +277,7 @@ int main(int argc, char **argv)
 		{ "on_result", test_on_result },
 		{ "check_many", test_check_many },
 		{ "block_sizes", test_block_sizes },
+		{ "submit_error", test_submit_error },
 		{ NULL, NULL },
 	};
 
