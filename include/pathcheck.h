@@ -42,7 +42,9 @@ enum pc_reason {
 };
 
 /* Flags of pc_check(). */
-#define PC_SYNC	(1U << 0)	/* wait for the result, at most the path's timeout */
+/* Wait for the result: until the read's deadline (plus 20 ms for the
+ * worker's verdict).  From on_result: -EDEADLK. */
+#define PC_SYNC	(1U << 0)
 
 struct pc_options {		/* zeroed fields take defaults */
 	unsigned int workers;	/* default: online CPUs */
@@ -56,7 +58,10 @@ struct pc_options {		/* zeroed fields take defaults */
 	 * Optional.  Called from a worker thread exactly once for every check
 	 * that finishes, timeouts included, sync checks included.  Must not
 	 * block.  It may call any pc_* function, pc_path_free() of any path
-	 * included, but not pc_engine_free().
+	 * included, but not pc_engine_free() (refused, logged) nor a PC_SYNC
+	 * check (-EDEADLK).  Once pc_path_free(path) has returned, no
+	 * on_result for path runs or will run (see pc_path_free(3) for the
+	 * one exception: two callbacks freeing each other's paths).
 	 */
 	void (*on_result)(struct pc_path *path, int state, void *path_arg);
 };

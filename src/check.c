@@ -334,8 +334,8 @@ static int check_sync(struct pc_path *p)
 	uint64_t now = pc_now_us(), deadline;
 	int state;
 
-	if (in_worker_thread(p->engine))
-		return -EDEADLK;	/* on_result would wait for itself */
+	if (in_worker_thread())
+		return -EDEADLK;	/* on_result would wait for a worker */
 	lock_group(g);
 	if (p->req->state == REQ_TIMEDOUT) {
 		p->reported = p->started;

@@ -119,6 +119,12 @@ void pc_engine_free(struct pc_engine *engine)
 
 	if (!engine)
 		return;
+	if (in_worker_of(engine)) {
+		/* A worker cannot join itself: refuse rather than hang. */
+		pc_log(engine, LOG_CRIT, "pc_engine_free called from on_result: "
+		       "refused, the engine is left running");
+		return;
+	}
 	until = pc_now_us() + (uint64_t)engine->opts.shutdown_ms * 1000u;
 	free_all_paths(engine);
 	workers_stop(engine);

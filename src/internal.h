@@ -244,6 +244,9 @@ struct worker {
 	_Atomic uint64_t sleep_until_us;
 	/* The path whose on_result runs now (pc_path_free waits it out). */
 	_Atomic(struct pc_path *) delivering;
+	/* The worker whose callback this one waits out in pc_path_free, so
+	 * that two callbacks freeing each other's paths see the cycle. */
+	_Atomic(struct worker *) waiting_on;
 	struct delivery *batch;		/* worker-private */
 	size_t batch_n, batch_cap;
 };
@@ -323,8 +326,9 @@ int worker_add_group(struct worker *w, struct aio_group *g);
 void worker_del_group(struct worker *w, struct aio_group *g);
 void worker_queue_delivery(struct worker *w, struct pc_path *p, int state);
 void worker_wake(struct worker *w);
-bool in_worker_thread(struct pc_engine *e);
-bool is_worker_thread(struct worker *w);
+bool in_worker_thread(void);
+bool in_worker_of(struct pc_engine *e);
+void worker_wait_delivery(struct worker *w, struct pc_path *p);
 
 /* reaper.c */
 int reaper_start(struct pc_engine *e);

@@ -42,8 +42,9 @@ static int probe_fd(struct pc_engine *e, int fd, int flags,
 		       file_kind(st->st_mode));
 		return S_ISDIR(st->st_mode) ? -EISDIR : -ENOTBLK;
 	}
-	/* Reading less than the logical block size fails, so when the size
-	 * is unknown take the largest we read rather than the smallest. */
+	/* The soft block size is never below the logical block size, and
+	 * reading less than that fails: when it is unknown, take the largest
+	 * we read rather than the smallest. */
 	if (S_ISBLK(st->st_mode) && ioctl(fd, BLKBSZGET, &bs) < 0) {
 		pc_log(e, LOG_INFO, "fd %d: BLKBSZGET: %s; reading %u bytes",
 		       fd, strerror(errno), PC_DEFAULT_BLKSIZE);
@@ -218,7 +219,7 @@ void path_free_rcu(struct rcu_head *head)
 /*
  * Never blocks on I/O: a read in flight becomes an orphan.  It may wait for
  * a worker that is running this path's on_result right now (callbacks do
- * not block), except when called from a worker, where that could deadlock.
+ * not block); see worker_wait_delivery() for the one case it does not.
  */
 void pc_path_free(struct pc_path *path)
 {
@@ -244,9 +245,7 @@ void pc_path_free(struct pc_path *path)
 	unlock_group(g);
 	/* From here g may be gone unless we retired it ourselves. */
 	atomic_store(&path->life, PATH_FREED);
-	if (!in_worker_thread(e))
-		while (atomic_load(&w->delivering) == path)
-			sched_yield();
+	worker_wait_delivery(w, path);
 	restore_fd(path);
 	atomic_fetch_sub(&e->stats.paths, 1);
 	if (retire)

@@ -35,16 +35,51 @@
 
 static __thread struct worker *current_worker;
 
-bool in_worker_thread(struct pc_engine *e)
+/* Any engine's worker: a callback must not block on any engine. */
+bool in_worker_thread(void)
 {
-	(void)e;
-	/* Any engine's: a callback must not block on any engine. */
 	return current_worker != NULL;
 }
 
-bool is_worker_thread(struct worker *w)
+bool in_worker_of(struct pc_engine *e)
 {
-	return current_worker == w;
+	return current_worker && current_worker->engine == e;
+}
+
+/* Whether w waits, directly or through other workers, on me. */
+static bool waits_on(struct worker *w, struct worker *me)
+{
+	for (unsigned int i = 0; w && i <= PC_MAX_WORKERS; i++) {
+		w = atomic_load(&w->waiting_on);
+		if (w == me)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * pc_path_free(p) has marked p FREED; waits until w is not running p's
+ * on_result (see deliver()).  A callback freeing its own path does not
+ * wait for itself.  A callback freeing a path whose callback runs on
+ * another worker waits, unless that worker waits on this one (both
+ * freeing each other's paths): then waiting would deadlock, and this call
+ * returns with the other callback still running.
+ */
+void worker_wait_delivery(struct worker *w, struct pc_path *p)
+{
+	struct worker *me = current_worker;
+
+	if (me == w)
+		return;
+	if (me)
+		atomic_store(&me->waiting_on, w);
+	while (atomic_load(&w->delivering) == p) {
+		if (me && waits_on(w, me))
+			break;
+		sched_yield();
+	}
+	if (me)
+		atomic_store(&me->waiting_on, NULL);
 }
 
 void worker_wake(struct worker *w)
@@ -326,6 +361,7 @@ static int worker_init(struct pc_engine *e, struct worker *w, unsigned int id)
 	atomic_init(&w->run, THREAD_RUNNING);
 	atomic_init(&w->sleep_until_us, UINT64_MAX);
 	atomic_init(&w->delivering, NULL);
+	atomic_init(&w->waiting_on, NULL);
 	w->batch = calloc(BATCH, sizeof(*w->batch));
 	if (!w->batch)
 		return -ENOMEM;
