@@ -1,0 +1,136 @@
+#!/bin/sh
+# pathcheck benchmarks (docs/performance.md).  Run as `make bench` (env B).
+# Each comparison runs A and B interleaved for $ROUNDS rounds and reports
+# medians; raw JSON lines go to $B/bench/*.json.
+set -u
+B=${B:-build}
+ROUNDS=${ROUNDS:-3}
+S=$B/pathcheck-stress
+OUT=$B/bench
+mkdir -p "$OUT"
+[ -x "$S" ] || { echo "bench: $S missing (make B=$B)"; exit 1; }
+TMP=$(mktemp -d /tmp/pcbench.XXXXXX)
+LOOP=
+SIM_PID=
+AIO_OLD=$(cat /proc/sys/fs/aio-max-nr)
+
+cleanup() {
+	[ -n "$SIM_PID" ] && { printf 'release\n' > "$TMP/mnt/control" 2>/dev/null; kill "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null; }
+	[ -n "$LOOP" ] && losetup -d "$LOOP" 2>/dev/null
+	[ "$(id -u)" = 0 ] && echo "$AIO_OLD" > /proc/sys/fs/aio-max-nr
+	umount "$TMP/tmpfs" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+# field NAME < json-line
+field() { sed -n "s/.*\"$1\":\([0-9.eE+-]*\).*/\1/p"; }
+median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "nan"}'; }
+fio_iops() { python3 -c 'import json,sys; j=json.load(sys.stdin)["jobs"][0]["read"]; print(json.dumps({"bench":"fio_2048","iops":round(j["iops"])}))'; }
+fio_lat() { python3 -c 'import json,sys; j=json.load(sys.stdin)["jobs"][0]["read"]; print(json.dumps({"bench":"fio_1_total","lat_mean_ns":round(j["lat_ns"]["mean"]),"clat_p50_ns":j["clat_ns"]["percentile"]["50.000000"],"iops":round(j["iops"])}))'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "nan"; else printf "%.2f", a / b }'; }
+
+echo "pathcheck benchmarks: $(uname -r), $(nproc) CPUs, $ROUNDS rounds, medians"
+dd if=/dev/zero of="$TMP/file" bs=1M count=1 status=none
+
+# --- 1. lifecycle ----------------------------------------------------------
+: > "$OUT/lifecycle.json"
+for r in $(seq "$ROUNDS"); do
+	$S --lifecycle --devices "$TMP/file" --paths 10000 | tee -a "$OUT/lifecycle.json" > /dev/null
+	$S --baseline per-path-context --json --devices "$TMP/file" --paths 200 | tee -a "$OUT/lifecycle.json" > /dev/null
+done
+PC=$(grep '"lifecycle"' "$OUT/lifecycle.json" | field total_s | median)
+BASE=$(grep '"baseline"' "$OUT/lifecycle.json" | field per_path_us | median)
+BASE10K=$(awk -v u="$BASE" 'BEGIN { printf "%.3f", u * 10000 / 1e6 }')
+echo "1. lifecycle of 10,000 paths: pathcheck $(awk -v t="$PC" 'BEGIN{printf "%.1f", t*1000}') ms;" \
+     "per-path io_context $BASE10K s (200 paths measured, extrapolated: $BASE us/path);" \
+     "ratio $(ratio "$BASE10K" "$PC")x"
+
+# --- 2. throughput on a loop device over tmpfs --------------------------------
+if [ "$(id -u)" = 0 ] && command -v fio > /dev/null; then
+	mkdir -p "$TMP/tmpfs" && mount -t tmpfs -o size=8m none "$TMP/tmpfs" &&
+	dd if=/dev/zero of="$TMP/tmpfs/img" bs=1M count=4 status=none &&
+	LOOP=$(losetup -f --show "$TMP/tmpfs/img")
+fi
+if [ -n "$LOOP" ]; then
+	: > "$OUT/throughput.json"
+	for r in $(seq "$ROUNDS"); do
+		$S --devices "$LOOP" --paths 2048 --threads 1 --mode batch --duration 5 --json --quiet \
+			| sed 's/^{/{"bench":"pc_batch",/' >> "$OUT/throughput.json"
+		fio --name=x --filename="$LOOP" --ioengine=libaio --direct=1 --rw=read --bs=4k --size=4k \
+			--iodepth=2048 --iodepth_batch_submit=1024 --iodepth_batch_complete_max=2048 \
+			--time_based --runtime=5 --output-format=json 2>/dev/null \
+			| fio_iops >> "$OUT/throughput.json"
+		$S --devices "$LOOP" --paths 2048 --threads 2 --mode async --duration 5 --json --quiet \
+			| sed 's/^{/{"bench":"pc_async_t2",/' >> "$OUT/throughput.json"
+		$S --devices "$LOOP" --paths 1 --threads 1 --mode sync --duration 3 --json --quiet \
+			| sed 's/^{/{"bench":"pc_sync1",/' >> "$OUT/throughput.json"
+		fio --name=x --filename="$LOOP" --ioengine=libaio --direct=1 --rw=read --bs=4k --size=4k \
+			--iodepth=1 --time_based --runtime=3 --output-format=json 2>/dev/null \
+			| fio_lat >> "$OUT/throughput.json"
+	done
+	PCB=$(grep pc_batch "$OUT/throughput.json" | field checks_per_s | median)
+	FIO=$(grep '"fio_2048"' "$OUT/throughput.json" | tr -d ' ' | field iops | median)
+	PCA=$(grep pc_async_t2 "$OUT/throughput.json" | field checks_per_s | median)
+	PCS=$(grep pc_sync1 "$OUT/throughput.json" | field lat_p50_us | median)
+	F1=$(grep '"fio_1_total"' "$OUT/throughput.json" | tr -d ' ' | field lat_mean_ns | median)
+	F1US=$(awk -v n="$F1" 'BEGIN { printf "%.1f", n / 1000 }')
+	echo "2. throughput, 2048 paths on $LOOP (tmpfs): pathcheck batch $PCB checks/s, fio iodepth 2048 $FIO IOPS: $(ratio "$PCB" "$FIO") (target >= 0.75)"
+	echo "   pathcheck async, 2 threads: $PCA checks/s"
+	echo "   sync p50 of one path: $PCS us; fio iodepth 1 mean total latency $F1US us: $(ratio "$PCS" "$F1US")x (target <= 1.5)"
+	echo "   multipath-tools directio checker: not measured (driver not written yet)"
+else
+	echo "2. throughput: skipped (needs root, loop devices and fio)"
+fi
+
+# --- 3. teardown vs number of groups -----------------------------------------
+: > "$OUT/teardown.json"
+for r in $(seq "$ROUNDS"); do
+	for g in 1 10 100; do
+		$S --lifecycle --devices "$TMP/file" --paths $((g * 8)) --group-size 8 \
+			| sed "s/^{/{\"bench\":\"teardown_$g\",/" >> "$OUT/teardown.json"
+	done
+done
+printf '3. teardown (pc_engine_free, groups of 8):'
+for g in 1 10 100; do
+	T=$(grep "teardown_$g\"" "$OUT/teardown.json" | field free_engine_s | median)
+	printf ' %s groups %.1f ms;' "$g" "$(awk -v t="$T" 'BEGIN{print t*1000}')"
+done
+echo " (target 100 groups < 100 ms)"
+
+# --- 4. isolation: healthy throughput with 10% hung ----------------------------
+if [ -e /dev/fuse ] && [ -x "$B/pathsim" ] && [ "$(id -u)" = 0 ]; then
+	mkdir -p "$TMP/mnt"
+	"$B/pathsim" -n 200 "$TMP/mnt" > "$TMP/sim.out" 2>&1 &
+	SIM_PID=$!
+	i=0; while ! grep -q ready "$TMP/sim.out" && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+	: > "$OUT/isolation.json"
+	for r in $(seq "$ROUNDS"); do
+		$S --devices "$TMP/mnt" --paths 200 --threads 1 --mode batch --duration 4 --timeout-ms 1000 --json --quiet \
+			| sed 's/^{/{"bench":"hung0",/' >> "$OUT/isolation.json"
+		# up counts only the 90% healthy paths here
+		$S --devices "$TMP/mnt" --paths 200 --threads 1 --mode batch --duration 4 --timeout-ms 1000 --hung 0.1 --json --quiet \
+			| sed 's/^{/{"bench":"hung10",/' >> "$OUT/isolation.json"
+	done
+	H0=$(grep hung0 "$OUT/isolation.json" | awk -F'"up":' '{split($2,a,","); w=$0; sub(/.*"wall_s":/,"",w); sub(/}.*/,"",w); print a[1]/w}' | median)
+	H10=$(grep hung10 "$OUT/isolation.json" | awk -F'"up":' '{split($2,a,","); w=$0; sub(/.*"wall_s":/,"",w); sub(/}.*/,"",w); print a[1]/w}' | median)
+	H10N=$(awk -v h="$H10" 'BEGIN { printf "%.0f", h / 0.9 }')
+	echo "4. isolation (pathsim, 200 paths): healthy checks/s per healthy path set: none hung $H0/s, 10% hung $H10/s (per-path normalised $H10N): $(ratio "$H10N" "$H0") (target >= 0.90)"
+	printf 'release\n' > "$TMP/mnt/control"; kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null; SIM_PID=
+else
+	echo "4. isolation: skipped (needs root, /dev/fuse and $B/pathsim)"
+fi
+
+# --- 5. memory at 100,000 paths ---------------------------------------------
+if [ "$(id -u)" = 0 ]; then
+	echo 1048576 > /proc/sys/fs/aio-max-nr
+	ulimit -n 110000 2>/dev/null || true
+fi
+$S --lifecycle --devices "$TMP/file" --paths 100000 > "$OUT/memory.json" 2> "$OUT/memory.err"
+if [ -s "$OUT/memory.json" ]; then
+	echo "5. memory at $(field paths < "$OUT/memory.json") paths: RSS $(field rss_kib < "$OUT/memory.json") KiB," \
+	     "$(field rss_per_path_b < "$OUT/memory.json") B/path (target <= 1024); create $(field create_s < "$OUT/memory.json") s"
+else
+	echo "5. memory: failed: $(head -1 "$OUT/memory.err")"
+fi
+echo "raw results: $OUT/*.json"

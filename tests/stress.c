@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A short CI run of pathcheck-stress: a few seconds of each load mode over
+ * temporary files, and hung/EIO/flipping paths over pathsim.  The tool is
+ * the oracle; here we require exit 0, lost == 0 and wrong == 0 from its
+ * JSON summary.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "pathsim_fixture.h"
+
+#define NFILES 4
+
+static char files[NFILES][256];
+static char devlist[NFILES * 260];
+
+static const char *build_dir(void)
+{
+	const char *b = getenv("PC_BUILD_DIR");
+
+	return b && *b ? b : "build";
+}
+
+static int make_files(void)
+{
+	size_t len = 0;
+	int i, fd;
+
+	for (i = 0; i < NFILES; i++) {
+		fd = pc_test_tmpfile(files[i], sizeof(files[i]), 1 << 20);
+		if (fd < 0)
+			return fd;
+		close(fd);
+		len += (size_t)snprintf(devlist + len, sizeof(devlist) - len,
+					"%s%s", i ? "," : "", files[i]);
+	}
+	return 0;
+}
+
+static void remove_files(void)
+{
+	int i;
+
+	for (i = 0; i < NFILES; i++)
+		if (files[i][0])
+			unlink(files[i]);
+}
+
+/* A numeric field of the one-line JSON summary, or -1. */
+static long long json_field(const char *json, const char *name)
+{
+	char key[64];
+	const char *at;
+
+	snprintf(key, sizeof(key), "\"%s\":", name);
+	at = strstr(json, key);
+	return at ? strtoll(at + strlen(key), NULL, 10) : -1;
+}
+
+/* Runs pathcheck-stress with args (--json added); returns its exit status
+ * and its JSON line in out. */
+static int run_stress(const char *args, char *out, size_t len)
+{
+	char cmd[4096];
+	FILE *p;
+	int status;
+
+	snprintf(cmd, sizeof(cmd), "%s/pathcheck-stress --json --quiet %s",
+		 build_dir(), args);
+	printf("\n  %s\n", cmd);
+	p = popen(cmd, "r");
+	if (!p)
+		return -errno;
+	out[0] = 0;
+	if (!fgets(out, (int)len, p))
+		out[0] = 0;
+	status = pclose(p);
+	printf("  %s", out);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static void expect_clean(const char *args)
+{
+	char out[4096];
+	int rc = run_stress(args, out, sizeof(out));
+
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_EQUAL(json_field(out, "lost"), 0);
+	CU_ASSERT_EQUAL(json_field(out, "wrong"), 0);
+	CU_ASSERT_EQUAL(json_field(out, "stats_mismatch"), 0);
+	CU_ASSERT_TRUE(json_field(out, "checks") > 0);
+}
+
+static void run_on_files(const char *extra)
+{
+	char args[8192];
+
+	if (make_files() < 0) {
+		remove_files();
+		CU_FAIL("cannot create temporary files");
+		return;
+	}
+	snprintf(args, sizeof(args), "--devices %s %s", devlist, extra);
+	expect_clean(args);
+	remove_files();
+}
+
+static void test_async_files(void)
+{
+	run_on_files("--paths 64 --threads 2 --mode async --duration 2");
+}
+
+static void test_batch_files(void)
+{
+	run_on_files("--paths 64 --threads 2 --mode batch --duration 2 --group-size 16");
+}
+
+static void test_sync_churn_reset(void)
+{
+	run_on_files("--paths 32 --threads 2 --mode sync --duration 2 "
+		     "--churn 100 --reset-every 0.3 --group-size 8");
+}
+
+static void test_async_churn(void)
+{
+	run_on_files("--paths 64 --threads 2 --mode async --duration 2 "
+		     "--churn 200 --reset-every 0.5 --group-size 8");
+}
+
+static void run_on_pathsim(const char *extra)
+{
+	struct pathsim *sim;
+	const char *why = NULL;
+	char args[4096];
+	int ret;
+
+	if (access("/dev/fuse", R_OK | W_OK))
+		PC_SKIP("no /dev/fuse");
+	if (geteuid() != 0)
+		PC_SKIP("pathsim mounts need root here");
+	ret = pathsim_start(&sim, 20, 0, &why);
+	if (ret && why)
+		PC_SKIP("%s", why);
+	PC_REQUIRE(ret == 0);
+	snprintf(args, sizeof(args), "--devices %s %s", pathsim_mountpoint(sim), extra);
+	expect_clean(args);
+	pathsim_release(sim);
+	pathsim_stop(sim);
+}
+
+static void test_pathsim_hung_eio(void)
+{
+	run_on_pathsim("--paths 40 --threads 2 --mode async --duration 2 "
+		       "--hung 0.1 --eio 0.1 --slow 0.1:5 --timeout-ms 300");
+}
+
+static void test_pathsim_flip_batch(void)
+{
+	run_on_pathsim("--paths 40 --threads 2 --mode batch --duration 2 "
+		       "--hung 0.2 --eio 0.1 --flip 0.5 --timeout-ms 300");
+}
+
+static void test_bad_input(void)
+{
+	char out[4096];
+
+	CU_ASSERT_EQUAL(run_stress("--devices /nonexistent/x --duration 1", out, sizeof(out)), 2);
+	CU_ASSERT_EQUAL(run_stress("--devices /dev/null --mode bogus", out, sizeof(out)), 2);
+	CU_ASSERT_EQUAL(run_stress("--duration 1", out, sizeof(out)), 2);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct pc_test tests[] = {
+		{ "async_files", test_async_files },
+		{ "batch_files", test_batch_files },
+		{ "sync_churn_reset", test_sync_churn_reset },
+		{ "async_churn", test_async_churn },
+		{ "pathsim_hung_eio", test_pathsim_hung_eio },
+		{ "pathsim_flip_batch", test_pathsim_flip_batch },
+		{ "bad_input", test_bad_input },
+		{ NULL, NULL },
+	};
+
+	return pc_test_main("stress", tests, argc, argv);
+}
