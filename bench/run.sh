@@ -126,7 +126,7 @@ if [ "$(id -u)" = 0 ]; then
 	echo 1048576 > /proc/sys/fs/aio-max-nr
 	ulimit -n 110000 2>/dev/null || true
 fi
-$S --lifecycle --devices "$TMP/file" --paths 100000 > "$OUT/memory.json" 2> "$OUT/memory.err"
+$S --lifecycle --shared-fd --devices "$TMP/file" --paths 100000 > "$OUT/memory.json" 2> "$OUT/memory.err"
 if [ -s "$OUT/memory.json" ]; then
 	echo "5. memory at $(field paths < "$OUT/memory.json") paths: RSS $(field rss_kib < "$OUT/memory.json") KiB," \
 	     "$(field rss_per_path_b < "$OUT/memory.json") B/path (target <= 1024); create $(field create_s < "$OUT/memory.json") s"

@@ -30,7 +30,7 @@ struct config {
 	double duration, churn, reset_every, flip;
 	uint64_t max_checks;
 	enum run_mode mode;
-	int json, quiet;
+	int json, quiet, shared_fd;
 	double f_hung, f_eio, f_slow, f_flaky;
 	unsigned int slow_ms, flaky_pct;
 	char **devs;
@@ -76,6 +76,8 @@ static void usage(FILE *f)
 "  --flip S           change pathsim modes every S seconds\n"
 "  --workers N --group-size N --timeout-ms MS   engine options\n"
 "  --lifecycle        only add --paths paths, free them, free the engine\n"
+"  --shared-fd        with --lifecycle: one fd per device for all its paths\n"
+"                     (pc_path_new), and one round of checks before RSS\n"
 "  --baseline per-path-context   the same with one io_context per path\n"
 "  --json --quiet\n");
 }
@@ -154,7 +156,7 @@ static int parse_args(int argc, char **argv, int *baseline)
 		{ "flip", 1, 0, 'f' }, { "workers", 1, 0, 'w' },
 		{ "group-size", 1, 0, 'g' }, { "timeout-ms", 1, 0, 'T' },
 		{ "json", 0, 0, 'j' }, { "quiet", 0, 0, 'q' },
-		{ "baseline", 1, 0, 'b' }, { "lifecycle", 0, 0, 'L' }, { "help", 0, 0, 'h' },
+		{ "baseline", 1, 0, 'b' }, { "lifecycle", 0, 0, 'L' }, { "shared-fd", 0, 0, 'X' }, { "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	int c, idx;
@@ -183,7 +185,7 @@ static int parse_args(int argc, char **argv, int *baseline)
 		case 'F': if (parse_frac_arg(optarg, &cfg.f_flaky, &cfg.flaky_pct) || cfg.flaky_pct > 100) return bad(name, optarg); break;
 		case 'f': if (parse_double(optarg, &cfg.flip)) return bad(name, optarg); break;
 		case 'w': if (parse_uint(optarg, &cfg.workers)) return bad(name, optarg); break;
-		case 'g': if (parse_uint(optarg, &cfg.group_size)) return bad(name, optarg); break;
+		case 'g': if (parse_uint(optarg, &cfg.group_size) || !cfg.group_size) return bad(name, optarg); break;
 		case 'T': if (parse_uint(optarg, &cfg.timeout_ms) || !cfg.timeout_ms) return bad(name, optarg); break;
 		case 'j': cfg.json = 1; break;
 		case 'q': cfg.quiet = 1; break;
@@ -192,6 +194,7 @@ static int parse_args(int argc, char **argv, int *baseline)
 			*baseline = 1;
 			break;
 		case 'L': *baseline = 2; break;
+		case 'X': cfg.shared_fd = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
 		}
@@ -707,6 +710,48 @@ static int report(double wall, long rss, const struct pc_stats *st, int mismatch
 	return (c_lost || c_wrong || mismatch) ? 1 : 0;
 }
 
+static int *shared_fds;
+
+/* --shared-fd: one O_DIRECT fd per device, shared by all its paths, so
+ * that 100,000 paths do not need 100,000 descriptors. */
+static int open_shared_fds(void)
+{
+	shared_fds = calloc(cfg.ndevs, sizeof(*shared_fds));
+	if (!shared_fds)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < cfg.ndevs; i++) {
+		shared_fds[i] = open(cfg.devs[i], O_RDONLY | O_DIRECT | O_CLOEXEC);
+		if (shared_fds[i] < 0) {
+			fprintf(stderr, "pathcheck-stress: %s: %s\n",
+				cfg.devs[i], strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static void close_shared_fds(void)
+{
+	for (unsigned int i = 0; shared_fds && i < cfg.ndevs; i++)
+		if (shared_fds[i] >= 0)
+			close(shared_fds[i]);
+	free(shared_fds);
+	shared_fds = NULL;
+}
+
+/* One pc_check_many over every path, waiting until none is in flight. */
+static void check_round(struct pc_path **pp, unsigned int n)
+{
+	struct pc_stats st;
+	uint64_t until = now_us() + 30000000;
+
+	pc_check_many(pp, n);
+	do {
+		sleep_us(10000);
+		pc_engine_stats(engine, &st);
+	} while (st.inflight && now_us() < until);
+}
+
 /* --lifecycle: add npaths, free them, free the engine; times and RSS. */
 static int lifecycle(void)
 {
@@ -730,8 +775,18 @@ static int lifecycle(void)
 		free(pp);
 		return 2;
 	}
+	if (cfg.shared_fd && open_shared_fds() < 0) {
+		pc_engine_free(engine);
+		free(pp);
+		return 2;
+	}
 	for (n = 0; n < cfg.npaths; n++) {
-		ret = pc_path_open(engine, cfg.devs[n % cfg.ndevs], NULL, &pp[n]);
+		if (cfg.shared_fd)
+			ret = pc_path_new(engine, shared_fds[n % cfg.ndevs], NULL,
+					  &pp[n]);
+		else
+			ret = pc_path_open(engine, cfg.devs[n % cfg.ndevs],
+					   NULL, &pp[n]);
 		if (ret < 0) {
 			fprintf(stderr, "pathcheck-stress: path %u (%s): %s\n", n,
 				cfg.devs[n % cfg.ndevs], strerror(-ret));
@@ -739,6 +794,8 @@ static int lifecycle(void)
 		}
 	}
 	t1 = now_us();
+	if (cfg.shared_fd)
+		check_round(pp, n);	/* touch what a running engine touches */
 	rss1 = peak_rss_kib();
 	pc_engine_stats(engine, &st);
 	for (i = 0; i < n; i++)
@@ -746,6 +803,7 @@ static int lifecycle(void)
 	t2 = now_us();
 	pc_engine_free(engine);
 	t3 = now_us();
+	close_shared_fds();
 	free(pp);
 	printf("{\"lifecycle\":\"pathcheck\",\"paths\":%u,\"groups\":%" PRIu64
 	       ",\"create_s\":%.6f,\"free_paths_s\":%.6f,\"free_engine_s\":%.6f,"
