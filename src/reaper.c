@@ -60,9 +60,14 @@ static void free_orphan(struct pc_engine *e, struct pc_req *r)
 	atomic_fetch_add(&e->stats.orphans_reaped, 1);
 }
 
-/* Unlinks every group, then one grace period for all, then destroyers. */
+/*
+ * Unlinks every group, then one grace period for all, then destroyers.
+ * When pc_engine_free() has stopped the workers (stopping), nobody can be
+ * reading the table: no worker runs, and the API forbids other calls on a
+ * dying engine, so the grace period (up to 10 ms here) is skipped.
+ */
 static void take_down(struct pc_engine *e, struct aio_group **groups,
-		      unsigned int n)
+		      unsigned int n, bool stopping)
 {
 	unsigned int i;
 
@@ -70,12 +75,13 @@ static void take_down(struct pc_engine *e, struct aio_group **groups,
 		return;
 	for (i = 0; i < n; i++)
 		group_unlink(e, groups[i]);
-	pc_rcu_synchronize();
+	if (!stopping)
+		pc_rcu_synchronize();
 	for (i = 0; i < n; i++)
 		destroy_group_async(e, groups[i]);
 }
 
-static void drain(struct pc_engine *e)
+static void drain(struct pc_engine *e, bool stopping)
 {
 	struct aio_group *batch[64];
 	unsigned int n = 0;
@@ -94,11 +100,11 @@ static void drain(struct pc_engine *e)
 		}
 		batch[n++] = caa_container_of(item, struct aio_group, reap);
 		if (n == 64) {
-			take_down(e, batch, n);
+			take_down(e, batch, n, stopping);
 			n = 0;
 		}
 	}
-	take_down(e, batch, n);
+	take_down(e, batch, n, stopping);
 }
 
 static void *reaper_main(void *arg)
@@ -115,7 +121,7 @@ static void *reaper_main(void *arg)
 		/* Seen before draining: what was queued before the stop
 		 * request is drained below. */
 		stop = atomic_load(&rp->run) == THREAD_STOP;
-		drain(e);
+		drain(e, stop);
 	} while (!stop);
 	atomic_store(&rp->run, THREAD_STOPPED);
 	return NULL;
