@@ -165,12 +165,6 @@ int main(int argc, char **argv)
 		{ "engine_free_in_callback", test_engine_free_in_callback },
 		{ NULL, NULL },
 	};
-	int fd = pc_test_tmpfile(file, sizeof(file), 1 << 20), ret;
 
-	if (fd < 0)
-		return 1;
-	close(fd);
-	ret = pc_test_main("callbacks", tests, argc, argv);
-	unlink(file);
-	return ret;
+	return pc_test_main_file("callbacks", tests, argc, argv, file, sizeof(file));
 }

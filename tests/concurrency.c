@@ -187,12 +187,6 @@ int main(int argc, char **argv)
 		{ "threads", test_threads },
 		{ NULL, NULL },
 	};
-	int fd = pc_test_tmpfile(file, sizeof(file), 1 << 20), ret;
 
-	if (fd < 0)
-		return 1;
-	close(fd);
-	ret = pc_test_main("concurrency", tests, argc, argv);
-	unlink(file);
-	return ret;
+	return pc_test_main_file("concurrency", tests, argc, argv, file, sizeof(file));
 }

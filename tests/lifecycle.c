@@ -295,12 +295,6 @@ int main(int argc, char **argv)
 		{ "aio_max_nr", test_aio_max_nr },
 		{ NULL, NULL },
 	};
-	int fd = pc_test_tmpfile(file, sizeof(file), 1 << 20), ret;
 
-	if (fd < 0)
-		return 1;
-	close(fd);
-	ret = pc_test_main("lifecycle", tests, argc, argv);
-	unlink(file);
-	return ret;
+	return pc_test_main_file("lifecycle", tests, argc, argv, file, sizeof(file));
 }

@@ -85,6 +85,21 @@ int pc_test_main(const char *suite_name, const struct pc_test *tests,
 	return ran && skipped == ran ? 77 : 0;
 }
 
+int pc_test_main_file(const char *suite, const struct pc_test *tests,
+		      int argc, char **argv, char *file, size_t len)
+{
+	int fd = pc_test_tmpfile(file, len, 1 << 20), ret;
+
+	if (fd < 0) {
+		fprintf(stderr, "%s: scratch file: %s\n", suite, strerror(-fd));
+		return 1;
+	}
+	close(fd);
+	ret = pc_test_main(suite, tests, argc, argv);
+	unlink(file);
+	return ret;
+}
+
 uint64_t pc_test_now_us(void)
 {
 	struct timespec ts;

@@ -30,6 +30,11 @@ struct pc_test {
 int pc_test_main(const char *suite, const struct pc_test *tests,
 		 int argc, char **argv);
 
+/* pc_test_main with a 1 MiB scratch file made first (its path in file)
+ * and removed after. */
+int pc_test_main_file(const char *suite, const struct pc_test *tests,
+		      int argc, char **argv, char *file, size_t len);
+
 void pc_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define PC_SKIP(...) do { pc_test_skip(__VA_ARGS__); return; } while (0)
 
