@@ -54,9 +54,17 @@ if [ "$(id -u)" = 0 ] && command -v fio > /dev/null; then
 fi
 if [ -n "$LOOP" ]; then
 	: > "$OUT/throughput.json"
+	# 2d: multipath-tools' own checker, if installed (the tool says why not)
+	MP_WHY=$($S --baseline multipath-directio --devices "$LOOP" --duration 0 --quiet 2>&1 >/dev/null) && MP_WHY=
 	for r in $(seq "$ROUNDS"); do
 		$S --devices "$LOOP" --paths 2048 --threads 1 --mode batch --duration 5 --json --quiet \
 			| sed 's/^{/{"bench":"pc_batch",/' >> "$OUT/throughput.json"
+		if [ -z "$MP_WHY" ]; then
+			$S --baseline multipath-directio --devices "$LOOP" --paths 2048 --duration 5 --json --quiet \
+				| sed 's/^{/{"bench":"mp_directio",/' >> "$OUT/throughput.json"
+			$S --baseline multipath-directio --sched other --devices "$LOOP" --paths 2048 --duration 5 --json --quiet \
+				| sed 's/^{/{"bench":"mp_directio_other",/' >> "$OUT/throughput.json"
+		fi
 		fio --name=x --filename="$LOOP" --ioengine=libaio --direct=1 --rw=read --bs=4k --size=4k \
 			--iodepth=2048 --iodepth_batch_submit=1024 --iodepth_batch_complete_max=2048 \
 			--time_based --runtime=5 --output-format=json 2>/dev/null \
@@ -78,7 +86,14 @@ if [ -n "$LOOP" ]; then
 	echo "2. throughput, 2048 paths on $LOOP (tmpfs): pathcheck batch $PCB checks/s, fio iodepth 2048 $FIO IOPS: $(ratio "$PCB" "$FIO") (target >= 0.75)"
 	echo "   pathcheck async, 2 threads: $PCA checks/s"
 	echo "   sync p50 of one path: $PCS us; fio iodepth 1 mean total latency $F1US us: $(ratio "$PCS" "$F1US")x (target <= 1.5)"
-	echo "   multipath-tools directio checker: not measured (driver not written yet)"
+	if [ -z "$MP_WHY" ]; then
+		MP=$(grep '"mp_directio"' "$OUT/throughput.json" | field checks_per_s | median)
+		MPO=$(grep '"mp_directio_other"' "$OUT/throughput.json" | field checks_per_s | median)
+		echo "2d. vs multipath-tools directio checker: pathcheck $PCB/s vs multipath-tools $MP/s: ratio $(ratio "$PCB" "$MP")x (target >= 25x)"
+		echo "   (its checker loop as multipathd runs it, SCHED_RR 99; under SCHED_OTHER $MPO/s: $(ratio "$PCB" "$MPO")x)"
+	else
+		echo "2d. vs multipath-tools directio checker: skipped: $(echo "$MP_WHY" | head -1)"
+	fi
 else
 	echo "2. throughput: skipped (needs root, loop devices and fio)"
 fi

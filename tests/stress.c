@@ -167,6 +167,77 @@ static void test_pathsim_flip_batch(void)
 		       "--hung 0.2 --eio 0.1 --flip 0.5 --timeout-ms 300");
 }
 
+/* Runs pathcheck-stress with args, stderr merged; the JSON line in json,
+ * every other line in msg.  Returns the exit status. */
+static int run_stress_msg(const char *args, char *json, size_t jlen,
+			  char *msg, size_t mlen)
+{
+	char cmd[4096], line[4096];
+	size_t used = 0;
+	FILE *p;
+	int status;
+
+	snprintf(cmd, sizeof(cmd), "%s/pathcheck-stress --json --quiet %s 2>&1",
+		 build_dir(), args);
+	printf("\n  %s\n", cmd);
+	p = popen(cmd, "r");
+	if (!p)
+		return -errno;
+	json[0] = msg[0] = 0;
+	while (fgets(line, sizeof(line), p)) {
+		printf("  %s", line);
+		if (line[0] == '{')
+			snprintf(json, jlen, "%s", line);
+		else if (used < mlen)
+			used += (size_t)snprintf(msg + used, mlen - used, "%s", line);
+	}
+	status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+/* multipath-tools' own directio checker, loaded by the baseline driver:
+ * checks complete, and every message id is where 0.9.4's ABI puts it. */
+static void test_multipath_baseline(void)
+{
+	char json[4096], msg[4096], args[512];
+	int rc;
+
+	if (access("/lib/multipath/libcheckdirectio.so", R_OK) &&
+	    access("/usr/lib/multipath/libcheckdirectio.so", R_OK))
+		PC_SKIP("multipath-tools' libcheckdirectio.so is not installed");
+	if (make_files() < 0) {
+		remove_files();
+		CU_FAIL("cannot create temporary files");
+		return;
+	}
+	snprintf(args, sizeof(args), "--baseline multipath-directio --sched other "
+		 "--devices %s --paths 16 --duration 1", files[0]);
+	rc = run_stress_msg(args, json, sizeof(json), msg, sizeof(msg));
+	remove_files();
+	if (rc == 2 && strstr(msg, "is not ABI"))
+		PC_SKIP("installed multipath-tools is not 0.9.4's checker ABI");
+	CU_ASSERT_EQUAL(rc, 0);
+	CU_ASSERT_TRUE(json_field(json, "checks") > 0);
+	CU_ASSERT_TRUE(json_field(json, "up") > 0);
+	CU_ASSERT_EQUAL(json_field(json, "unchecked"), 0);
+	CU_ASSERT_EQUAL(json_field(json, "bad_msgid"), 0);
+}
+
+/* Without the library: a clear error and exit 2, whatever is installed. */
+static void test_multipath_missing(void)
+{
+	char json[4096], msg[4096];
+	int rc;
+
+	setenv("PATHCHECK_MULTIPATH_DIR", "/nonexistent", 1);
+	rc = run_stress_msg("--baseline multipath-directio --devices /dev/null --duration 1",
+			    json, sizeof(json), msg, sizeof(msg));
+	unsetenv("PATHCHECK_MULTIPATH_DIR");
+	CU_ASSERT_EQUAL(rc, 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg, "libcheckdirectio.so not found: install multipath-tools"));
+	CU_ASSERT_EQUAL(json[0], 0);
+}
+
 static void test_bad_input(void)
 {
 	char out[4096];
@@ -174,6 +245,9 @@ static void test_bad_input(void)
 	CU_ASSERT_EQUAL(run_stress("--devices /nonexistent/x --duration 1", out, sizeof(out)), 2);
 	CU_ASSERT_EQUAL(run_stress("--devices /dev/null --mode bogus", out, sizeof(out)), 2);
 	CU_ASSERT_EQUAL(run_stress("--duration 1", out, sizeof(out)), 2);
+	CU_ASSERT_EQUAL(run_stress("--devices /dev/null --baseline bogus", out, sizeof(out)), 2);
+	CU_ASSERT_EQUAL(run_stress("--devices /dev/null --baseline multipath-directio --sched x",
+				   out, sizeof(out)), 2);
 }
 
 int main(int argc, char **argv)
@@ -185,6 +259,8 @@ int main(int argc, char **argv)
 		{ "async_churn", test_async_churn },
 		{ "pathsim_hung_eio", test_pathsim_hung_eio },
 		{ "pathsim_flip_batch", test_pathsim_flip_batch },
+		{ "multipath_baseline", test_multipath_baseline },
+		{ "multipath_missing", test_multipath_missing },
 		{ "bad_input", test_bad_input },
 		{ NULL, NULL },
 	};

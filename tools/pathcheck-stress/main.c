@@ -30,7 +30,7 @@ struct config {
 	double duration, churn, reset_every, flip;
 	uint64_t max_checks;
 	enum run_mode mode;
-	int json, quiet, shared_fd;
+	int json, quiet, shared_fd, sched_other;
 	double f_hung, f_eio, f_slow, f_flaky;
 	unsigned int slow_ms, flaky_pct;
 	char **devs;
@@ -79,6 +79,9 @@ static void usage(FILE *f)
 "  --shared-fd        with --lifecycle: one fd per device for all its paths\n"
 "                     (pc_path_new), and one round of checks before RSS\n"
 "  --baseline per-path-context   the same with one io_context per path\n"
+"  --baseline multipath-directio  multipath-tools' directio checker over\n"
+"                     the paths for --duration (throughput reference)\n"
+"  --sched rr|other   with it: SCHED_RR 99 as multipathd (default) or not\n"
 "  --json --quiet\n");
 }
 
@@ -157,6 +160,7 @@ static int parse_args(int argc, char **argv, int *baseline)
 		{ "group-size", 1, 0, 'g' }, { "timeout-ms", 1, 0, 'T' },
 		{ "json", 0, 0, 'j' }, { "quiet", 0, 0, 'q' },
 		{ "baseline", 1, 0, 'b' }, { "lifecycle", 0, 0, 'L' }, { "shared-fd", 0, 0, 'X' }, { "help", 0, 0, 'h' },
+		{ "sched", 1, 0, 's' },
 		{ 0, 0, 0, 0 },
 	};
 	int c, idx;
@@ -190,11 +194,17 @@ static int parse_args(int argc, char **argv, int *baseline)
 		case 'j': cfg.json = 1; break;
 		case 'q': cfg.quiet = 1; break;
 		case 'b':
-			if (strcmp(optarg, "per-path-context")) return bad(name, optarg);
-			*baseline = 1;
+			if (!strcmp(optarg, "per-path-context")) *baseline = 1;
+			else if (!strcmp(optarg, "multipath-directio")) *baseline = 3;
+			else return bad(name, optarg);
 			break;
 		case 'L': *baseline = 2; break;
 		case 'X': cfg.shared_fd = 1; break;
+		case 's':
+			if (!strcmp(optarg, "rr")) cfg.sched_other = 0;
+			else if (!strcmp(optarg, "other")) cfg.sched_other = 1;
+			else return bad(name, optarg);
+			break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
 		}
@@ -883,6 +893,12 @@ int main(int argc, char **argv)
 		if (!cfg.npaths)
 			cfg.npaths = cfg.ndevs;
 		ret = lifecycle();
+		free_devs();
+		return ret;
+	}
+	if (baseline == 3) {
+		ret = baseline_multipath(cfg.devs, cfg.ndevs, cfg.npaths ? cfg.npaths : cfg.ndevs,
+					 cfg.duration, !cfg.sched_other, cfg.json, cfg.quiet);
 		free_devs();
 		return ret;
 	}

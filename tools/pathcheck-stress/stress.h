@@ -34,5 +34,8 @@ uint64_t hist_pct(struct hist *h, double pct);
 uint64_t hist_max(struct hist *h);
 
 int baseline_lifecycle(char **devs, unsigned int ndevs, unsigned int npaths, int json);
+/* mpath.c: multipath-tools' libcheckdirectio.so, loaded at run time */
+int baseline_multipath(char **devs, unsigned int ndevs, unsigned int npaths,
+		       double duration, int rt, int json, int quiet);
 
 #endif
