@@ -1,267 +1,255 @@
-/* pathcheck: one-shot check of storage paths (no daemon). */
-#include <dirent.h>
+/* SPDX-License-Identifier: MIT */
+/*
+ * pathcheck [options] [DEV...]            one-shot check, no daemon
+ * pathcheck [options] COMMAND [WORDS...]  one pathcheckd command
+ * pathcheck [options] -k[COMMAND]         pathcheckd shell, or one command
+ *
+ * The first word decides: a pathcheckd command word (show, check, ...) is
+ * never a device; a file of that name is checked as ./show.
+ */
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
-#include <stdio.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
 #include "pathcheck.h"
+#include "cli.h"
 
-enum target_state { T_CHECKING, T_DONE, T_OPEN_FAILED, T_SKIPPED };
+enum mode { MODE_ONESHOT, MODE_COMMAND, MODE_SHELL };
 
-struct target {
-	char dev[512];
-	const char *skip_why;
-	struct pc_path *path;
-	int open_err;
-	enum target_state st;
-	struct pc_result res;
+struct args {
+	bool json, all, shell;
+	const char *timeout;	/* unparsed: a bare number's unit depends on the mode */
+	const char *socket;
+	const char *count;
+	const char *kcmd;	/* -kCOMMAND */
+	char **words;
+	size_t nwords;
 };
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
-static size_t outstanding;
+static const char synopsis[] =
+	"usage: pathcheck [--json] [--timeout MS] [--all] [DEV...]\n"
+	"       pathcheck [-s SOCKET] [--timeout SEC] [--json] COMMAND [WORDS...]\n"
+	"       pathcheck [-s SOCKET] [--timeout SEC] [--count N] -k[COMMAND]\n";
 
-/* Runs on an engine worker: record the result, wake main when all are in. */
-static void on_result(struct pc_path *p, int state, void *arg)
+static void help(void)
 {
-	struct target *t = arg;
-
-	(void)state;
-	pc_path_result(p, &t->res);
-	pthread_mutex_lock(&lock);
-	t->st = T_DONE;
-	if (--outstanding == 0)
-		pthread_cond_signal(&cond);
-	pthread_mutex_unlock(&lock);
+	fputs(synopsis, stdout);
+	fputs("\n"
+	      "One-shot check (no daemon): reads the first block of each DEV with O_DIRECT\n"
+	      "through Linux AIO, all at once; without DEV, every block device except\n"
+	      "loop, ram, zram, dm-, md, sr, fd, nbd and empty ones.\n"
+	      "  -j, --json           a JSON array instead of the table\n"
+	      "  -t, --timeout DUR    check deadline (default 30000; a bare number is ms)\n"
+	      "  -a, --all            also the devices skipped by default\n"
+	      "  exit 0: all up, 1: some down or not openable, 2: error\n"
+	      "\n"
+	      "Client of pathcheckd: COMMAND is show (or list), check, add, del (or remove),\n"
+	      "reconfigure, subscribe, shutdown or help; `pathcheck help` asks the daemon.\n"
+	      "A command word is never a device: a file named show is checked as ./show,\n"
+	      "and `pathcheck check DEV` asks the daemon to check DEV now.\n"
+	      "  -s, --socket PATH    $PATHCHECK_SOCKET, else " PATHCHECKD_SOCKET "\n"
+	      "  -t, --timeout DUR    connect and reply wait (default 60; a bare number is s)\n"
+	      "  -j, --json           JSON form of show/check (adds the word json)\n"
+	      "  -k                   shell: one command a line from stdin, one connection;\n"
+	      "                       quit, exit or EOF ends it\n"
+	      "  -kCOMMAND, -k COMMAND  just that command\n"
+	      "      --count N        subscribe: exit after N events\n"
+	      "  exit 0: done, 1: error reply, 2: usage, no daemon, no reply in time\n"
+	      "\n"
+	      "  -h, --help           this text\n"
+	      "  -V, --version        the version\n"
+	      "DUR: 500ms, 2s, 1.5s, 1m, or a bare number (unit above).\n", stdout);
 }
 
-/* Like multipath's default blacklist: not storage paths. */
-static const char *skip_reason(const char *name)
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...)
 {
-	static const char *const pfx[] = { "loop", "ram", "zram", "dm-", "md", "sr", "fd", "nbd" };
-	char fn[600];
-	unsigned long long size = 0;
-	FILE *f;
+	va_list ap;
 
-	for (size_t i = 0; i < sizeof(pfx) / sizeof(pfx[0]); i++)
-		if (!strncmp(name, pfx[i], strlen(pfx[i])))
-			return "blacklisted type";
-	snprintf(fn, sizeof(fn), "/sys/block/%s/size", name);
-	f = fopen(fn, "r");
-	if (f) {
-		if (fscanf(f, "%llu", &size) != 1)
-			size = 0;
-		fclose(f);
-	}
-	return size ? NULL : "size 0";
+	fputs("pathcheck: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'pathcheck --help'.\n", stderr);
+	return EXIT_TROUBLE;
 }
 
-static int list_devices(struct target **tp, size_t *np, int all)
+/* DUR: a number with an optional unit ms, s or m; a bare number is in unit_ms. */
+static int parse_duration(const char *s, unsigned int unit_ms, unsigned int *ms)
 {
-	DIR *d = opendir("/sys/block");
-	struct dirent *de;
-	struct target *t = NULL;
-	size_t n = 0;
+	char *end;
+	double v;
 
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		struct target *nt = realloc(t, (n + 1) * sizeof(*t));
-		if (!nt) {
-			free(t);
-			closedir(d);
-			return -ENOMEM;
-		}
-		t = nt;
-		memset(&t[n], 0, sizeof(t[n]));
-		snprintf(t[n].dev, sizeof(t[n].dev), "/dev/%s", de->d_name);
-		t[n].skip_why = all ? NULL : skip_reason(de->d_name);
-		t[n].st = t[n].skip_why ? T_SKIPPED : T_CHECKING;
-		n++;
-	}
-	closedir(d);
-	*tp = t;
-	*np = n;
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno || !(v > 0))
+		return -EINVAL;
+	if (!strcmp(end, "ms"))
+		unit_ms = 1;
+	else if (!strcmp(end, "s"))
+		unit_ms = 1000;
+	else if (!strcmp(end, "m"))
+		unit_ms = 60000;
+	else if (*end)
+		return -EINVAL;
+	v = v * unit_ms + 0.5;
+	if (v < 1 || v > INT_MAX)
+		return -ERANGE;
+	*ms = (unsigned int)v;
 	return 0;
 }
 
-static const char *state_word(const struct target *t)
+/* -1 to go on, else the exit status (after --help, --version, a usage error). */
+static int parse_args(int argc, char **argv, struct args *a)
 {
-	if (t->st == T_SKIPPED)
-		return "skipped";
-	if (t->st == T_OPEN_FAILED)
-		return "faulty";
-	if (t->res.state == PC_UP)
-		return "ready";
-	if (t->res.reason == PC_REASON_TIMEOUT)
-		return "i/o timeout";
-	return "faulty";
-}
+	enum { OPT_COUNT = 256 };
+	static const struct option lo[] = {
+		{ "json", no_argument, NULL, 'j' }, { "timeout", required_argument, NULL, 't' },
+		{ "all", no_argument, NULL, 'a' }, { "socket", required_argument, NULL, 's' },
+		{ "count", required_argument, NULL, OPT_COUNT },
+		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
+		{ 0 } };
+	int c;
 
-static void message(const struct target *t, unsigned int timeout, char *buf, size_t len)
-{
-	if (t->st == T_SKIPPED)
-		snprintf(buf, len, "skipped: %s", t->skip_why);
-	else if (t->st == T_OPEN_FAILED)
-		snprintf(buf, len, "cannot open: %s", strerror(-t->open_err));
-	else if (t->res.reason == PC_REASON_IO_ERROR || t->res.reason == PC_REASON_SUBMIT_ERROR)
-		snprintf(buf, len, "%s: %s", pc_reason_name(t->res.reason), strerror(t->res.error));
-	else if (t->res.reason == PC_REASON_SHORT_READ)
-		snprintf(buf, len, "short read %u/%d", t->res.bytes, pc_path_blksize(t->path));
-	else if (t->res.reason == PC_REASON_TIMEOUT)
-		snprintf(buf, len, "timeout after %u ms", timeout);
-	else
-		snprintf(buf, len, "%s", pc_reason_name(t->res.reason));
-}
-
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
-static void print(struct target *t, size_t n, int json, unsigned int timeout)
-{
-	char msg[512];
-
-	if (json)
-		printf("[");
-	else
-		printf("%-20s %-12s %8s %12s  %s\n", "device", "state", "blksize", "latency_us", "message");
-	for (size_t i = 0; i < n; i++) {
-		int bs = t[i].st == T_DONE ? pc_path_blksize(t[i].path) : 0;
-		int up = t[i].st == T_DONE && t[i].res.state == PC_UP;
-
-		message(&t[i], timeout, msg, sizeof(msg));
-		if (!json) {
-			printf("%-20s %-12s %8d %12llu  %s\n", t[i].dev, state_word(&t[i]), bs,
-			       (unsigned long long)t[i].res.latency_us, msg);
-			continue;
+	while ((c = getopt_long(argc, argv, "jt:as:k::hV", lo, NULL)) != -1) {
+		switch (c) {
+		case 'j': a->json = true; break;
+		case 'a': a->all = true; break;
+		case 't': a->timeout = optarg; break;
+		case 's': a->socket = optarg; break;
+		case 'k': a->shell = true; a->kcmd = optarg; break;
+		case OPT_COUNT: a->count = optarg; break;
+		case 'h': help(); return EXIT_ALL_UP;
+		case 'V':
+			printf("pathcheck %d.%d\n", PATHCHECK_VERSION_MAJOR, PATHCHECK_VERSION_MINOR);
+			return EXIT_ALL_UP;
+		default:
+			fputs(synopsis, stderr);
+			fputs("Try 'pathcheck --help'.\n", stderr);
+			return EXIT_TROUBLE;
 		}
-		printf("%s\n {\"device\": ", i ? "," : "");
-		json_str(t[i].dev);
-		printf(", \"state\": \"%s\", \"up\": %s, \"blksize\": %d, \"latency_us\": %llu, \"reason\": ",
-		       state_word(&t[i]), up ? "true" : "false", bs,
-		       (unsigned long long)t[i].res.latency_us);
-		json_str(t[i].st == T_DONE ? pc_reason_name(t[i].res.reason) :
-			 t[i].st == T_SKIPPED ? "skipped" : "open error");
-		printf(", \"message\": ");
-		json_str(msg);
-		printf("}");
 	}
-	if (json)
-		printf("\n]\n");
+	a->words = argv + optind;
+	a->nwords = (size_t)(argc - optind);
+	return -1;
 }
 
-/* Failures are reported per device in the table; the engine's own lines would repeat them. */
-static void quiet_log(void *arg, int priority, const char *msg)
+static int run_oneshot(const struct args *a)
 {
-	(void)arg; (void)priority; (void)msg;
+	struct oneshot_opts o = { .json = a->json, .all = a->all, .timeout_ms = 30000 };
+
+	if (a->socket || a->count)
+		return usage_error("%s applies to pathcheckd commands only",
+				   a->socket ? "--socket" : "--count");
+	for (size_t i = 0; i < a->nwords; i++)
+		if (client_is_command(a->words[i]))
+			return usage_error("'%s' is a pathcheckd command word, not a device "
+					   "(a command goes first; a file of that name is ./NAME)",
+					   a->words[i]);
+	if (a->timeout && parse_duration(a->timeout, 1, &o.timeout_ms))
+		return usage_error("bad --timeout '%s' (milliseconds, or 2s, 500ms)", a->timeout);
+	return oneshot_run(&o, a->words, a->nwords);
 }
 
-static int by_dev(const void *a, const void *b)
+static bool ends_with_json(const char *line)
 {
-	return strcmp(((const struct target *)a)->dev, ((const struct target *)b)->dev);
+	size_t len = strlen(line);
+
+	while (len && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+		len--;
+	return len >= 4 && !strncmp(line + len - 4, "json", 4) &&
+	       (len == 4 || line[len - 5] == ' ' || line[len - 5] == '\t');
 }
 
-static void usage(FILE *f)
+/* The words joined by single spaces, "json" added for --json. */
+static char *join_command(const struct args *a)
 {
-	fprintf(f, "usage: pathcheck [--json] [--timeout MS] [--all] [DEV...]\n");
+	size_t len = 1 + (a->kcmd ? strlen(a->kcmd) + 1 : 0) + 5;
+	char *line, *p;
+
+	for (size_t i = 0; i < a->nwords; i++)
+		len += strlen(a->words[i]) + 1;
+	line = p = malloc(len);
+	if (!line)
+		return NULL;
+	*p = '\0';
+	if (a->kcmd)
+		p = stpcpy(p, a->kcmd);
+	for (size_t i = 0; i < a->nwords; i++) {
+		if (p != line)
+			*p++ = ' ';
+		p = stpcpy(p, a->words[i]);
+	}
+	if (a->json && !ends_with_json(line))
+		strcpy(p, p != line ? " json" : "json");
+	return line;
+}
+
+static bool blank(const char *s)
+{
+	return strspn(s, " \t") == strlen(s);
+}
+
+static int run_client(const struct args *a, enum mode mode)
+{
+	const char *env = getenv("PATHCHECK_SOCKET");
+	struct client_opts o = { .socket = PATHCHECKD_SOCKET, .timeout_ms = 60000 };
+	char *end, *line;
+	int rc;
+
+	if (a->all)
+		return usage_error("%s applies to one-shot checks only", "--all");
+	if (mode == MODE_SHELL && a->json)
+		return usage_error("%s needs a command; in the shell add the word json",
+				   "--json");
+	if (a->timeout && parse_duration(a->timeout, 1000, &o.timeout_ms))
+		return usage_error("bad --timeout '%s' (seconds, or 2s, 500ms)", a->timeout);
+	if (a->count) {
+		errno = 0;
+		o.count = strtoul(a->count, &end, 10);
+		if (errno || *end || !o.count || a->count[0] == '-')
+			return usage_error("bad --count '%s' (a number of events, 1 or more)",
+					   a->count);
+	}
+	if (a->socket)
+		o.socket = a->socket;
+	else if (env && *env)
+		o.socket = env;
+	if (mode == MODE_SHELL)
+		return client_shell(&o);
+	line = join_command(a);
+	if (!line) {
+		fprintf(stderr, "pathcheck: out of memory\n");
+		return EXIT_TROUBLE;
+	}
+	if (blank(line))
+		rc = usage_error("%s", "empty command");
+	else if (o.count && !client_is_subscribe(line))
+		rc = usage_error("%s applies to subscribe only", "--count");
+	else if (client_check_line(line))
+		rc = EXIT_TROUBLE;
+	else
+		rc = client_command(&o, line);
+	free(line);
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "json", no_argument, NULL, 'j' }, { "timeout", required_argument, NULL, 't' },
-		{ "all", no_argument, NULL, 'a' }, { "help", no_argument, NULL, 'h' }, { 0 } };
-	struct pc_options o = { .on_result = on_result, .log = quiet_log, .timeout_ms = 30000 };
-	struct pc_engine *e;
-	struct target *t = NULL;
-	struct pc_path **paths;
-	size_t n = 0, np = 0;
-	int json = 0, all = 0, c, ret, bad = 0;
-	char *end;
+	struct args a = { 0 };
+	int rc = parse_args(argc, argv, &a);
+	enum mode mode = MODE_ONESHOT;
 
-	while ((c = getopt_long(argc, argv, "jt:ah", lo, NULL)) != -1) {
-		switch (c) {
-		case 'j': json = 1; break;
-		case 'a': all = 1; break;
-		case 't':
-			errno = 0;
-			o.timeout_ms = strtoul(optarg, &end, 10);
-			if (errno || *end || !o.timeout_ms) {
-				fprintf(stderr, "pathcheck: bad --timeout '%s'\n", optarg);
-				return 2;
-			}
-			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		n = argc - optind;
-		t = calloc(n, sizeof(*t));
-		if (!t)
-			return 1;
-		for (size_t i = 0; i < n; i++)
-			snprintf(t[i].dev, sizeof(t[i].dev), "%s", argv[optind + i]);
-	} else if ((ret = list_devices(&t, &n, all)) < 0) {
-		fprintf(stderr, "pathcheck: /sys/block: %s\n", strerror(-ret));
-		return 1;
-	}
-	qsort(t, n, sizeof(*t), by_dev);
-	ret = pc_engine_new(&o, &e);
-	if (ret < 0) {
-		fprintf(stderr, "pathcheck: engine: %s\n", strerror(-ret));
-		free(t);
-		return 1;
-	}
-	paths = calloc(n ? n : 1, sizeof(*paths));
-	for (size_t i = 0; paths && i < n; i++) {
-		if (t[i].st == T_SKIPPED)
-			continue;
-		ret = pc_path_open(e, t[i].dev, &t[i], &t[i].path);
-		if (ret < 0) {
-			t[i].st = T_OPEN_FAILED;
-			t[i].open_err = ret;
-			continue;
-		}
-		paths[np++] = t[i].path;
-	}
-	pthread_mutex_lock(&lock);
-	outstanding = np;
-	pthread_mutex_unlock(&lock);
-	/* All at once: one submission per aio group, results via on_result. */
-	ret = np ? pc_check_many(paths, np) : 0;
-	if (ret < 0) {
-		fprintf(stderr, "pathcheck: pc_check_many: %s\n", strerror(-ret));
-	} else {
-		pthread_mutex_lock(&lock);
-		while (outstanding)
-			pthread_cond_wait(&cond, &lock);
-		pthread_mutex_unlock(&lock);
-	}
-	print(t, n, json, o.timeout_ms);
-	for (size_t i = 0; i < n; i++) {
-		if (t[i].st == T_OPEN_FAILED || (t[i].st == T_DONE && t[i].res.state != PC_UP))
-			bad = 1;
-		if (t[i].path)
-			pc_path_free(t[i].path);
-	}
-	pc_engine_free(e);
-	free(paths);
-	free(t);
-	return bad || ret < 0 ? 1 : 0;
+	if (rc >= 0)
+		return rc;
+	if (a.shell)
+		mode = a.kcmd || a.nwords ? MODE_COMMAND : MODE_SHELL;
+	else if (a.nwords && client_is_command(a.words[0]))
+		mode = MODE_COMMAND;
+	if (mode == MODE_ONESHOT)
+		return run_oneshot(&a);
+	return run_client(&a, mode);
 }
