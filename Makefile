@@ -13,6 +13,8 @@ INCLUDEDIR ?= $(PREFIX)/include
 BINDIR     ?= $(PREFIX)/bin
 SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/pathcheck
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 DESTDIR    ?=
 
 VERSION  := 0.1.0
@@ -151,6 +153,7 @@ run: all
 bench: all
 	@sh scripts/deps.sh bench
 	@B=$(B) sh bench/run.sh
+	@B=$(B) sh bench/daemon.sh
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
@@ -163,6 +166,11 @@ install: all
 	install -m 0644 $(PCFILE) $(DESTDIR)$(LIBDIR)/pkgconfig/
 	for t in $(filter-out $(B)/pathcheckd,$(TOOLS)); do install -m 0755 $$t $(DESTDIR)$(BINDIR)/; done
 	if [ -f $(B)/pathcheckd ]; then install -m 0755 $(B)/pathcheckd $(DESTDIR)$(SBINDIR)/; fi
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g; s|@BINDIR@|$(BINDIR)|g' \
+		tools/pathcheckd/pathcheckd.service > $(DESTDIR)$(UNITDIR)/pathcheckd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/pathcheckd.service
+	install -m 0644 docs/pathcheckd.conf.example $(DESTDIR)$(DOCDIR)/
 	for s in 1 3 5 8; do \
 		ls docs/man/*.$$s >/dev/null 2>&1 || continue; \
 		install -d $(DESTDIR)$(MANDIR)/man$$s; \
@@ -173,6 +181,8 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libpathcheck.* $(DESTDIR)$(INCLUDEDIR)/pathcheck.h \
 		$(DESTDIR)$(LIBDIR)/pkgconfig/pathcheck.pc
 	for t in $(TOOL_DIRS); do rm -f $(DESTDIR)$(BINDIR)/$$t $(DESTDIR)$(SBINDIR)/$$t; done
+	rm -f $(DESTDIR)$(UNITDIR)/pathcheckd.service
+	rm -rf $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -rf build build-*

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/* Control-socket clients.  Main thread only. */
+#ifndef PATHCHECKD_CTL_H
+#define PATHCHECKD_CTL_H
+
+#include "pathcheckd.h"
+
+#define CTL_LINE_MAX	4096		/* longest command, newline not counted */
+#define CTL_IN_MAX	(CTL_LINE_MAX + 1)
+#define CTL_MAX_CLIENTS	1024
+#define CTL_SUB_BACKLOG	(1U << 20)	/* events a subscriber may leave unread */
+#define CTL_OUT_MAX	(256U << 20)	/* any reply backlog beyond this: dropped */
+#define CTL_STALL_MS	10000		/* unread output this long: dropped */
+
+enum client_state {
+	CLIENT_OPEN,		/* reading commands */
+	CLIENT_DRAINING,	/* input ended or was refused: close once flushed */
+	CLIENT_DEAD,		/* closed; freed by ctl_sweep() */
+};
+
+struct client {
+	uint64_t id;
+	int fd;
+	enum client_state state;
+	uid_t uid;
+	pid_t pid;
+	bool privileged;	/* root or the daemon's own user */
+	bool subscribed;
+	bool waiting;		/* a `check` reply is outstanding */
+	bool wait_json;
+	bool input_closed;	/* peer sent EOF; a subscriber stays */
+	char in[CTL_IN_MAX + 1];
+	size_t inlen;
+	struct sbuf out;
+	uint64_t stalled_since_ms; /* output pending and not moving; 0: none */
+	uint32_t events;	/* what epoll watches now */
+};
+
+void ctl_send(struct daemon *d, struct client *c, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void ctl_reply_end(struct daemon *d, struct client *c);
+void ctl_error(struct daemon *d, struct client *c, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void ctl_flush(struct daemon *d, struct client *c);
+void ctl_drop(struct daemon *d, struct client *c, const char *why);
+void ctl_sweep(struct daemon *d);
+
+#endif

@@ -1,0 +1,509 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pathcheckd: keeps every configured path checked on schedule, logs and
+ * publishes each state change, answers on a control socket, and exports
+ * Prometheus metrics.  See pathcheckd(8).
+ *
+ * Threads: this one runs the event loop and owns all daemon state; the
+ * engine's workers only hand results over (results.c).  The loop sleeps
+ * in epoll_wait on: the control socket and its clients, a signalfd, the
+ * result queue's eventfd, and one timerfd armed for the next due check,
+ * housekeeping or metrics write.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+#define DEFAULT_CONFIG	"/etc/pathcheckd.conf"
+#define DEFAULT_SOCKET	"/run/pathcheckd.sock"
+#define HOUSEKEEPING_MS	1000
+#define SCHED_TICK_MS	10
+
+/* epoll tags of the fixed descriptors; clients are tagged by pointer. */
+enum { TAG_LISTEN = 1, TAG_SIGNAL, TAG_TIMER, TAG_RESULTS, TAG_MAX };
+
+struct args {
+	const char *config;
+	const char *socket;
+	const char *metrics;
+	int log;		/* enum cfg_log, -1: from the config */
+	bool debug, test_config;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: pathcheckd [options]\n"
+		"  -c, --config FILE        configuration (default " DEFAULT_CONFIG ")\n"
+		"  -s, --socket PATH        control socket (default: config, else " DEFAULT_SOCKET ")\n"
+		"      --metrics-file PATH  Prometheus textfile, rewritten every interval\n"
+		"  -f, --foreground         log to stderr (the daemon never forks)\n"
+		"      --log stderr|syslog  where log lines go (default: stderr on a tty, else syslog)\n"
+		"  -d, --debug              log debug lines too\n"
+		"  -t, --test-config        check the config, list the paths it gives, exit\n"
+		"  -V, --version            print the version\n"
+		"  -h, --help               this help\n");
+}
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "metrics-file", required_argument, NULL, 'M' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "log", required_argument, NULL, 'L' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "test-config", no_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*a = (struct args){ .config = DEFAULT_CONFIG, .log = -1 };
+	while ((c = getopt_long(argc, argv, "c:s:fdtVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': a->config = optarg; break;
+		case 's': a->socket = optarg; break;
+		case 'M': a->metrics = optarg; break;
+		case 'f': a->log = CFG_LOG_STDERR; break;
+		case 'd': a->debug = true; break;
+		case 't': a->test_config = true; break;
+		case 'L':
+			if (!strcmp(optarg, "stderr"))
+				a->log = CFG_LOG_STDERR;
+			else if (!strcmp(optarg, "syslog"))
+				a->log = CFG_LOG_SYSLOG;
+			else {
+				fprintf(stderr, "pathcheckd: --log takes stderr or syslog, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'V':
+			printf("pathcheckd %d.%d\n", PATHCHECK_VERSION_MAJOR, PATHCHECK_VERSION_MINOR);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "pathcheckd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if ((a->socket && a->socket[0] != '/') || (a->metrics && a->metrics[0] != '/')) {
+		fprintf(stderr, "pathcheckd: --socket and --metrics-file take absolute paths\n");
+		return 2;
+	}
+	return -1;
+}
+
+/* -t: what the config gives, one device a line. */
+static int test_config(const struct config *cfg)
+{
+	struct cfg_dev *devs;
+	int n = config_expand(cfg, &devs);
+
+	if (n < 0) {
+		fprintf(stderr, "pathcheckd: %s: expanding paths: %s\n", cfg->file, strerror(-n));
+		return 1;
+	}
+	for (int i = 0; i < n; i++)
+		printf("%s %s interval=%u timeout=%u\n", devs[i].name, devs[i].path,
+		       devs[i].interval_ms, devs[i].timeout_ms);
+	config_devs_free(devs, (size_t)n);
+	return 0;
+}
+
+/* --- sd_notify, without libsystemd ----------------------------------------- */
+
+static void sd_notify_msg(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa.sun_path))
+		return;
+	strcpy(sa.sun_path, path);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';	/* abstract namespace */
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa, len) < 0)
+		logmsg(LOG_DEBUG, "sd_notify: %m");
+	close(fd);
+}
+
+/* --- epoll helpers ---------------------------------------------------------- */
+
+void epoll_watch(struct daemon *d, int fd, uint32_t events, void *ptr)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = ptr };
+
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev))
+		logmsg(LOG_ERR, "epoll_ctl add: %m");
+}
+
+void epoll_modify(struct daemon *d, int fd, uint32_t events, void *ptr)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = ptr };
+
+	if (epoll_ctl(d->epfd, EPOLL_CTL_MOD, fd, &ev))
+		logmsg(LOG_ERR, "epoll_ctl mod: %m");
+}
+
+static void *tag(uintptr_t t)
+{
+	return (void *)t;
+}
+
+/* --- reconfigure -------------------------------------------------------------- */
+
+static void apply_settings(struct daemon *d, const struct config *old, const struct config *cfg)
+{
+	if (cfg->workers != old->workers || cfg->group_size != old->group_size ||
+	    cfg->shutdown_ms != old->shutdown_ms)
+		logmsg(LOG_WARNING, "workers, group_size and shutdown_timeout take effect at restart");
+	if (!d->socket_from_cli && (!cfg->socket_path) != (!old->socket_path))
+		logmsg(LOG_WARNING, "a new socket path takes effect at restart");
+	else if (!d->socket_from_cli && cfg->socket_path &&
+		 strcmp(cfg->socket_path, old->socket_path))
+		logmsg(LOG_WARNING, "a new socket path takes effect at restart");
+	if (!d->log_from_cli && cfg->log_target != old->log_target)
+		log_setup(cfg->log_target, d->debug);
+	if (cfg->socket_mode != old->socket_mode && chmod(d->socket_path, cfg->socket_mode))
+		logmsg(LOG_ERR, "chmod %s: %m", d->socket_path);
+	if (!d->metrics_from_cli) {
+		free(d->metrics_file);
+		d->metrics_file = cfg->metrics_file ? strdup(cfg->metrics_file) : NULL;
+	}
+}
+
+/*
+ * Re-read the config.  On an error the old config stays in force and err
+ * says why.  Kept paths keep their state; pc_engine_reset() then releases
+ * the aio groups the removed paths left empty.
+ */
+int daemon_reconfigure(struct daemon *d, char *err, size_t errlen)
+{
+	struct config cfg;
+	int ret;
+
+	sd_notify_msg("RELOADING=1");
+	ret = config_load(d->config_file, &cfg, err, errlen);
+	if (ret) {
+		d->ctr.reconfigure_errors++;
+		logmsg(LOG_ERR, "reconfigure failed, old config kept: %s", err);
+		sd_notify_msg("READY=1");
+		return ret;
+	}
+	apply_settings(d, &d->cfg, &cfg);
+	/* Only an allocation failure: the paths are then half applied. */
+	int applied = recs_apply_config(d, &cfg);
+	int released = pc_engine_reset(d->engine);
+
+	config_free(&d->cfg);
+	d->cfg = cfg;
+	sd_notify_msg("READY=1");
+	if (applied) {
+		snprintf(err, errlen, "applying %s: %s; %zu paths now", d->config_file,
+			 strerror(-applied), d->nrecs);
+		d->ctr.reconfigure_errors++;
+		logmsg(LOG_ERR, "reconfigure: %s", err);
+		return applied;
+	}
+	d->ctr.reconfigures++;
+	logmsg(LOG_NOTICE, "reconfigured: %zu paths, %d aio groups released",
+	       d->nrecs, released < 0 ? 0 : released);
+	return 0;
+}
+
+void daemon_request_stop(struct daemon *d)
+{
+	d->stopping = true;
+}
+
+/* --- the loop ------------------------------------------------------------------ */
+
+static void on_signal(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+	char err[512];
+
+	while (read(d->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			logmsg(LOG_NOTICE, "SIGHUP: reconfigure");
+			daemon_reconfigure(d, err, sizeof(err));
+		} else {
+			logmsg(LOG_NOTICE, "%s: shutting down", strsignal((int)si.ssi_signo));
+			daemon_request_stop(d);
+		}
+	}
+}
+
+static void arm_timer(struct daemon *d, uint64_t at_ms)
+{
+	struct itimerspec its = { 0 };
+
+	if (at_ms == d->timer_armed_ms)
+		return;
+	d->timer_armed_ms = at_ms;
+	its.it_value.tv_sec = (time_t)(at_ms / 1000);
+	its.it_value.tv_nsec = (long)(at_ms % 1000) * 1000000;
+	if (timerfd_settime(d->timer_fd, TFD_TIMER_ABSTIME, &its, NULL))
+		logmsg(LOG_ERR, "timerfd_settime: %m");
+}
+
+/*
+ * Wake on tick boundaries only: the checks due within one tick start
+ * together, in one pc_check_many() batch (one io_submit per aio group),
+ * instead of a wake-up per due millisecond.  A check starts at most one
+ * tick late.
+ */
+static uint64_t tick_round(uint64_t ms)
+{
+	if (ms == UINT64_MAX)
+		return ms;
+	return (ms + SCHED_TICK_MS - 1) / SCHED_TICK_MS * SCHED_TICK_MS;
+}
+
+static uint64_t min3(uint64_t a, uint64_t b, uint64_t c)
+{
+	uint64_t m = a < b ? a : b;
+
+	return m < c ? m : c;
+}
+
+static void on_timer(struct daemon *d)
+{
+	uint64_t v, now;
+
+	if (read(d->timer_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		logmsg(LOG_ERR, "timerfd: %m");
+	d->timer_armed_ms = 0;	/* expired: the next arm_timer must set it */
+	now = now_ms();
+	sched_run(d, now);
+	if (now >= d->next_housekeeping_ms) {
+		d->next_housekeeping_ms = now + HOUSEKEEPING_MS;
+		ctl_housekeeping(d, now);
+		results_drain(d);	/* also frees removed records */
+	}
+	if (now >= d->next_metrics_ms) {
+		d->next_metrics_ms = now + d->cfg.interval_ms;
+		metrics_write_file(d);
+	}
+}
+
+static void dispatch(struct daemon *d, struct epoll_event *ev)
+{
+	switch ((uintptr_t)ev->data.ptr) {
+	case TAG_LISTEN:
+		ctl_accept(d);
+		break;
+	case TAG_SIGNAL:
+		on_signal(d);
+		break;
+	case TAG_TIMER:
+		on_timer(d);
+		break;
+	case TAG_RESULTS:
+		results_drain(d);
+		break;
+	default:
+		ctl_event(d, ev->data.ptr, ev->events);
+		break;
+	}
+}
+
+static int run_loop(struct daemon *d)
+{
+	struct epoll_event ev[64];
+
+	while (!d->stopping) {
+		uint64_t next = min3(sched_next_ms(d), d->next_housekeeping_ms,
+				     d->metrics_file ? d->next_metrics_ms : UINT64_MAX);
+		int n;
+
+		arm_timer(d, tick_round(next));
+		n = epoll_wait(d->epfd, ev, 64, -1);
+		if (n < 0 && errno != EINTR) {
+			logmsg(LOG_CRIT, "epoll_wait: %m");
+			return -EIO;
+		}
+		for (int i = 0; i < n; i++)
+			dispatch(d, &ev[i]);
+		ctl_sweep(d);
+	}
+	return 0;
+}
+
+/* --- start and stop --------------------------------------------------------------- */
+
+static int setup_fds(struct daemon *d)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	/* Blocked before the engine starts, so its threads inherit the mask. */
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -EINVAL;
+	signal(SIGPIPE, SIG_IGN);
+	d->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->sig_fd < 0 || d->timer_fd < 0 || d->epfd < 0)
+		return -errno;
+	return results_init(&d->results);
+}
+
+static int start_engine(struct daemon *d)
+{
+	struct pc_options o = {
+		.workers = d->cfg.workers,
+		.group_size = d->cfg.group_size,
+		.timeout_ms = d->cfg.timeout_ms,
+		.shutdown_ms = d->cfg.shutdown_ms,
+		.log = log_engine,
+		.on_result = results_on_result,
+	};
+
+	return pc_engine_new(&o, &d->engine);
+}
+
+static int start(struct daemon *d, const struct args *a)
+{
+	int ret = setup_fds(d);
+
+	if (ret) {
+		fprintf(stderr, "pathcheckd: start-up: %s\n", strerror(-ret));
+		return ret;
+	}
+	ret = start_engine(d);
+	if (ret) {
+		fprintf(stderr, "pathcheckd: cannot start the engine: %s\n", strerror(-ret));
+		return ret;
+	}
+	ret = ctl_listen(d);
+	if (ret) {
+		fprintf(stderr, "pathcheckd: cannot listen on %s: %s\n", d->socket_path,
+			ret == -EADDRINUSE ? "another pathcheckd answers there" : strerror(-ret));
+		return ret;
+	}
+	ret = recs_apply_config(d, &d->cfg);
+	if (ret) {
+		fprintf(stderr, "pathcheckd: %s: %s\n", a->config, strerror(-ret));
+		return ret;
+	}
+	d->listen_tag = TAG_LISTEN;
+	epoll_watch(d, d->listen_fd, EPOLLIN, tag(TAG_LISTEN));
+	epoll_watch(d, d->sig_fd, EPOLLIN, tag(TAG_SIGNAL));
+	epoll_watch(d, d->timer_fd, EPOLLIN, tag(TAG_TIMER));
+	epoll_watch(d, d->results.efd, EPOLLIN, tag(TAG_RESULTS));
+	d->start_ms = now_ms();
+	d->next_housekeeping_ms = d->start_ms + HOUSEKEEPING_MS;
+	d->next_metrics_ms = d->start_ms;
+	return 0;
+}
+
+/*
+ * Bounded even with hung reads: pc_path_free never blocks and
+ * pc_engine_free waits at most shutdown_ms.  The process's exit itself
+ * can still wait in the kernel for a hung read (see pathcheckd(8)).
+ */
+static void stop(struct daemon *d, bool started)
+{
+	uint64_t t0 = now_ms();
+
+	if (started)
+		sd_notify_msg("STOPPING=1");
+	ctl_close(d);
+	ctl_close_all(d);
+	recs_free_all(d);
+	if (d->engine)
+		pc_engine_free(d->engine);
+	d->engine = NULL;
+	results_fini(&d->results);
+	if (d->epfd >= 0)
+		close(d->epfd);
+	if (d->sig_fd >= 0)
+		close(d->sig_fd);
+	if (d->timer_fd >= 0)
+		close(d->timer_fd);
+	if (started)
+		logmsg(LOG_NOTICE, "pathcheckd: stopped in %llu ms",
+		       (unsigned long long)(now_ms() - t0));
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { .epfd = -1, .listen_fd = -1, .sig_fd = -1, .timer_fd = -1 };
+	struct args a;
+	char err[512];
+	int ret = parse_args(argc, argv, &a);
+
+	if (ret >= 0)
+		return ret;
+	d.results.efd = -1;
+	if (config_load(a.config, &d.cfg, err, sizeof(err))) {
+		fprintf(stderr, "pathcheckd: %s\n", err);
+		return 1;
+	}
+	if (a.test_config) {
+		ret = test_config(&d.cfg);
+		config_free(&d.cfg);
+		return ret;
+	}
+	log_setup(a.log >= 0 ? a.log : d.cfg.log_target, a.debug);
+	d.log_from_cli = a.log >= 0;
+	d.debug = a.debug;
+	/* Absolute, so that reconfigure finds it whatever the cwd. */
+	d.config_file = realpath(a.config, NULL);
+	if (!d.config_file) {
+		fprintf(stderr, "pathcheckd: %s: %s\n", a.config, strerror(errno));
+		config_free(&d.cfg);
+		return 1;
+	}
+	d.socket_from_cli = a.socket != NULL;
+	d.socket_path = strdup(a.socket ? a.socket : d.cfg.socket_path ? d.cfg.socket_path : DEFAULT_SOCKET);
+	d.metrics_from_cli = a.metrics != NULL;
+	if (a.metrics || d.cfg.metrics_file)
+		d.metrics_file = strdup(a.metrics ? a.metrics : d.cfg.metrics_file);
+	ret = d.socket_path ? start(&d, &a) : -ENOMEM;
+	if (ret == 0) {
+		logmsg(LOG_NOTICE, "pathcheckd: ready, %zu paths, socket %s", d.nrecs, d.socket_path);
+		sd_notify_msg("READY=1");
+		ret = run_loop(&d);
+	}
+	stop(&d, ret == 0);
+	config_free(&d.cfg);
+	free(d.config_file);
+	free(d.socket_path);
+	free(d.metrics_file);
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Results travel from the engine's workers to the main thread through one
+ * queue: on_result copies the result and returns at once (it must not
+ * block), the main thread drains the queue when the eventfd fires.  A path
+ * belongs to one aio group and so to one worker, so its results enter the
+ * queue in the order its checks finished, and transitions are seen in order.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "pathcheckd.h"
+
+int results_init(struct results *rq)
+{
+	memset(rq, 0, sizeof(*rq));
+	rq->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (rq->efd < 0)
+		return -errno;
+	pthread_mutex_init(&rq->lock, NULL);
+	return 0;
+}
+
+void results_fini(struct results *rq)
+{
+	free(rq->q);
+	if (rq->efd >= 0)
+		close(rq->efd);
+	pthread_mutex_destroy(&rq->lock);
+	memset(rq, 0, sizeof(*rq));
+	rq->efd = -1;
+}
+
+/* Engine worker context: copy and wake the main thread. */
+void results_on_result(struct pc_path *path, int state, void *arg)
+{
+	struct rec *r = arg;
+	struct results *rq = &r->d->results;
+	struct result_msg m = { .rec = r, .state = state };
+	bool wake;
+
+	pc_path_result(path, &m.res);
+	pthread_mutex_lock(&rq->lock);
+	if (rq->n == rq->cap) {
+		size_t cap = rq->cap ? rq->cap * 2 : 1024;
+		struct result_msg *q = realloc(rq->q, cap * sizeof(*q));
+
+		if (!q) {
+			rq->dropped = true;
+			pthread_mutex_unlock(&rq->lock);
+			return;
+		}
+		rq->q = q;
+		rq->cap = cap;
+	}
+	rq->q[rq->n++] = m;
+	wake = rq->n == 1;
+	pthread_mutex_unlock(&rq->lock);
+	if (wake) {
+		uint64_t one = 1;
+
+		if (write(rq->efd, &one, sizeof(one)) < 0)
+			return;	/* EAGAIN: the counter is already non-zero */
+	}
+}
+
+static enum chk_st chk_of(int state, int reason)
+{
+	if (state == PC_UP)
+		return CHK_READY;
+	if (state == PC_DOWN)
+		return reason == PC_REASON_TIMEOUT ? CHK_TIMEOUT : CHK_FAULTY;
+	return CHK_UNDEF;
+}
+
+static bool is_up(enum chk_st st)
+{
+	return st == CHK_READY;
+}
+
+static void log_transition(struct daemon *d, const struct rec *r, enum chk_st from)
+{
+	char why[128];
+
+	(void)d;
+	if (is_up(r->st)) {
+		logmsg(from == CHK_UNDEF ? LOG_DEBUG : LOG_NOTICE,
+		       "%s: directio checker reports path is up", r->name);
+		return;
+	}
+	logmsg(LOG_WARNING, "%s: directio checker reports path is down (%s)",
+	       r->name, rec_reason_text(r, why, sizeof(why)));
+}
+
+/*
+ * A transition is a change between up and down, or the first result.  A
+ * down path whose reason changes (io error, then timeout) updates its
+ * record but is not a transition: nothing an operator acts on changed.
+ */
+void rec_finish_check(struct daemon *d, struct rec *r, int state,
+		      const struct pc_result *res)
+{
+	enum chk_st from = r->st, to = chk_of(state, res->reason);
+
+	if (to == CHK_UNDEF)
+		return;
+	r->reason = res->reason;
+	r->error = res->error;
+	r->latency_us = res->latency_us;
+	r->checks++;
+	r->st = to;
+	d->ctr.results++;
+	hist_add(&d->latency, (double)res->latency_us / 1e6);
+	if (from == CHK_UNDEF || is_up(from) != is_up(to)) {
+		r->transitions++;
+		r->last_change_ms = now_ms();
+		d->ctr.transitions++;
+		log_transition(d, r, from);
+		ctl_publish_transition(d, r, from);
+	}
+	if (r->nwaiters)
+		ctl_check_done(d, r);
+}
+
+void results_drain(struct daemon *d)
+{
+	struct results *rq = &d->results;
+	struct result_msg *q;
+	size_t n;
+	uint64_t v, gen;
+	bool dropped;
+
+	if (read(rq->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		logmsg(LOG_ERR, "result eventfd: %m");
+	gen = ++d->drain_gen;
+	pthread_mutex_lock(&rq->lock);
+	q = rq->q;
+	n = rq->n;
+	dropped = rq->dropped;
+	rq->q = NULL;
+	rq->n = rq->cap = 0;
+	rq->dropped = false;
+	pthread_mutex_unlock(&rq->lock);
+	if (dropped) {
+		d->ctr.results_lost++;
+		logmsg(LOG_ERR, "out of memory: check results were lost");
+	}
+	for (size_t i = 0; i < n; i++)
+		if (q[i].rec->rstate == REC_ACTIVE)
+			rec_finish_check(d, q[i].rec, q[i].state, &q[i].res);
+	free(q);
+	recs_reap_removed(d, gen);
+}
