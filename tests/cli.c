@@ -51,25 +51,6 @@ struct run {
 
 static struct run R;
 
-static void drain(int *fd, char *buf, size_t *len, size_t cap)
-{
-	char sink[4096];
-	ssize_t n;
-
-	if (*len + 1 < cap)
-		n = read(*fd, buf + *len, cap - 1 - *len);
-	else
-		n = read(*fd, sink, sizeof(sink));
-	if (n > 0 && *len + 1 < cap) {
-		*len += (size_t)n;
-		buf[*len] = '\0';
-	}
-	if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
-		close(*fd);
-		*fd = -1;
-	}
-}
-
 /*
  * Runs pathcheck with the NULL-terminated args, input on its stdin (NULL:
  * /dev/null), env ("K=V" or NULL) added to the environment, and SIGTERM
@@ -79,11 +60,13 @@ static int run(const char *input, const char *env, unsigned int term_ms, ...)
 {
 	const char *argv[32] = { pathcheck_bin() };
 	char *envp[256];
-	int in[2], out[2], err[2], argc = 1, envc = 0, status;
-	uint64_t start;
-	bool termed = false;
-	pid_t pid;
+	int argc = 1, envc = 0;
 	va_list ap;
+	struct pc_test_run r = {
+		.argv = argv, .envp = envp, .input = input, .term_ms = term_ms,
+		.limit_ms = RUN_LIMIT_MS, .out = R.out, .out_cap = sizeof(R.out),
+		.err = R.err, .err_cap = sizeof(R.err),
+	};
 
 	va_start(ap, term_ms);
 	while (argc < 31 && (argv[argc] = va_arg(ap, const char *)))
@@ -97,60 +80,19 @@ static int run(const char *input, const char *env, unsigned int term_ms, ...)
 		envp[envc++] = (char *)env;
 	envp[envc] = NULL;
 
-	R.status = -1;
-	R.nout = R.nerr = 0;
-	R.out[0] = R.err[0] = '\0';
 	printf("\n  $%s%s%s", env ? " " : "", env ? env : "", input ? " <input" : "");
 	for (int i = 1; i < argc; i++)
 		printf(" %s", argv[i]);
 	printf("\n");
-	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
+	R.status = -1;
+	if (pc_test_run(&r))
 		return -1;
-	fflush(NULL);
-	start = pc_test_now_ms();
-	pid = fork();
-	if (pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		dup2(err[1], 2);
-		execve(argv[0], (char **)argv, envp);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	close(err[1]);
-	if (input && write(in[1], input, strlen(input)) != (ssize_t)strlen(input))
-		printf("  (short write of the input)\n");
-	close(in[1]);
-	while (out[0] >= 0 || err[0] >= 0) {
-		struct pollfd p[2] = { { .fd = out[0], .events = POLLIN },
-				       { .fd = err[0], .events = POLLIN } };
-		uint64_t t = pc_test_now_ms() - start;
-
-		if (term_ms && !termed && t >= term_ms) {
-			kill(pid, SIGTERM);
-			termed = true;
-		}
-		if (t >= RUN_LIMIT_MS) {
-			printf("  still running after %u ms: killed\n", RUN_LIMIT_MS);
-			kill(pid, SIGKILL);
-			break;
-		}
-		if (poll(p, 2, 20) <= 0)
-			continue;
-		if (p[0].revents)
-			drain(&out[0], R.out, &R.nout, sizeof(R.out));
-		if (p[1].revents)
-			drain(&err[0], R.err, &R.nerr, sizeof(R.err));
-	}
-	if (out[0] >= 0)
-		close(out[0]);
-	if (err[0] >= 0)
-		close(err[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	R.ms = pc_test_now_ms() - start;
-	R.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	if (r.timed_out)
+		printf("  still running after %u ms: killed\n", RUN_LIMIT_MS);
+	R.nout = r.nout;
+	R.nerr = r.nerr;
+	R.ms = r.ms;
+	R.status = r.sig ? 128 + r.sig : r.status;
 	printf("  exit %d after %llu ms\n", R.status, (unsigned long long)R.ms);
 	if (R.nout)
 		printf("  stdout: %.600s%s", R.out, R.nout > 600 ? "...\n" : "");

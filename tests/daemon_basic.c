@@ -31,41 +31,11 @@
 
 static char R[REPLY_CAP];	/* the last reply */
 
-/* Files f0..f{n-1} in a new fixture, with O_DIRECT checked; NULL after a
- * skip or a failure (already reported). */
-static struct daemon_fx *files_fx(unsigned int n)
-{
-	struct daemon_fx *fx = daemon_fx_new();
-	char path[PATH_MAX], name[16];
-	int fd;
-
-	if (!fx)
-		return NULL;
-	for (unsigned int i = 0; i < n; i++) {
-		snprintf(name, sizeof(name), "f%u", i);
-		if (daemon_file(fx, name, 1 << 20, path, sizeof(path))) {
-			CU_FAIL("cannot make the path files");
-			daemon_fx_free(fx);
-			return NULL;
-		}
-	}
-	snprintf(path, sizeof(path), "%s/f0", fx->dir);
-	fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
-	if (n && fd < 0 && errno == EINVAL) {
-		pc_test_skip("%s does not take O_DIRECT", fx->dir);
-		daemon_fx_free(fx);
-		return NULL;
-	}
-	if (fd >= 0)
-		close(fd);
-	return fx;
-}
-
 /* n files, the daemon on them (interval 200ms, timeout 2s, socket 0666
  * plus extra config lines), all ready. */
 static struct daemon_fx *start_files(unsigned int n, const char *extra)
 {
-	struct daemon_fx *fx = files_fx(n);
+	struct daemon_fx *fx = daemon_files_fx(n);
 
 	if (!fx)
 		return NULL;
@@ -159,7 +129,7 @@ static void column(const char *header, const char *row, const char *title,
  */
 static void test_show_paths(void)
 {
-	struct daemon_fx *fx = files_fx(4);
+	struct daemon_fx *fx = daemon_files_fx(4);
 	char obj[2048], s[256], want[PATH_MAX];
 	uint64_t t0;
 	long long v;
@@ -575,7 +545,7 @@ static void test_add_del(void)
  */
 static void test_open_failed(void)
 {
-	struct daemon_fx *fx = files_fx(1);
+	struct daemon_fx *fx = daemon_files_fx(1);
 	char s[256];
 
 	if (!fx)
@@ -855,7 +825,7 @@ static void test_permissions(void)
  */
 static void test_metrics_file(void)
 {
-	struct daemon_fx *fx = files_fx(3);
+	struct daemon_fx *fx = daemon_files_fx(3);
 	char file[PATH_MAX], cli[PATH_MAX], arg[PATH_MAX + 32];
 	ino_t inodes[4096];
 	size_t ninodes = 0, reads = 0, nfam;
@@ -915,7 +885,7 @@ static void test_metrics_file(void)
 	finish(fx);
 
 	/* --metrics-file wins over the config's */
-	fx = files_fx(1);
+	fx = daemon_files_fx(1);
 	PC_REQUIRE(fx != NULL);
 	snprintf(file, sizeof(file), "%s/config.prom", fx->dir);
 	snprintf(cli, sizeof(cli), "%s/cli.prom", fx->dir);
@@ -1180,7 +1150,7 @@ static int run_daemon(struct daemon_fx *fx, const char *const *args, char *out, 
 /* -t lists what the daemon then checks. */
 static void test_test_config(void)
 {
-	struct daemon_fx *fx = files_fx(3);
+	struct daemon_fx *fx = daemon_files_fx(3);
 	char out[8192], err[4096], want[4 * PATH_MAX], *w = want;
 	const char *args[] = { "-t", "-c", NULL, NULL };
 	int st;
@@ -1235,7 +1205,7 @@ static void test_socket_refusals(void)
 	finish(fx);
 
 	/* the first one is gone and removed its socket: a stale one now */
-	fx = files_fx(1);
+	fx = daemon_files_fx(1);
 	PC_REQUIRE(fx != NULL);
 	{
 		struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -1249,7 +1219,7 @@ static void test_socket_refusals(void)
 	finish(fx);
 
 	/* a regular file where the socket should go: refused, kept */
-	fx = files_fx(1);
+	fx = daemon_files_fx(1);
 	PC_REQUIRE(fx != NULL);
 	snprintf(other, sizeof(other), "%s", fx->sock);
 	PC_REQUIRE(daemon_file(fx, "ctl.sock", 0, NULL, 0) == 0);

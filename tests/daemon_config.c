@@ -77,98 +77,23 @@ static bool have_daemon(void)
 	return false;
 }
 
-/* Reads what is there; past cap, reads into a sink.  Closes on EOF. */
-static void drain(int *fd, char *buf, size_t *len, size_t cap)
-{
-	char sink[4096];
-	ssize_t n;
-
-	if (*len + 1 < cap)
-		n = read(*fd, buf + *len, cap - 1 - *len);
-	else
-		n = read(*fd, sink, sizeof(sink));
-	if (n > 0 && *len + 1 < cap)
-		*len += (size_t)n;
-	if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
-		close(*fd);
-		*fd = -1;
-	}
-	buf[*len] = '\0';
-}
-
-static pid_t spawn(const char *conf, int out[2], int err[2])
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		setpgid(0, 0);	/* killed as a group at the time limit */
-		dup2(out[1], 1);
-		dup2(err[1], 2);
-		close(out[0]);
-		close(out[1]);
-		close(err[0]);
-		close(err[1]);
-		execl(daemon_bin(), "pathcheckd", "-t", "-c", conf, (char *)NULL);
-		_exit(127);
-	}
-	close(out[1]);
-	close(err[1]);
-	return pid;
-}
-
 /* Runs `pathcheckd -t -c conf` into R, killed after RUN_LIMIT_MS. */
 static int run_test_config(const char *conf)
 {
-	int out[2], err[2], status;
-	uint64_t t0 = pc_test_now_ms();
-	pid_t pid;
+	const char *argv[] = { daemon_bin(), "-t", "-c", conf, NULL };
+	struct pc_test_run r = {
+		.argv = argv, .limit_ms = RUN_LIMIT_MS, .out = R.out,
+		.out_cap = sizeof(R.out), .err = R.err, .err_cap = sizeof(R.err),
+	};
+	int ret = pc_test_run(&r);
 
-	memset(&R, 0, offsetof(struct run, out));
-	R.status = -1;
-	R.out[0] = R.err[0] = '\0';
-	if (pipe2(out, O_CLOEXEC))
-		return -errno;
-	if (pipe2(err, O_CLOEXEC)) {
-		close(out[0]);
-		close(out[1]);
-		return -errno;
-	}
-	pid = spawn(conf, out, err);
-	if (pid < 0) {
-		close(out[0]);
-		close(err[0]);
-		return -errno;
-	}
-	while (out[0] >= 0 || err[0] >= 0) {
-		struct pollfd pfd[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
-		int64_t left = (int64_t)(t0 + RUN_LIMIT_MS) - (int64_t)pc_test_now_ms();
-
-		if (left <= 0) {
-			R.timed_out = true;
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
-			break;
-		}
-		if (poll(pfd, 2, (int)left) < 0 && errno != EINTR)
-			break;
-		if (pfd[0].revents)
-			drain(&out[0], R.out, &R.nout, sizeof(R.out));
-		if (pfd[1].revents)
-			drain(&err[0], R.err, &R.nerr, sizeof(R.err));
-	}
-	if (out[0] >= 0)
-		close(out[0]);
-	if (err[0] >= 0)
-		close(err[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	R.ms = pc_test_now_ms() - t0;
-	if (WIFEXITED(status))
-		R.status = WEXITSTATUS(status);
-	else if (WIFSIGNALED(status))
-		R.sig = WTERMSIG(status);
-	return 0;
+	R.status = r.status;
+	R.sig = r.sig;
+	R.timed_out = r.timed_out;
+	R.ms = r.ms;
+	R.nout = r.nout;
+	R.nerr = r.nerr;
+	return ret;
 }
 
 /* --- files ------------------------------------------------------------------------ */

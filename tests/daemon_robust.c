@@ -46,35 +46,6 @@ static unsigned int rn(unsigned int n)
 	return (unsigned int)(rnd() % n);
 }
 
-/* n files f0..f{n-1} in a new fixture; NULL after a skip or failure. */
-static struct daemon_fx *files_fx(unsigned int n)
-{
-	struct daemon_fx *fx = daemon_fx_new();
-	char path[PATH_MAX], name[16];
-	int fd;
-
-	if (!fx)
-		return NULL;
-	for (unsigned int i = 0; i < n; i++) {
-		snprintf(name, sizeof(name), "f%u", i);
-		if (daemon_file(fx, name, 1 << 20, path, sizeof(path))) {
-			CU_FAIL("cannot make the path files");
-			daemon_fx_free(fx);
-			return NULL;
-		}
-	}
-	snprintf(path, sizeof(path), "%s/f0", fx->dir);
-	fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
-	if (fd < 0 && errno == EINVAL) {
-		pc_test_skip("%s does not take O_DIRECT", fx->dir);
-		daemon_fx_free(fx);
-		return NULL;
-	}
-	if (fd >= 0)
-		close(fd);
-	return fx;
-}
-
 static struct pathsim *start_sim(unsigned int n)
 {
 	struct pathsim *sim = NULL;
@@ -390,7 +361,7 @@ static int fuzz_conn(struct daemon_fx *fx, uint64_t seed)
 static void test_fuzz(void)
 {
 	const char *env = getenv("PC_FUZZ_SEED");
-	struct daemon_fx *fx = files_fx(8);
+	struct daemon_fx *fx = daemon_files_fx(8);
 	uint64_t seed, v, t0 = pc_test_now_ms(), cmds0 = 0, cmds1 = 0;
 	int fds0, fds1;
 	unsigned int lines = 0, conns = 0, bad = 0;
@@ -529,7 +500,7 @@ static void *client_main(void *p)
 
 static void test_many_clients(void)
 {
-	struct daemon_fx *fx = files_fx(MANY_PATHS);
+	struct daemon_fx *fx = daemon_files_fx(MANY_PATHS);
 	static struct client_arg args[NCLIENTS];
 	pthread_t th[NCLIENTS];
 	pthread_barrier_t connected, go;
@@ -979,7 +950,7 @@ static void test_client_limit(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur < CLIENT_LIMIT + 200)
 		PC_SKIP("RLIMIT_NOFILE %llu: too few descriptors for %d clients",
 			(unsigned long long)rl.rlim_cur, CLIENT_LIMIT);
-	fx = files_fx(2);
+	fx = daemon_files_fx(2);
 	if (!fx)
 		return;
 	PC_REQUIRE(daemon_start(fx, "interval 200ms\npath %s/f*\n", fx->dir) == 0);

@@ -1025,3 +1025,33 @@ int dfx_sim_mode(struct pathsim *sim, unsigned int i, char *mode, size_t len)
 	free(table);
 	return ret;
 }
+
+/* Files f0..f{n-1} in a new fixture, with O_DIRECT checked; NULL after a
+ * skip or a failure (already reported). */
+struct daemon_fx *daemon_files_fx(unsigned int n)
+{
+	struct daemon_fx *fx = daemon_fx_new();
+	char path[PATH_MAX], name[16];
+	int fd;
+
+	if (!fx)
+		return NULL;
+	for (unsigned int i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "f%u", i);
+		if (daemon_file(fx, name, 1 << 20, path, sizeof(path))) {
+			CU_FAIL("cannot make the path files");
+			daemon_fx_free(fx);
+			return NULL;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/f0", fx->dir);
+	fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (n && fd < 0 && errno == EINVAL) {
+		pc_test_skip("%s does not take O_DIRECT", fx->dir);
+		daemon_fx_free(fx);
+		return NULL;
+	}
+	if (fd >= 0)
+		close(fd);
+	return fx;
+}

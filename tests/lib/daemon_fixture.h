@@ -74,6 +74,10 @@ int daemon_config(struct daemon_fx *fx, const char *fmt, ...)
 int daemon_file(struct daemon_fx *fx, const char *name, off_t size,
 		char *path, size_t len);
 
+/* A new fixture with 1 MiB files f0..f{n-1}, O_DIRECT checked; NULL after
+ * a skip or a failure (already reported). */
+struct daemon_fx *daemon_files_fx(unsigned int n);
+
 /*
  * Writes the config, starts the daemon and waits (bounded) until it
  * answers on its socket.  On failure, prints why and its log, and returns

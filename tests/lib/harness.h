@@ -20,6 +20,7 @@
 #define PC_TEST_HARNESS_H
 
 #include <CUnit/CUnit.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct pc_test {
@@ -58,5 +59,28 @@ int pc_test_tmpfile(char *buf, size_t len, off_t size);
 int pc_test_loop_attach(const char *file, unsigned int blksize,
 			char *dev, size_t len);
 int pc_test_loop_detach(const char *dev);
+
+/*
+ * One of the project's programs run by a test (argv[0] is its path), its
+ * stdout and stderr captured into the caller's buffers (NUL-terminated;
+ * what does not fit is read and dropped).  Killed with its process group
+ * at limit_ms.  Returns 0 once it has exited, or -errno if it could not run.
+ */
+struct pc_test_run {
+	const char *const *argv;
+	char *const *envp;	/* NULL: this process's environment */
+	const char *input;	/* its stdin; NULL: empty */
+	unsigned int term_ms;	/* SIGTERM this long after the start; 0: never */
+	unsigned int limit_ms;	/* SIGKILL after this; 0: 60 s */
+	char *out, *err;
+	size_t out_cap, err_cap;
+	/* results */
+	int status;		/* exit status, or -1 when a signal ended it */
+	int sig;		/* that signal, or 0 */
+	bool timed_out;		/* killed at limit_ms */
+	uint64_t ms;		/* start to exit */
+	size_t nout, nerr;
+};
+int pc_test_run(struct pc_test_run *r);
 
 #endif

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/* Running one of the project's programs from a test, output captured. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* Reads what is there; past cap, reads into a sink.  Closes on EOF. */
+static void drain(int *fd, char *buf, size_t *len, size_t cap)
+{
+	char sink[4096];
+	ssize_t n;
+
+	if (*len + 1 < cap)
+		n = read(*fd, buf + *len, cap - 1 - *len);
+	else
+		n = read(*fd, sink, sizeof(sink));
+	if (n > 0 && *len + 1 < cap)
+		*len += (size_t)n;
+	if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+		close(*fd);
+		*fd = -1;
+	}
+	buf[*len] = '\0';
+}
+
+static pid_t spawn(const struct pc_test_run *r, int in[2], int out[2], int err[2])
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		setpgid(0, 0);	/* killed as a group at the time limit */
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		if (r->envp)
+			execve(r->argv[0], (char *const *)r->argv, r->envp);
+		else
+			execv(r->argv[0], (char *const *)r->argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	return pid;
+}
+
+static void feed(int fd, const char *input)
+{
+	size_t len = input ? strlen(input) : 0;
+
+	if (len && write(fd, input, len) != (ssize_t)len)
+		fprintf(stderr, "  (short write of the input)\n");
+	close(fd);
+}
+
+static int pipes(int in[2], int out[2], int err[2])
+{
+	if (pipe2(in, O_CLOEXEC))
+		return -errno;
+	if (pipe2(out, O_CLOEXEC)) {
+		close(in[0]);
+		close(in[1]);
+		return -errno;
+	}
+	if (pipe2(err, O_CLOEXEC)) {
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		return -errno;
+	}
+	return 0;
+}
+
+/* Collects both outputs until EOF on both or the time limit. */
+static void collect(struct pc_test_run *r, pid_t pid, int out, int err, uint64_t t0)
+{
+	unsigned int limit = r->limit_ms ? r->limit_ms : 60000;
+	bool termed = false;
+
+	while (out >= 0 || err >= 0) {
+		struct pollfd pfd[2] = { { out, POLLIN, 0 }, { err, POLLIN, 0 } };
+		uint64_t t = pc_test_now_ms() - t0;
+
+		if (r->term_ms && !termed && t >= r->term_ms) {
+			kill(pid, SIGTERM);
+			termed = true;
+		}
+		if (t >= limit) {
+			r->timed_out = true;
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			break;
+		}
+		if (poll(pfd, 2, 20) <= 0)
+			continue;
+		if (pfd[0].revents)
+			drain(&out, r->out, &r->nout, r->out_cap);
+		if (pfd[1].revents)
+			drain(&err, r->err, &r->nerr, r->err_cap);
+	}
+	if (out >= 0)
+		close(out);
+	if (err >= 0)
+		close(err);
+}
+
+int pc_test_run(struct pc_test_run *r)
+{
+	int in[2], out[2], err[2], status, ret;
+	uint64_t t0;
+	pid_t pid;
+
+	r->status = -1;
+	r->sig = 0;
+	r->timed_out = false;
+	r->nout = r->nerr = 0;
+	r->out[0] = r->err[0] = '\0';
+	ret = pipes(in, out, err);
+	if (ret)
+		return ret;
+	fflush(NULL);
+	t0 = pc_test_now_ms();
+	pid = spawn(r, in, out, err);
+	if (pid < 0) {
+		ret = -errno;
+		close(in[1]);
+		close(out[0]);
+		close(err[0]);
+		return ret;
+	}
+	feed(in[1], r->input);
+	collect(r, pid, out[0], err[0], t0);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	r->ms = pc_test_now_ms() - t0;
+	if (WIFEXITED(status))
+		r->status = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		r->sig = WTERMSIG(status);
+	return 0;
+}
