@@ -1099,52 +1099,21 @@ static void test_sighup(void)
 static int run_daemon(struct daemon_fx *fx, const char *const *args, char *out, size_t olen,
 		      char *err, size_t elen)
 {
-	char ofile[PATH_MAX], efile[PATH_MAX];
 	const char *argv[16] = { fx->bin };
-	int status, o, e, argc = 1;
-	uint64_t t0 = pc_test_now_ms();
-	pid_t pid, r;
+	int argc = 1;
+	struct pc_test_run r = {
+		.argv = argv, .limit_ms = 10000,
+		.out = out, .out_cap = olen, .err = err, .err_cap = elen,
+	};
 
 	for (; *args && argc < 15; args++)
 		argv[argc++] = *args;
 	argv[argc] = NULL;
-	snprintf(ofile, sizeof(ofile), "%s/run.out", fx->dir);
-	snprintf(efile, sizeof(efile), "%s/run.err", fx->dir);
-	o = open(ofile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	e = open(efile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (o < 0 || e < 0)
+	if (pc_test_run(&r))
 		return -1;
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		dup2(o, 1);
-		dup2(e, 2);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(o);
-	close(e);
-	while ((r = waitpid(pid, &status, WNOHANG)) == 0 && pc_test_now_ms() - t0 < 10000)
-		pc_test_sleep_ms(5);
-	if (r == 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
+	if (r.timed_out)
 		CU_FAIL("pathcheckd did not end within 10 s");
-	}
-	o = open(ofile, O_RDONLY | O_CLOEXEC);
-	e = open(efile, O_RDONLY | O_CLOEXEC);
-	{
-		ssize_t n = o >= 0 ? read(o, out, olen - 1) : -1;
-
-		out[n > 0 ? n : 0] = '\0';
-		n = e >= 0 ? read(e, err, elen - 1) : -1;
-		err[n > 0 ? n : 0] = '\0';
-	}
-	if (o >= 0)
-		close(o);
-	if (e >= 0)
-		close(e);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return r.sig ? 128 + r.sig : r.status;
 }
 
 /* -t lists what the daemon then checks. */

@@ -214,43 +214,12 @@ static bool wait_hung(struct pathsim *sim, unsigned int i, unsigned long n,
 	return false;
 }
 
-static char *slurp(const char *path)
-{
-	size_t len = 0, cap = 1 << 16;
-	char *buf = malloc(cap + 1), *p;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0 || !buf) {
-		if (fd >= 0)
-			close(fd);
-		free(buf);
-		return NULL;
-	}
-	for (;;) {
-		if (len == cap) {
-			p = realloc(buf, 2 * cap + 1);
-			if (!p)
-				break;
-			buf = p;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	return buf;
-}
-
 static char *control_table(struct pathsim *sim)
 {
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/control", pathsim_mountpoint(sim));
-	return slurp(path);
+	return pc_test_read_file(path, NULL);
 }
 
 /* The mode column of path i in a control table. */
@@ -295,7 +264,7 @@ static int control_write(struct pathsim *sim, const char *text)
 
 static bool is_mounted(const char *dir)
 {
-	char *mounts = slurp("/proc/self/mounts"), pat[PATH_MAX + 2];
+	char *mounts = pc_test_read_file("/proc/self/mounts", NULL), pat[PATH_MAX + 2];
 	bool found;
 
 	if (!mounts)
@@ -304,26 +273,6 @@ static bool is_mounted(const char *dir)
 	found = strstr(mounts, pat) != NULL;
 	free(mounts);
 	return found;
-}
-
-/* Waits at most ms for pid; exit status, 128+signal, or -ETIMEDOUT. */
-static int wait_exit(pid_t pid, unsigned int ms)
-{
-	uint64_t deadline = pc_test_now_ms() + ms;
-	int status;
-	pid_t r;
-
-	for (;;) {
-		r = waitpid(pid, &status, WNOHANG);
-		if (r == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) :
-			       128 + WTERMSIG(status);
-		if (r < 0 && errno != EINTR)
-			return -errno;
-		if (pc_test_now_ms() >= deadline)
-			return -ETIMEDOUT;
-		pc_test_sleep_ms(5);
-	}
 }
 
 static const char *pathsim_bin(void)
@@ -650,7 +599,7 @@ static void test_flaky_seed(void)
 	CU_ASSERT_EQUAL(bits[1], bits[2]);
 	for (int i = 0; i < 2; i++) {
 		kill(pid[i], SIGTERM);
-		CU_ASSERT_EQUAL(wait_exit(pid[i], 5000), 0);
+		CU_ASSERT_EQUAL(pc_test_wait_exit(pid[i], 5000), 0);
 		close(fd[i]);
 		CU_ASSERT(!is_mounted(dir[i]));
 		rmdir(dir[i]);
@@ -1082,7 +1031,7 @@ static void test_exit_sigterm(void)
 	CU_ASSERT(kill(pathsim_pid(sim), SIGTERM) == 0);
 	CU_ASSERT_EQUAL(reader_wait(&r, 2, ev, EXIT_BOUND_MS), 2);
 	CU_ASSERT(ev[0].res == (unsigned long)-EIO && ev[1].res == (unsigned long)-EIO);
-	CU_ASSERT_EQUAL(wait_exit(pathsim_pid(sim), EXIT_BOUND_MS), 0);
+	CU_ASSERT_EQUAL(pc_test_wait_exit(pathsim_pid(sim), EXIT_BOUND_MS), 0);
 	CU_ASSERT(!is_mounted(dir));
 	reader_close(&r);
 	pathsim_stop(sim);	/* already reaped: frees and removes dir */
@@ -1168,7 +1117,7 @@ static void test_exit_killed_reader(void)
 	}
 	close(pfd[0]);
 	CU_ASSERT(kill(child, SIGKILL) == 0);
-	st = wait_exit(child, EXIT_BOUND_MS);
+	st = pc_test_wait_exit(child, EXIT_BOUND_MS);
 	CU_ASSERT_EQUAL(st, 128 + SIGKILL);
 	if (st == -ETIMEDOUT) {		/* stuck in exit_aio: free it */
 		snprintf(ctl, sizeof(ctl), "%s/control", mp);
@@ -1177,9 +1126,9 @@ static void test_exit_killed_reader(void)
 			printf("\n  release failed\n");
 		if (st >= 0)
 			close(st);
-		wait_exit(child, 10000);
+		pc_test_wait_exit(child, 10000);
 	}
-	CU_ASSERT_EQUAL(wait_exit(sim_pid, EXIT_BOUND_MS), 0);
+	CU_ASSERT_EQUAL(pc_test_wait_exit(sim_pid, EXIT_BOUND_MS), 0);
 	CU_ASSERT(!is_mounted(mp));
 	rmdir(mp);
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
@@ -1211,7 +1160,7 @@ static void test_exit_parent_gone(void)
 	CU_ASSERT(is_mounted(dir));
 	kill(watched, SIGKILL);
 	waitpid(watched, NULL, 0);
-	CU_ASSERT_EQUAL(wait_exit(sim_pid, EXIT_BOUND_MS), 0);
+	CU_ASSERT_EQUAL(pc_test_wait_exit(sim_pid, EXIT_BOUND_MS), 0);
 	CU_ASSERT(!is_mounted(dir));
 	close(fd);
 	rmdir(dir);

@@ -51,11 +51,6 @@ unsigned int daemon_slack_ms(void)
 	return SANITIZED ? 1500 : 500;
 }
 
-static uint64_t now_ms(void)
-{
-	return pc_test_now_ms();
-}
-
 /* A failure of the running test; outside one (atexit), just the message. */
 static void fixture_fail(const char *what)
 {
@@ -128,43 +123,6 @@ static int write_all(int fd, const char *p, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
-}
-
-static char *read_file(const char *path, size_t *lenp)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap + 1);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (!buf) {
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	while (fd >= 0) {
-		ssize_t n;
-
-		if (len == cap) {
-			char *p = realloc(buf, cap * 2 + 1);
-
-			if (!p)
-				break;
-			buf = p;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	if (fd >= 0)
-		close(fd);
-	buf[len] = '\0';
-	if (lenp)
-		*lenp = len;
-	return buf;
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -347,11 +305,11 @@ int daemon_exited(struct daemon_fx *fx)
 
 int daemon_wait_exit(struct daemon_fx *fx, unsigned int ms)
 {
-	uint64_t deadline = now_ms() + ms;
+	uint64_t deadline = pc_test_now_ms() + ms;
 	int st;
 
 	while ((st = daemon_exited(fx)) == -EBUSY) {
-		if (now_ms() >= deadline)
+		if (pc_test_now_ms() >= deadline)
 			return -ETIMEDOUT;
 		pc_test_sleep_ms(5);
 	}
@@ -421,7 +379,7 @@ static int answers(struct daemon_fx *fx, unsigned int ms)
 int daemon_start_args(struct daemon_fx *fx, const char *const *extra)
 {
 	unsigned int bound = SANITIZED ? 20000 : 5000;
-	uint64_t t0 = now_ms(), deadline = t0 + bound;
+	uint64_t t0 = pc_test_now_ms(), deadline = t0 + bound;
 	int ret = -ETIMEDOUT;
 	pid_t pid;
 
@@ -436,7 +394,7 @@ int daemon_start_args(struct daemon_fx *fx, const char *const *extra)
 	}
 	fx->pid = pid;
 	fx->status = -1;
-	while (now_ms() < deadline) {
+	while (pc_test_now_ms() < deadline) {
 		int st = daemon_exited(fx);
 
 		if (st != -EBUSY) {
@@ -444,7 +402,7 @@ int daemon_start_args(struct daemon_fx *fx, const char *const *extra)
 			daemon_log_print(fx);
 			return -ECHILD;
 		}
-		ret = answers(fx, (unsigned int)(deadline - now_ms()));
+		ret = answers(fx, (unsigned int)(deadline - pc_test_now_ms()));
 		if (ret == 0)
 			return 0;
 		if (ret == -EPROTO) {
@@ -511,7 +469,7 @@ int daemon_stop(struct daemon_fx *fx)
 int daemon_wait_states(struct daemon_fx *fx, unsigned int n, const char *chk_st,
 		       unsigned int ms)
 {
-	uint64_t deadline = now_ms() + ms;
+	uint64_t deadline = pc_test_now_ms() + ms;
 	size_t cap = 4096 + (size_t)n * 512;
 	char *reply = malloc(cap), want[64];
 	int ret = -ETIMEDOUT;
@@ -527,7 +485,7 @@ int daemon_wait_states(struct daemon_fx *fx, unsigned int n, const char *chk_st,
 			ret = 0;
 			break;
 		}
-		if (now_ms() >= deadline) {
+		if (pc_test_now_ms() >= deadline) {
 			printf("\n  waited %u ms for %u paths %s; last reply: %.2000s\n", ms, n,
 			       chk_st, len >= 0 ? reply : "(none)");
 			break;
@@ -542,14 +500,14 @@ int daemon_wait_states(struct daemon_fx *fx, unsigned int n, const char *chk_st,
 
 char *daemon_log(struct daemon_fx *fx)
 {
-	char *s = read_file(fx->log, NULL);
+	char *s = pc_test_read_file(fx->log, NULL);
 
 	return s ? s : strdup("");
 }
 
 int daemon_log_wait(struct daemon_fx *fx, const char *needle, unsigned int ms)
 {
-	uint64_t deadline = now_ms() + ms;
+	uint64_t deadline = pc_test_now_ms() + ms;
 
 	for (;;) {
 		char *log = daemon_log(fx);
@@ -558,7 +516,7 @@ int daemon_log_wait(struct daemon_fx *fx, const char *needle, unsigned int ms)
 		free(log);
 		if (found)
 			return 0;
-		if (now_ms() >= deadline)
+		if (pc_test_now_ms() >= deadline)
 			return -ETIMEDOUT;
 		pc_test_sleep_ms(5);
 	}
@@ -603,7 +561,7 @@ bool daemon_log_clean(struct daemon_fx *fx)
 void daemon_log_print(struct daemon_fx *fx)
 {
 	size_t len;
-	char *log = read_file(fx->log, &len);
+	char *log = pc_test_read_file(fx->log, &len);
 	const size_t tail = 6000;
 
 	if (!log)
@@ -713,7 +671,7 @@ static int dconn_fill(struct dconn *c, uint64_t deadline)
 {
 	for (;;) {
 		struct pollfd p = { .fd = c->fd, .events = POLLIN };
-		uint64_t now = now_ms();
+		uint64_t now = pc_test_now_ms();
 		int ret = dconn_take(c);
 
 		if (ret)
@@ -734,7 +692,7 @@ static void dconn_consume(struct dconn *c, size_t n)
 
 int dconn_write(struct dconn *c, const void *buf, size_t len, unsigned int timeout_ms)
 {
-	uint64_t deadline = now_ms() + timeout_ms;
+	uint64_t deadline = pc_test_now_ms() + timeout_ms;
 	const char *p = buf;
 
 	while (len) {
@@ -751,7 +709,7 @@ int dconn_write(struct dconn *c, const void *buf, size_t len, unsigned int timeo
 			continue;
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 			return -errno;
-		now = now_ms();
+		now = pc_test_now_ms();
 		if (now >= deadline)
 			return -ETIMEDOUT;
 		/* Take replies meanwhile: the daemon reads no more while its
@@ -790,7 +748,7 @@ static size_t reply_end(const struct dconn *c)
 
 int dconn_reply(struct dconn *c, char *reply, size_t len, unsigned int timeout_ms)
 {
-	uint64_t deadline = now_ms() + timeout_ms;
+	uint64_t deadline = pc_test_now_ms() + timeout_ms;
 	size_t end, body;
 
 	while (!(end = reply_end(c))) {
@@ -811,7 +769,7 @@ int dconn_reply(struct dconn *c, char *reply, size_t len, unsigned int timeout_m
 
 int dconn_line(struct dconn *c, char *line, size_t len, unsigned int timeout_ms)
 {
-	uint64_t deadline = now_ms() + timeout_ms;
+	uint64_t deadline = pc_test_now_ms() + timeout_ms;
 	char *nl;
 	size_t n;
 
@@ -830,7 +788,7 @@ int dconn_line(struct dconn *c, char *line, size_t len, unsigned int timeout_ms)
 
 int dconn_wait_eof(struct dconn *c, unsigned int timeout_ms)
 {
-	uint64_t deadline = now_ms() + timeout_ms;
+	uint64_t deadline = pc_test_now_ms() + timeout_ms;
 
 	for (;;) {
 		int ret = dconn_fill(c, deadline);
@@ -1005,7 +963,7 @@ int dfx_sim_mode(struct pathsim *sim, unsigned int i, char *mode, size_t len)
 	int ret = -ENOENT;
 
 	snprintf(path, sizeof(path), "%s/control", pathsim_mountpoint(sim));
-	table = read_file(path, NULL);
+	table = pc_test_read_file(path, NULL);
 	if (!table)
 		return -ENOMEM;
 	snprintf(key, sizeof(key), "p%u ", i);

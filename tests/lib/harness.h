@@ -22,6 +22,7 @@
 #include <CUnit/CUnit.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct pc_test {
 	const char *name;
@@ -82,5 +83,13 @@ struct pc_test_run {
 	size_t nout, nerr;
 };
 int pc_test_run(struct pc_test_run *r);
+
+/* Waits at most ms for child pid: its exit status, 128 + signal,
+ * -ETIMEDOUT (still running) or -errno. */
+int pc_test_wait_exit(pid_t pid, unsigned int ms);
+
+/* The whole file, NUL-terminated, malloc'd (length in *lenp if not NULL);
+ * NULL with errno set on failure. */
+char *pc_test_read_file(const char *path, size_t *lenp);
 
 #endif

@@ -23,6 +23,7 @@
 
 #include <CUnit/CUnit.h>
 
+#include "harness.h"
 #include "pathsim_fixture.h"
 
 #define PATHSIM_READY_MS	10000
@@ -46,22 +47,6 @@ static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pathsim *registry;
 static pthread_once_t atexit_once = PTHREAD_ONCE_INIT;
 static __thread char why_buf[PATH_MAX + 128];
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
 
 static void registry_add(struct pathsim *sim)
 {
@@ -282,7 +267,7 @@ static int pathsim_lines(struct pathsim *sim, char *buf, size_t *len)
 /* 0 once ready, -EIO if pathsim ended first, -ETIMEDOUT. */
 static int pathsim_wait_ready(struct pathsim *sim, int fd)
 {
-	uint64_t deadline = now_ms() + PATHSIM_READY_MS;
+	uint64_t deadline = pc_test_now_ms() + PATHSIM_READY_MS;
 	char buf[4096];
 	size_t len = 0;
 	ssize_t n;
@@ -290,7 +275,7 @@ static int pathsim_wait_ready(struct pathsim *sim, int fd)
 
 	while (!ret) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		uint64_t now = now_ms();
+		uint64_t now = pc_test_now_ms();
 
 		if (now >= deadline)
 			return -ETIMEDOUT;
@@ -309,26 +294,6 @@ static int pathsim_wait_ready(struct pathsim *sim, int fd)
 	return ret < 0 ? ret : 0;
 }
 
-/* Waits at most ms for pid; its exit status, -ETIMEDOUT or -ECHILD. */
-static int wait_bounded(pid_t pid, unsigned int ms)
-{
-	uint64_t deadline = now_ms() + ms;
-	int status;
-	pid_t r;
-
-	for (;;) {
-		r = waitpid(pid, &status, WNOHANG);
-		if (r == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) :
-			       128 + WTERMSIG(status);
-		if (r < 0 && errno != EINTR)
-			return -ECHILD;
-		if (now_ms() >= deadline)
-			return -ETIMEDOUT;
-		sleep_ms(5);
-	}
-}
-
 /* Ends a pathsim that never became ready, and says why. */
 static int pathsim_failed_start(struct pathsim *sim, int err,
 				const char **why)
@@ -337,7 +302,7 @@ static int pathsim_failed_start(struct pathsim *sim, int err,
 
 	if (err == -ETIMEDOUT)
 		kill(sim->pid, SIGTERM);
-	status = wait_bounded(sim->pid, PATHSIM_STOP_MS);
+	status = pc_test_wait_exit(sim->pid, PATHSIM_STOP_MS);
 	if (status == -ETIMEDOUT) {
 		kill(sim->pid, SIGKILL);
 		waitpid(sim->pid, NULL, 0);
@@ -463,43 +428,8 @@ int pathsim_reset(struct pathsim *sim)
 /* The whole control table, NUL-terminated; the caller frees it. */
 static int pathsim_table(struct pathsim *sim, char **out)
 {
-	size_t len = 0, cap = 64 + (size_t)sim->n * 80;
-	char *buf = malloc(cap + 1), *p;
-	ssize_t n = 0;
-	int fd;
-
-	if (!buf)
-		return -ENOMEM;
-	fd = open(sim->control, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		free(buf);
-		return -errno;
-	}
-	while (buf) {
-		if (len == cap) {
-			cap *= 2;
-			p = realloc(buf, cap + 1);
-			if (!p)
-				free(buf);
-			buf = p;
-			continue;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n <= 0 && !(n < 0 && errno == EINTR))
-			break;
-		if (n > 0)
-			len += (size_t)n;
-	}
-	close(fd);
-	if (!buf)
-		return -ENOMEM;
-	if (n < 0) {
-		free(buf);
-		return -EIO;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	return 0;
+	*out = pc_test_read_file(sim->control, NULL);
+	return *out ? 0 : -errno;
 }
 
 int pathsim_counts(struct pathsim *sim, unsigned int i,
@@ -557,7 +487,7 @@ int pathsim_stop_status(struct pathsim *sim)
 		if (status == -EBUSY) {
 			pathsim_release(sim);
 			kill(sim->pid, SIGTERM);
-			status = wait_bounded(sim->pid, PATHSIM_STOP_MS);
+			status = pc_test_wait_exit(sim->pid, PATHSIM_STOP_MS);
 		}
 		if (status == -ETIMEDOUT) {
 			fprintf(stderr, "pathsim fixture: pathsim %d did not "

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -147,4 +148,66 @@ int pc_test_run(struct pc_test_run *r)
 	else if (WIFSIGNALED(status))
 		r->sig = WTERMSIG(status);
 	return 0;
+}
+
+int pc_test_wait_exit(pid_t pid, unsigned int ms)
+{
+	uint64_t deadline = pc_test_now_ms() + ms;
+	int status;
+	pid_t r;
+
+	for (;;) {
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) :
+			       128 + WTERMSIG(status);
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (pc_test_now_ms() >= deadline)
+			return -ETIMEDOUT;
+		pc_test_sleep_ms(5);
+	}
+}
+
+char *pc_test_read_file(const char *path, size_t *lenp)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return NULL;
+	for (;;) {
+		ssize_t n;
+
+		if (!buf || len == cap) {
+			size_t want = buf ? cap * 2 : cap;
+			char *p = realloc(buf, want + 1);
+
+			if (!p) {
+				err = ENOMEM;
+				break;
+			}
+			buf = p;
+			cap = want;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			err = errno;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (err) {
+		free(buf);
+		errno = err;
+		return NULL;
+	}
+	buf[len] = '\0';
+	if (lenp)
+		*lenp = len;
+	return buf;
 }
