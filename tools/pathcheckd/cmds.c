@@ -343,7 +343,7 @@ static void add_path(struct cmd_ctx *x, const char *what)
 	interval = rule && rule->interval_ms ? rule->interval_ms : x->d->cfg.interval_ms;
 	timeout = rule && rule->timeout_ms ? rule->timeout_ms : x->d->cfg.timeout_ms;
 	base = strrchr(real, '/') + 1;
-	ret = recs_add(x->d, real, base, interval, timeout, false, &r);
+	ret = recs_add(x->d, real, base, interval, timeout, &r);
 	if (ret == -EEXIST) {
 		ctl_error(x->d, x->c, "path %s is already checked", real);
 		return;

@@ -420,7 +420,7 @@ void ctl_housekeeping(struct daemon *d, uint64_t now)
 {
 	if (d->listen_paused && d->listen_fd >= 0) {
 		d->listen_paused = false;
-		epoll_watch(d, d->listen_fd, EPOLLIN, (void *)(uintptr_t)d->listen_tag);
+		epoll_watch(d, d->listen_fd, EPOLLIN, epoll_tag(TAG_LISTEN));
 	}
 	for (size_t i = 0; i < d->nclients; i++) {
 		struct client *c = d->clients[i];

@@ -33,8 +33,6 @@
 #define HOUSEKEEPING_MS	1000
 #define SCHED_TICK_MS	10
 
-/* epoll tags of the fixed descriptors; clients are tagged by pointer. */
-enum { TAG_LISTEN = 1, TAG_SIGNAL, TAG_TIMER, TAG_RESULTS, TAG_MAX };
 
 struct args {
 	const char *config;
@@ -173,11 +171,6 @@ void epoll_modify(struct daemon *d, int fd, uint32_t events, void *ptr)
 
 	if (epoll_ctl(d->epfd, EPOLL_CTL_MOD, fd, &ev))
 		logmsg(LOG_ERR, "epoll_ctl mod: %m");
-}
-
-static void *tag(uintptr_t t)
-{
-	return (void *)t;
 }
 
 /* --- reconfigure -------------------------------------------------------------- */
@@ -420,11 +413,10 @@ static int start(struct daemon *d, const struct args *a)
 		fprintf(stderr, "pathcheckd: %s: %s\n", a->config, strerror(-ret));
 		return ret;
 	}
-	d->listen_tag = TAG_LISTEN;
-	epoll_watch(d, d->listen_fd, EPOLLIN, tag(TAG_LISTEN));
-	epoll_watch(d, d->sig_fd, EPOLLIN, tag(TAG_SIGNAL));
-	epoll_watch(d, d->timer_fd, EPOLLIN, tag(TAG_TIMER));
-	epoll_watch(d, d->results.efd, EPOLLIN, tag(TAG_RESULTS));
+	epoll_watch(d, d->listen_fd, EPOLLIN, epoll_tag(TAG_LISTEN));
+	epoll_watch(d, d->sig_fd, EPOLLIN, epoll_tag(TAG_SIGNAL));
+	epoll_watch(d, d->timer_fd, EPOLLIN, epoll_tag(TAG_TIMER));
+	epoll_watch(d, d->results.efd, EPOLLIN, epoll_tag(TAG_RESULTS));
 	d->start_ms = now_ms();
 	d->next_housekeeping_ms = d->start_ms + HOUSEKEEPING_MS;
 	d->next_metrics_ms = d->start_ms;

@@ -77,7 +77,6 @@ struct rec {
 	char *dev;			/* canonical path */
 	char *name;			/* "sdb" */
 	unsigned int interval_ms, timeout_ms;
-	bool from_config;		/* listed by the config, vs add path */
 
 	/* latest finished check */
 	enum chk_st st;
@@ -171,7 +170,7 @@ struct daemon {
 
 	/* schedule: min-heap on due_ms */
 	struct rec **heap;
-	size_t nheap, capheap;
+	size_t nheap;			/* capacity: caprecs */
 	struct hist lag;		/* start time - due time */
 	struct hist latency;		/* check latency */
 
@@ -186,7 +185,6 @@ struct daemon {
 
 	int epfd, listen_fd, sig_fd, timer_fd;
 	bool listen_paused;		/* out of descriptors: retried each second */
-	uintptr_t listen_tag;		/* its epoll tag */
 	uint64_t timer_armed_ms;
 	uint64_t start_ms, next_metrics_ms, next_housekeeping_ms;
 	bool stopping;
@@ -196,7 +194,7 @@ struct daemon {
 /* records.c */
 int  recs_add(struct daemon *d, const char *dev, const char *name,
 	      unsigned int interval_ms, unsigned int timeout_ms,
-	      bool from_config, struct rec **recp);
+	      struct rec **recp);
 void recs_remove(struct daemon *d, struct rec *r);
 void recs_reap_removed(struct daemon *d, uint64_t gen);
 struct rec *recs_find(struct daemon *d, const char *what);
@@ -244,7 +242,14 @@ void metrics_text(struct daemon *d, struct sbuf *b);
 int  metrics_write_file(struct daemon *d);
 void stats_fill(struct daemon *d, struct pc_stats *st);
 
-/* main.c */
+/* main.c; epoll tags of the fixed descriptors, clients are tagged by pointer */
+enum epoll_tag { TAG_LISTEN = 1, TAG_SIGNAL, TAG_TIMER, TAG_RESULTS };
+
+static inline void *epoll_tag(enum epoll_tag t)
+{
+	return (void *)(uintptr_t)t;
+}
+
 int  daemon_reconfigure(struct daemon *d, char *err, size_t errlen);
 void daemon_request_stop(struct daemon *d);
 void epoll_watch(struct daemon *d, int fd, uint32_t events, void *ptr);

@@ -101,7 +101,7 @@ static int recs_reserve(struct daemon *d)
 	if (!p)
 		return -ENOMEM;
 	d->heap = p;
-	d->caprecs = d->capheap = cap;
+	d->caprecs = cap;
 	return 0;
 }
 
@@ -214,7 +214,7 @@ static void rec_open(struct daemon *d, struct rec *r)
  */
 int recs_add(struct daemon *d, const char *dev, const char *name,
 	     unsigned int interval_ms, unsigned int timeout_ms,
-	     bool from_config, struct rec **recp)
+	     struct rec **recp)
 {
 	struct rec *r, **slot;
 
@@ -227,7 +227,6 @@ int recs_add(struct daemon *d, const char *dev, const char *name,
 	r = rec_new(d, dev, name, interval_ms, timeout_ms);
 	if (!r)
 		return -ENOMEM;
-	r->from_config = from_config;
 	rec_open(d, r);
 	slot = index_slot(d, dev);
 	*slot = r;
@@ -340,7 +339,6 @@ static void rec_retune(struct daemon *d, struct rec *r, const struct cfg_dev *cd
 	}
 	if (!r->path)
 		rec_open(d, r);
-	r->from_config = true;
 }
 
 /*
@@ -372,7 +370,7 @@ int recs_apply_config(struct daemon *d, const struct config *cfg)
 
 	for (int i = 0; i < n; i++) {
 		int err = recs_add(d, devs[i].path, devs[i].name,
-				   devs[i].interval_ms, devs[i].timeout_ms, true, NULL);
+				   devs[i].interval_ms, devs[i].timeout_ms, NULL);
 
 		if (err && err != -EEXIST) {
 			ret = err;
@@ -408,5 +406,5 @@ void recs_free_all(struct daemon *d)
 	d->buckets = NULL;
 	d->nbuckets = 0;
 	d->recs = d->heap = d->removed = NULL;
-	d->caprecs = d->capheap = d->capremoved = 0;
+	d->caprecs = d->capremoved = 0;
 }

@@ -111,7 +111,7 @@ void rec_finish_check(struct daemon *d, struct rec *r, int state,
 	r->reason = res->reason;
 	r->error = res->error;
 	r->latency_us = res->latency_us;
-	r->checks++;
+	r->checks = res->checks;	/* the engine counts them per path */
 	r->st = to;
 	d->ctr.results++;
 	hist_add(&d->latency, (double)res->latency_us / 1e6);

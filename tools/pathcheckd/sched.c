@@ -130,7 +130,8 @@ void sched_run(struct daemon *d, uint64_t now)
 		struct rec *r = d->heap[0];
 		uint64_t next = r->due_ms + r->interval_ms;
 
-		hist_add(&d->lag, (double)(now - r->due_ms) / 1e3);
+		if (r->path)	/* a path that failed to open is not checked */
+			hist_add(&d->lag, (double)(now - r->due_ms) / 1e3);
 		if (next <= now) {
 			next = now + r->interval_ms;
 			d->ctr.schedule_slips++;
