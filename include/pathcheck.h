@@ -24,6 +24,11 @@ extern "C" {
 struct pc_engine;
 struct pc_path;
 
+/* What a zeroed field of struct pc_options means. */
+#define PC_DEFAULT_GROUP_SIZE	1024u	/* paths per aio group */
+#define PC_DEFAULT_TIMEOUT_MS	30000u	/* deadline of a check */
+#define PC_DEFAULT_SHUTDOWN_MS	1000u	/* pc_engine_free's wait on hung reads */
+
 enum pc_state {
 	PC_UNCHECKED = 0,	/* no check has finished yet */
 	PC_UP = 1,		/* the whole block was read */
@@ -48,9 +53,10 @@ enum pc_reason {
 
 struct pc_options {		/* zeroed fields take defaults */
 	unsigned int workers;	/* default: online CPUs */
-	unsigned int group_size; /* paths per aio group, default 1024 */
-	unsigned int timeout_ms; /* deadline of a check, default 30000 */
-	unsigned int shutdown_ms; /* most pc_engine_free waits on hung reads, default 1000 */
+	unsigned int group_size; /* paths per aio group: PC_DEFAULT_GROUP_SIZE */
+	unsigned int timeout_ms; /* deadline of a check: PC_DEFAULT_TIMEOUT_MS */
+	unsigned int shutdown_ms; /* most pc_engine_free waits on hung reads:
+				    PC_DEFAULT_SHUTDOWN_MS */
 	/* syslog priorities; NULL: warnings and worse to stderr */
 	void (*log)(void *arg, int priority, const char *msg);
 	void *log_arg;

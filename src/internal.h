@@ -42,9 +42,6 @@
 #include "pathcheck.h"
 #include "rcu.h"
 
-#define PC_DEFAULT_GROUP_SIZE	1024u
-#define PC_DEFAULT_TIMEOUT_MS	30000u
-#define PC_DEFAULT_SHUTDOWN_MS	1000u
 #define PC_MAX_GROUP_SIZE	65536u
 #define PC_MAX_WORKERS		1024u
 #define PC_MAX_TIMEOUT_MS	(24u * 3600u * 1000u)

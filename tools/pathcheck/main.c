@@ -139,7 +139,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 
 static int run_oneshot(const struct args *a)
 {
-	struct oneshot_opts o = { .json = a->json, .all = a->all, .timeout_ms = 30000 };
+	struct oneshot_opts o = { .json = a->json, .all = a->all, .timeout_ms = PC_DEFAULT_TIMEOUT_MS };
 
 	if (a->socket || a->count)
 		return usage_error("%s applies to pathcheckd commands only",

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "pathcheck.h"
 
 #define MAX_FILE	(1u << 20)	/* bytes */
 #define MAX_LINE	4096		/* bytes, without the newline */
@@ -30,7 +31,6 @@
 #define SOCKET_MAX	(sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
 #define DEFAULT_INTERVAL_MS	5000
-#define DEFAULT_TIMEOUT_MS	30000
 #define DEFAULT_SOCKET_MODE	0600
 
 struct parser {
@@ -466,7 +466,7 @@ static int parse_line(struct parser *p, const char *s, size_t n)
 static void set_defaults(struct config *cfg)
 {
 	cfg->interval_ms = DEFAULT_INTERVAL_MS;
-	cfg->timeout_ms = DEFAULT_TIMEOUT_MS;
+	cfg->timeout_ms = PC_DEFAULT_TIMEOUT_MS;
 	cfg->socket_mode = DEFAULT_SOCKET_MODE;
 	cfg->log_target = CFG_LOG_AUTO;
 }
