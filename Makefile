@@ -37,7 +37,13 @@ CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wundef \
 	   -Wvla -Wno-unused-parameter
-PC_CPPFLAGS := -D_GNU_SOURCE -Iinclude -Isrc -Itests/lib
+PC_CPPFLAGS := -D_GNU_SOURCE -Iinclude
+# Each top directory sees only its own headers besides include/: the tools
+# never see the library's internals or the test library.
+src_CPPFLAGS   := -Isrc
+tools_CPPFLAGS := -Itools/common
+tests_CPPFLAGS := -Itests/lib
+dir_cppflags = $($(firstword $(subst /, ,$(1)))_CPPFLAGS)
 PC_CFLAGS   := -std=gnu11 $(WARN) -fno-strict-aliasing -pthread
 SAN_FLAGS   :=
 ifneq ($(SAN),)
@@ -101,12 +107,12 @@ deps:
 $(B)/obj/pic/%.o: %.c $(B)/.deps
 	@mkdir -p $(dir $@)
 	@echo '  CC     $@'
-	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(call dir_cppflags,$<) $(ALL_CFLAGS) -fPIC -MMD -MP -c -o $@ $<
 
 $(B)/obj/%.o: %.c $(B)/.deps
 	@mkdir -p $(dir $@)
 	@echo '  CC     $@'
-	$(Q)$(CC) $(ALL_CFLAGS) $($(notdir $(patsubst %/,%,$(dir $<)))_CFLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(call dir_cppflags,$<) $(ALL_CFLAGS) $($(notdir $(patsubst %/,%,$(dir $<)))_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(SO).$(VERSION): $(LIB_PIC) src/libpathcheck.map
 	@echo '  LD     $@'
@@ -141,7 +147,7 @@ $(B)/readme-example.c: README.md
 	sed -n '/^<!-- embed-example -->$$/,/^```$$/p' README.md | sed '1,2d;$$d' > $@
 $(B)/readme-example: $(B)/readme-example.c $(SO)
 	@echo '  LD     $@'
-	$(Q)$(CC) $(filter-out -Isrc -Itests/lib,$(ALL_CFLAGS)) -o $@ $< -L$(B) -lpathcheck -Wl,-rpath,$(abspath $(B))
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< -L$(B) -lpathcheck -Wl,-rpath,$(abspath $(B))
 
 check: all tests $(B)/readme-example
 	@PC_BUILD_DIR=$(B) SAN=$(SAN) sh tests/run.sh $(TESTS)

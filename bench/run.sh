@@ -121,10 +121,10 @@ if [ -e /dev/fuse ] && [ -x "$B/pathsim" ] && [ "$(id -u)" = 0 ]; then
 	i=0; while ! grep -q ready "$TMP/sim.out" && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
 	: > "$OUT/isolation.json"
 	for r in $(seq "$ROUNDS"); do
-		$S --devices "$TMP/mnt" --paths 200 --threads 1 --mode batch --duration 4 --timeout-ms 1000 --json --quiet \
+		$S --devices "$TMP/mnt" --paths 200 --threads 1 --mode batch --duration 4 --timeout 1s --json --quiet \
 			| sed 's/^{/{"bench":"hung0",/' >> "$OUT/isolation.json"
 		# up counts only the 90% healthy paths here
-		$S --devices "$TMP/mnt" --paths 200 --threads 1 --mode batch --duration 4 --timeout-ms 1000 --hung 0.1 --json --quiet \
+		$S --devices "$TMP/mnt" --paths 200 --threads 1 --mode batch --duration 4 --timeout 1s --hung 0.1 --json --quiet \
 			| sed 's/^{/{"bench":"hung10",/' >> "$OUT/isolation.json"
 	done
 	H0=$(grep hung0 "$OUT/isolation.json" | awk -F'"up":' '{split($2,a,","); w=$0; sub(/.*"wall_s":/,"",w); sub(/}.*/,"",w); print a[1]/w}' | median)

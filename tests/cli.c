@@ -285,7 +285,7 @@ static void test_usage_errors(void)
 	expect_usage_error("bad --timeout '-1'");
 
 	CU_ASSERT_EQUAL(run(NULL, NULL, 0, "--help", NULL), 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(R.out, "pathcheck [--json] [--timeout MS] [--all] [DEV...]"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(R.out, "pathcheck [--json] [--timeout DUR] [--all] [DEV...]"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(R.out, "COMMAND [WORDS...]"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(R.out, "-k[COMMAND]"));
 	CU_ASSERT_EQUAL(R.nerr, 0);

@@ -158,13 +158,13 @@ static void run_on_pathsim(const char *extra)
 static void test_pathsim_hung_eio(void)
 {
 	run_on_pathsim("--paths 40 --threads 2 --mode async --duration 2 "
-		       "--hung 0.1 --eio 0.1 --slow 0.1:5 --timeout-ms 300");
+		       "--hung 0.1 --eio 0.1 --slow 0.1:5 --timeout 300ms");
 }
 
 static void test_pathsim_flip_batch(void)
 {
 	run_on_pathsim("--paths 40 --threads 2 --mode batch --duration 2 "
-		       "--hung 0.2 --eio 0.1 --flip 0.5 --timeout-ms 300");
+		       "--hung 0.2 --eio 0.1 --flip 0.5 --timeout 300ms");
 }
 
 /* Runs pathcheck-stress with args, stderr merged; the JSON line in json,

@@ -14,20 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 #include "stress.h"
 
 struct bpath {
 	int fd;
 	io_context_t ctx;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int bpath_open(struct bpath *bp, const char *dev)
 {

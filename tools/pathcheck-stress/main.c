@@ -21,6 +21,11 @@
 #include <unistd.h>
 
 #include "pathcheck.h"
+#include "array.h"
+#include "clock.h"
+#include "duration.h"
+#include "hist.h"
+
 #include "stress.h"
 
 enum run_mode { RUN_SYNC, RUN_ASYNC, RUN_BATCH };
@@ -54,27 +59,20 @@ static atomic_uint_fast64_t c_started, c_delivered, c_up, c_down, c_timeouts,
 static unsigned int *sim_mode;		/* mode of each pathsim file */
 static unsigned int flip_offset;
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: pathcheck-stress --devices D1[,D2...] [options]\n"
 "  --paths N          paths over the devices, round-robin (default: one each)\n"
 "  --threads T        application threads (default 1)\n"
-"  --duration S | --checks C   how long to run (default 5 s)\n"
+"  --duration DUR | --checks C   how long to run (default 5s)\n"
 "  --mode sync|async|batch     (default async)\n"
 "  --churn R          free and re-add R paths a second\n"
-"  --reset-every S    pc_engine_reset every S seconds\n"
+"  --reset-every DUR  pc_engine_reset every DUR\n"
 "  --hung F --eio F --slow F:MS --flaky F:P   pathsim fault fractions\n"
-"  --flip S           change pathsim modes every S seconds\n"
-"  --workers N --group-size N --timeout-ms MS   engine options\n"
+"  --flip DUR         change pathsim modes every DUR\n"
+"  --workers N --group-size N --timeout DUR   engine options (default 2s)\n"
+"  --timeout-ms MS    deprecated: --timeout MSms\n"
 "  --lifecycle        only add --paths paths, free them, free the engine\n"
 "  --shared-fd        with --lifecycle: one fd per device for all its paths\n"
 "                     (pc_path_new), and one round of checks before RSS\n"
@@ -82,7 +80,9 @@ static void usage(FILE *f)
 "  --baseline multipath-directio  multipath-tools' directio checker over\n"
 "                     the paths for --duration (throughput reference)\n"
 "  --sched rr|other   with it: SCHED_RR 99 as multipathd (default) or not\n"
-"  --json --quiet\n");
+"  --json --quiet\n"
+"DUR: 500ms, 2s, 1.5s, 1m; a bare number is seconds; 0 for --duration,\n"
+"--reset-every and --flip means none.\n");
 }
 
 static int parse_uint(const char *s, unsigned int *v)
@@ -109,6 +109,21 @@ static int parse_double(const char *s, double *v)
 	return 0;
 }
 
+/* DUR in seconds, or 0 */
+static int parse_seconds(const char *s, double *v)
+{
+	unsigned int ms;
+
+	if (!strcmp(s, "0")) {
+		*v = 0;
+		return 0;
+	}
+	if (dur_parse(s, &ms))
+		return -EINVAL;
+	*v = ms / 1000.0;
+	return 0;
+}
+
 /* "F:N" */
 static int parse_frac_arg(const char *s, double *f, unsigned int *n)
 {
@@ -131,7 +146,7 @@ static int split_devices(char *list)
 	char *tok, *save = NULL;
 
 	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char **d = realloc(cfg.devs, (cfg.ndevs + 1) * sizeof(*d));
+		char **d = array_room(cfg.devs, cfg.ndevs, sizeof(*d));
 
 		if (!d)
 			return -ENOMEM;
@@ -157,7 +172,8 @@ static int parse_args(int argc, char **argv, int *baseline)
 		{ "hung", 1, 0, 'H' }, { "eio", 1, 0, 'E' },
 		{ "slow", 1, 0, 'S' }, { "flaky", 1, 0, 'F' },
 		{ "flip", 1, 0, 'f' }, { "workers", 1, 0, 'w' },
-		{ "group-size", 1, 0, 'g' }, { "timeout-ms", 1, 0, 'T' },
+		{ "group-size", 1, 0, 'g' }, { "timeout-ms", 1, 0, 'M' },
+		{ "timeout", 1, 0, 'T' },
 		{ "json", 0, 0, 'j' }, { "quiet", 0, 0, 'q' },
 		{ "baseline", 1, 0, 'b' }, { "lifecycle", 0, 0, 'L' }, { "shared-fd", 0, 0, 'X' }, { "help", 0, 0, 'h' },
 		{ "sched", 1, 0, 's' },
@@ -173,7 +189,7 @@ static int parse_args(int argc, char **argv, int *baseline)
 		case 'n': if (parse_uint(optarg, &cfg.npaths) || !cfg.npaths) return bad(name, optarg); break;
 		case 'd': if (split_devices(optarg)) return bad(name, optarg); break;
 		case 't': if (parse_uint(optarg, &cfg.threads) || !cfg.threads || cfg.threads > 1024) return bad(name, optarg); break;
-		case 'D': if (parse_double(optarg, &cfg.duration)) return bad(name, optarg); break;
+		case 'D': if (parse_seconds(optarg, &cfg.duration)) return bad(name, optarg); break;
 		case 'c': if (parse_uint(optarg, &u) || !u) return bad(name, optarg); cfg.max_checks = u; break;
 		case 'm':
 			if (!strcmp(optarg, "sync")) cfg.mode = RUN_SYNC;
@@ -182,15 +198,20 @@ static int parse_args(int argc, char **argv, int *baseline)
 			else return bad(name, optarg);
 			break;
 		case 'C': if (parse_double(optarg, &cfg.churn)) return bad(name, optarg); break;
-		case 'r': if (parse_double(optarg, &cfg.reset_every)) return bad(name, optarg); break;
+		case 'r': if (parse_seconds(optarg, &cfg.reset_every)) return bad(name, optarg); break;
 		case 'H': if (parse_double(optarg, &cfg.f_hung) || cfg.f_hung > 1) return bad(name, optarg); break;
 		case 'E': if (parse_double(optarg, &cfg.f_eio) || cfg.f_eio > 1) return bad(name, optarg); break;
 		case 'S': if (parse_frac_arg(optarg, &cfg.f_slow, &cfg.slow_ms)) return bad(name, optarg); break;
 		case 'F': if (parse_frac_arg(optarg, &cfg.f_flaky, &cfg.flaky_pct) || cfg.flaky_pct > 100) return bad(name, optarg); break;
-		case 'f': if (parse_double(optarg, &cfg.flip)) return bad(name, optarg); break;
+		case 'f': if (parse_seconds(optarg, &cfg.flip)) return bad(name, optarg); break;
 		case 'w': if (parse_uint(optarg, &cfg.workers)) return bad(name, optarg); break;
 		case 'g': if (parse_uint(optarg, &cfg.group_size) || !cfg.group_size) return bad(name, optarg); break;
-		case 'T': if (parse_uint(optarg, &cfg.timeout_ms) || !cfg.timeout_ms) return bad(name, optarg); break;
+		case 'T': if (dur_parse(optarg, &cfg.timeout_ms)) return bad(name, optarg); break;
+		case 'M':
+			if (parse_uint(optarg, &cfg.timeout_ms) || !cfg.timeout_ms) return bad(name, optarg);
+			fprintf(stderr, "pathcheck-stress: note: --timeout-ms is deprecated; "
+				"write --timeout %sms\n", optarg);
+			break;
 		case 'j': cfg.json = 1; break;
 		case 'q': cfg.quiet = 1; break;
 		case 'b':
@@ -691,7 +712,7 @@ static int report(double wall, long rss, const struct pc_stats *st, int mismatch
 		       "\"stats_checks\":%" PRIu64 ",\"stats_mismatch\":%d,\"unexpected\":%" PRIu64 ","
 		       "\"rss_kib\":%ld,\"wall_s\":%.3f}\n",
 		       mode_name(), cfg.threads, cfg.npaths, cfg.ndevs, (uint64_t)c_started, checks, cps,
-		       hist_pct(&hist, 50), hist_pct(&hist, 99), hist_max(&hist),
+		       hist_quantile_us(&hist, 0.5), hist_quantile_us(&hist, 0.99), hist_max_us(&hist),
 		       (uint64_t)c_up, (uint64_t)c_down, (uint64_t)c_timeouts,
 		       (uint64_t)c_lost, (uint64_t)c_wrong, (uint64_t)c_blocked,
 		       (uint64_t)c_straddled, (uint64_t)c_errors, (uint64_t)c_churned,
@@ -704,7 +725,7 @@ static int report(double wall, long rss, const struct pc_stats *st, int mismatch
 		       "  timeouts %" PRIu64 "\n", checks, cps, (uint64_t)c_up,
 		       (uint64_t)c_down, (uint64_t)c_timeouts);
 		printf("latency p50 %" PRIu64 " us  p99 %" PRIu64 " us  max %" PRIu64 " us\n",
-		       hist_pct(&hist, 50), hist_pct(&hist, 99), hist_max(&hist));
+		       hist_quantile_us(&hist, 0.5), hist_quantile_us(&hist, 0.99), hist_max_us(&hist));
 		printf("lost %" PRIu64 "  wrong %" PRIu64 "  blocked %" PRIu64
 		       "  straddled %" PRIu64 "  errors %" PRIu64 "\n",
 		       (uint64_t)c_lost, (uint64_t)c_wrong, (uint64_t)c_blocked,
@@ -885,6 +906,7 @@ int main(int argc, char **argv)
 	uint64_t t0;
 	double wall;
 
+	hist_init(&hist, hist_scale_fine());
 	if (parse_args(argc, argv, &baseline))
 		return 2;
 	if (expand_pathsim())

@@ -59,6 +59,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 #include "stress.h"
 
 /*
@@ -139,14 +141,6 @@ static void mp_on_signal(int sig)
 {
 	(void)sig;
 	mp_stop = 1;
-}
-
-static double mp_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* The plugin's directory: $PATHCHECK_MULTIPATH_DIR, or where distributions
@@ -357,7 +351,7 @@ static double mp_drive(const struct mp_lib *lib, struct mp_checker *c,
 		       unsigned int n, double duration, int quiet,
 		       struct mp_counts *k)
 {
-	double t0 = mp_now(), end = t0 + duration, next = t0 + 1, now = t0;
+	double t0 = now_s(), end = t0 + duration, next = t0 + 1, now = t0;
 	uint64_t last = 0, last_pending = 0;
 	unsigned int i;
 
@@ -366,7 +360,7 @@ static double mp_drive(const struct mp_lib *lib, struct mp_checker *c,
 			int state = lib->check(&c[i]);
 
 			mp_count(k, state, c[i].msgid);
-			now = mp_now();
+			now = now_s();
 			if (now >= end)
 				break;
 			if (now >= next) {

@@ -21,18 +21,6 @@ struct spath {
 	atomic_uint_fast64_t started, delivered;
 };
 
-/* Log-linear latency histogram: 64 powers of two, 16 linear steps each. */
-#define HIST_SUB 16
-struct hist {
-	atomic_uint_fast64_t bucket[64 * HIST_SUB];
-	atomic_uint_fast64_t max;
-	atomic_uint_fast64_t count;
-};
-
-void hist_add(struct hist *h, uint64_t v);
-uint64_t hist_pct(struct hist *h, double pct);
-uint64_t hist_max(struct hist *h);
-
 int baseline_lifecycle(char **devs, unsigned int ndevs, unsigned int npaths, int json);
 /* mpath.c: multipath-tools' libcheckdirectio.so, loaded at run time */
 int baseline_multipath(char **devs, unsigned int ndevs, unsigned int npaths,

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "protocol.h"
+
 /* Exit status of every mode. */
 enum {
 	EXIT_ALL_UP = 0,	/* one-shot: all up; client: the command worked */
@@ -19,8 +21,6 @@ enum {
 	EXIT_TROUBLE = 2,	/* usage error, no daemon, no reply in time */
 };
 
-#define PATHCHECKD_SOCKET	"/run/pathcheckd.sock"
-#define CMD_MAX			4095	/* pathcheckd reads lines of 4096 with the '\n' */
 
 struct oneshot_opts {
 	bool json;

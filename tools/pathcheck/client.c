@@ -120,8 +120,8 @@ static char *trim(char *s)
 /* What the daemon would refuse and close the connection for; NULL if fine. */
 static const char *bad_line(const char *line)
 {
-	if (strlen(line) > CMD_MAX)
-		return "command longer than 4095 bytes";
+	if (strlen(line) > PATHCHECKD_LINE_MAX)
+		return "command longer than " PATHCHECKD_LINE_MAX_STR " bytes";
 	for (const char *p = line; *p; p++)
 		if ((unsigned char)*p < 0x20 && *p != '\t')
 			return "control characters in command";

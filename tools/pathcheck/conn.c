@@ -14,15 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 #include "cli.h"
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void print_seconds(FILE *f, unsigned int ms)
 {
@@ -101,9 +95,9 @@ bool conn_hung_up(struct conn *c)
 int conn_send(struct conn *c, const char *line)
 {
 	size_t len = strlen(line), done = 0;
-	char buf[CMD_MAX + 1];
+	char buf[PATHCHECKD_LINE_MAX + 1];
 
-	if (len > CMD_MAX)
+	if (len > PATHCHECKD_LINE_MAX)
 		return -E2BIG;
 	/* One send: the daemon gets the command and its '\n' together. */
 	memcpy(buf, line, len);

@@ -15,13 +15,16 @@
 #include <string.h>
 
 #include "pathcheck.h"
+#include "duration.h"
+#include "protocol.h"
+
 #include "cli.h"
 
 enum mode { MODE_ONESHOT, MODE_COMMAND, MODE_SHELL };
 
 struct args {
 	bool json, all, shell;
-	const char *timeout;	/* unparsed: a bare number's unit depends on the mode */
+	const char *timeout;	/* unparsed: parsed by the mode that uses it */
 	const char *socket;
 	const char *count;
 	const char *kcmd;	/* -kCOMMAND */
@@ -30,9 +33,9 @@ struct args {
 };
 
 static const char synopsis[] =
-	"usage: pathcheck [--json] [--timeout MS] [--all] [DEV...]\n"
-	"       pathcheck [-s SOCKET] [--timeout SEC] [--json] COMMAND [WORDS...]\n"
-	"       pathcheck [-s SOCKET] [--timeout SEC] [--count N] -k[COMMAND]\n";
+	"usage: pathcheck [--json] [--timeout DUR] [--all] [DEV...]\n"
+	"       pathcheck [-s SOCKET] [--timeout DUR] [--json] COMMAND [WORDS...]\n"
+	"       pathcheck [-s SOCKET] [--timeout DUR] [--count N] -k[COMMAND]\n";
 
 static void help(void)
 {
@@ -42,7 +45,7 @@ static void help(void)
 	      "through Linux AIO, all at once; without DEV, every block device except\n"
 	      "loop, ram, zram, dm-, md, sr, fd, nbd and empty ones.\n"
 	      "  -j, --json           a JSON array instead of the table\n"
-	      "  -t, --timeout DUR    check deadline (default 30000; a bare number is ms)\n"
+	      "  -t, --timeout DUR    check deadline (default 30s)\n"
 	      "  -a, --all            also the devices skipped by default\n"
 	      "  exit 0: all up, 1: some down or not openable, 2: error\n"
 	      "\n"
@@ -51,7 +54,7 @@ static void help(void)
 	      "A command word is never a device: a file named show is checked as ./show,\n"
 	      "and `pathcheck check DEV` asks the daemon to check DEV now.\n"
 	      "  -s, --socket PATH    $PATHCHECK_SOCKET, else " PATHCHECKD_SOCKET "\n"
-	      "  -t, --timeout DUR    connect and reply wait (default 60; a bare number is s)\n"
+	      "  -t, --timeout DUR    connect and reply wait (default 60s)\n"
 	      "  -j, --json           JSON form of show/check (adds the word json)\n"
 	      "  -k                   shell: one command a line from stdin, one connection;\n"
 	      "                       quit, exit or EOF ends it\n"
@@ -61,7 +64,7 @@ static void help(void)
 	      "\n"
 	      "  -h, --help           this text\n"
 	      "  -V, --version        the version\n"
-	      "DUR: 500ms, 2s, 1.5s, 1m, or a bare number (unit above).\n", stdout);
+	      "DUR: 500ms, 2s, 1.5s, 1m; a bare number is seconds.\n", stdout);
 }
 
 __attribute__((format(printf, 1, 2)))
@@ -77,28 +80,13 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_TROUBLE;
 }
 
-/* DUR: a number with an optional unit ms, s or m; a bare number is in unit_ms. */
-static int parse_duration(const char *s, unsigned int unit_ms, unsigned int *ms)
+/* --timeout DUR: 0, or a usage error's exit status. */
+static int parse_timeout(const char *s, unsigned int *ms)
 {
-	char *end;
-	double v;
+	enum dur_err err = dur_parse(s, ms);
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno || !(v > 0))
-		return -EINVAL;
-	if (!strcmp(end, "ms"))
-		unit_ms = 1;
-	else if (!strcmp(end, "s"))
-		unit_ms = 1000;
-	else if (!strcmp(end, "m"))
-		unit_ms = 60000;
-	else if (*end)
-		return -EINVAL;
-	v = v * unit_ms + 0.5;
-	if (v < 1 || v > INT_MAX)
-		return -ERANGE;
-	*ms = (unsigned int)v;
+	if (err)
+		return usage_error("bad --timeout '%s': %s", s, dur_strerror(err));
 	return 0;
 }
 
@@ -149,8 +137,12 @@ static int run_oneshot(const struct args *a)
 			return usage_error("'%s' is a pathcheckd command word, not a device "
 					   "(a command goes first; a file of that name is ./NAME)",
 					   a->words[i]);
-	if (a->timeout && parse_duration(a->timeout, 1, &o.timeout_ms))
-		return usage_error("bad --timeout '%s' (milliseconds, or 2s, 500ms)", a->timeout);
+	if (a->timeout && parse_timeout(a->timeout, &o.timeout_ms))
+		return EXIT_TROUBLE;
+	/* Until 0.2 a bare number meant milliseconds here: say how it reads now. */
+	if (a->timeout && dur_is_bare(a->timeout) && o.timeout_ms >= 100000)
+		fprintf(stderr, "pathcheck: note: --timeout %s is read as seconds; "
+			"write %sms for milliseconds\n", a->timeout, a->timeout);
 	return oneshot_run(&o, a->words, a->nwords);
 }
 
@@ -205,8 +197,8 @@ static int run_client(const struct args *a, enum mode mode)
 	if (mode == MODE_SHELL && a->json)
 		return usage_error("%s needs a command; in the shell add the word json",
 				   "--json");
-	if (a->timeout && parse_duration(a->timeout, 1000, &o.timeout_ms))
-		return usage_error("bad --timeout '%s' (seconds, or 2s, 500ms)", a->timeout);
+	if (a->timeout && parse_timeout(a->timeout, &o.timeout_ms))
+		return EXIT_TROUBLE;
 	if (a->count) {
 		errno = 0;
 		o.count = strtoul(a->count, &end, 10);

@@ -3,10 +3,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "pathcheck.h"
+#include "array.h"
+#include "sbuf.h"
+
 #include "cli.h"
 
 enum target_state { T_CHECKING, T_DONE, T_OPEN_FAILED, T_SKIPPED };
@@ -71,7 +75,8 @@ static int list_devices(struct target **tp, size_t *np, int all)
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		struct target *nt = realloc(t, (n + 1) * sizeof(*t));
+		struct target *nt = array_room(t, n, sizeof(*t));
+
 		if (!nt) {
 			free(t);
 			closedir(d);
@@ -119,51 +124,51 @@ static void message(const struct target *t, unsigned int timeout, char *buf, siz
 		snprintf(buf, len, "%s", pc_reason_name(t->res.reason));
 }
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
-static void print(struct target *t, size_t n, int json, unsigned int timeout)
+static void print_table(struct target *t, size_t n, unsigned int timeout)
 {
 	char msg[512];
 
-	if (json)
-		printf("[");
-	else
-		printf("%-20s %-12s %8s %12s  %s\n", "device", "state", "blksize", "latency_us", "message");
+	printf("%-20s %-12s %8s %12s  %s\n", "device", "state", "blksize", "latency_us", "message");
+	for (size_t i = 0; i < n; i++) {
+		int bs = t[i].st == T_DONE ? pc_path_blksize(t[i].path) : 0;
+
+		message(&t[i], timeout, msg, sizeof(msg));
+		printf("%-20s %-12s %8d %12llu  %s\n", t[i].dev, state_word(&t[i]), bs,
+		       (unsigned long long)t[i].res.latency_us, msg);
+	}
+}
+
+/* The JSON array, built whole and written once: 0, or -ENOMEM. */
+static int print_json(struct target *t, size_t n, unsigned int timeout)
+{
+	struct sbuf b = { 0 };
+	char msg[512];
+	int ret = 0;
+
+	sb_append(&b, "[", 1);
 	for (size_t i = 0; i < n; i++) {
 		int bs = t[i].st == T_DONE ? pc_path_blksize(t[i].path) : 0;
 		int up = t[i].st == T_DONE && t[i].res.state == PC_UP;
 
 		message(&t[i], timeout, msg, sizeof(msg));
-		if (!json) {
-			printf("%-20s %-12s %8d %12llu  %s\n", t[i].dev, state_word(&t[i]), bs,
-			       (unsigned long long)t[i].res.latency_us, msg);
-			continue;
-		}
-		printf("%s\n {\"device\": ", i ? "," : "");
-		json_str(t[i].dev);
-		printf(", \"state\": \"%s\", \"up\": %s, \"blksize\": %d, \"latency_us\": %llu, \"reason\": ",
-		       state_word(&t[i]), up ? "true" : "false", bs,
-		       (unsigned long long)t[i].res.latency_us);
-		json_str(t[i].st == T_DONE ? pc_reason_name(t[i].res.reason) :
-			 t[i].st == T_SKIPPED ? "skipped" : "open error");
-		printf(", \"message\": ");
-		json_str(msg);
-		printf("}");
+		sb_printf(&b, "%s\n {\"device\": ", i ? "," : "");
+		sb_json_str(&b, t[i].dev);
+		sb_printf(&b, ", \"state\": \"%s\", \"up\": %s, \"blksize\": %d, \"latency_us\": %llu, \"reason\": ",
+			  state_word(&t[i]), up ? "true" : "false", bs,
+			  (unsigned long long)t[i].res.latency_us);
+		sb_json_str(&b, t[i].st == T_DONE ? pc_reason_name(t[i].res.reason) :
+			    t[i].st == T_SKIPPED ? "skipped" : "open error");
+		sb_printf(&b, ", \"message\": ");
+		sb_json_str(&b, msg);
+		sb_append(&b, "}", 1);
 	}
-	if (json)
-		printf("\n]\n");
+	sb_append(&b, "\n]\n", 3);
+	if (b.oom)
+		ret = -ENOMEM;
+	else
+		fputs(b.p, stdout);
+	sb_free(&b);
+	return ret;
 }
 
 /* Failures are reported per device in the table; the engine's own lines would repeat them. */
@@ -182,46 +187,31 @@ static void release(struct pc_engine *e, struct target *t, size_t n, struct pc_p
 	for (size_t i = 0; i < n; i++)
 		if (t[i].path)
 			pc_path_free(t[i].path);
-	pc_engine_free(e);
+	if (e)
+		pc_engine_free(e);
 	free(paths);
 	free(t);
 }
 
-int oneshot_run(const struct oneshot_opts *oo, char **devs, size_t n)
+static int targets_from_args(char **devs, size_t n, struct target **tp)
 {
-	struct pc_options o = { .on_result = on_result, .log = quiet_log,
-				.timeout_ms = oo->timeout_ms };
-	struct pc_engine *e;
-	struct target *t = NULL;
-	struct pc_path **paths;
-	size_t np = 0;
-	int json = oo->json, all = oo->all, ret, bad = 0;
+	struct target *t = calloc(n, sizeof(*t));
 
-	if (n) {
-		t = calloc(n, sizeof(*t));
-		if (!t) {
-			fprintf(stderr, "pathcheck: out of memory\n");
-			return EXIT_TROUBLE;
-		}
-		for (size_t i = 0; i < n; i++)
-			snprintf(t[i].dev, sizeof(t[i].dev), "%s", devs[i]);
-	} else if ((ret = list_devices(&t, &n, all)) < 0) {
-		fprintf(stderr, "pathcheck: /sys/block: %s\n", strerror(-ret));
-		return EXIT_TROUBLE;
-	}
-	qsort(t, n, sizeof(*t), by_dev);
-	ret = pc_engine_new(&o, &e);
-	if (ret < 0) {
-		fprintf(stderr, "pathcheck: engine: %s\n", strerror(-ret));
-		free(t);
-		return EXIT_TROUBLE;
-	}
-	paths = calloc(n ? n : 1, sizeof(*paths));
-	if (!paths) {
-		fprintf(stderr, "pathcheck: out of memory\n");
-		release(e, t, n, NULL);
-		return EXIT_TROUBLE;
-	}
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		snprintf(t[i].dev, sizeof(t[i].dev), "%s", devs[i]);
+	*tp = t;
+	return 0;
+}
+
+/* Opens every target not skipped; returns how many paths it put in paths. */
+static size_t open_targets(struct pc_engine *e, struct target *t, size_t n,
+			   struct pc_path **paths)
+{
+	size_t np = 0;
+	int ret;
+
 	for (size_t i = 0; i < n; i++) {
 		if (t[i].st == T_SKIPPED)
 			continue;
@@ -233,25 +223,82 @@ int oneshot_run(const struct oneshot_opts *oo, char **devs, size_t n)
 		}
 		paths[np++] = t[i].path;
 	}
+	return np;
+}
+
+/* All at once: one submission per aio group, results via on_result. */
+static int check_all(struct pc_path **paths, size_t np)
+{
+	int ret;
+
 	pthread_mutex_lock(&lock);
 	outstanding = np;
 	pthread_mutex_unlock(&lock);
-	/* All at once: one submission per aio group, results via on_result. */
 	ret = np ? pc_check_many(paths, np) : 0;
-	if (ret < 0) {
-		fprintf(stderr, "pathcheck: pc_check_many: %s\n", strerror(-ret));
-		release(e, t, n, paths);
-		return EXIT_TROUBLE;
-	}
+	if (ret < 0)
+		return ret;
 	pthread_mutex_lock(&lock);
 	while (outstanding)
 		pthread_cond_wait(&cond, &lock);
 	pthread_mutex_unlock(&lock);
-	print(t, n, json, o.timeout_ms);
-	fflush(stdout);	/* before exit can wait in the kernel for hung reads */
+	return 0;
+}
+
+static bool any_down(const struct target *t, size_t n)
+{
 	for (size_t i = 0; i < n; i++)
 		if (t[i].st == T_OPEN_FAILED || (t[i].st == T_DONE && t[i].res.state != PC_UP))
-			bad = 1;
+			return true;
+	return false;
+}
+
+int oneshot_run(const struct oneshot_opts *oo, char **devs, size_t n)
+{
+	struct pc_options o = { .on_result = on_result, .log = quiet_log,
+				.timeout_ms = oo->timeout_ms };
+	struct pc_engine *e = NULL;
+	struct target *t = NULL;
+	struct pc_path **paths = NULL;
+	const char *what = NULL;	/* what failed; NULL: memory */
+	int ret, rc = EXIT_TROUBLE;
+
+	if (n) {
+		ret = targets_from_args(devs, n, &t);
+	} else {
+		ret = list_devices(&t, &n, oo->all);
+		what = "/sys/block";
+	}
+	if (ret < 0)
+		goto out;
+	qsort(t, n, sizeof(*t), by_dev);
+	what = "engine";
+	ret = pc_engine_new(&o, &e);
+	if (ret < 0)
+		goto out;
+	what = NULL;
+	ret = -ENOMEM;
+	paths = calloc(n ? n : 1, sizeof(*paths));
+	if (!paths)
+		goto out;
+	what = "pc_check_many";
+	ret = check_all(paths, open_targets(e, t, n, paths));
+	if (ret < 0)
+		goto out;
+	what = NULL;
+	if (oo->json) {
+		ret = print_json(t, n, o.timeout_ms);
+		if (ret < 0)
+			goto out;
+	} else {
+		print_table(t, n, o.timeout_ms);
+	}
+	fflush(stdout);	/* before exit can wait in the kernel for hung reads */
+	rc = any_down(t, n) ? EXIT_SOME_DOWN : EXIT_ALL_UP;
+out:
+	if (ret < 0 && what)
+		fprintf(stderr, "pathcheck: %s: %s\n", what, strerror(-ret));
+	else if (ret < 0)
+		fprintf(stderr, "pathcheck: out of memory\n");
 	release(e, t, n, paths);
-	return bad ? EXIT_SOME_DOWN : EXIT_ALL_UP;
+	return rc;
 }

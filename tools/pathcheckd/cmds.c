@@ -14,7 +14,17 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "array.h"
+#include "clock.h"
+#include "sbuf.h"
+#include "hist.h"
+
+#include "cmds.h"
 #include "ctl.h"
+#include "daemon.h"
+#include "log.h"
+#include "metrics.h"
+#include "records.h"
 
 #define MAX_WORDS 8
 
@@ -162,9 +172,9 @@ static void show_stats(struct cmd_ctx *x)
 		{ "checks_started", k->checks_started }, { "checks_busy", k->checks_busy },
 		{ "results", k->results }, { "results_lost", k->results_lost },
 		{ "schedule_slips", k->schedule_slips },
-		{ "schedule_lag_p50_us", (uint64_t)(hist_quantile(&d->lag, 0.5) * 1e6) },
-		{ "schedule_lag_p99_us", (uint64_t)(hist_quantile(&d->lag, 0.99) * 1e6) },
-		{ "schedule_lag_max_us", (uint64_t)(d->lag.max_s * 1e6) },
+		{ "schedule_lag_p50_us", hist_quantile_us(&d->lag, 0.5) },
+		{ "schedule_lag_p99_us", hist_quantile_us(&d->lag, 0.99) },
+		{ "schedule_lag_max_us", hist_max_us(&d->lag) },
 		{ "clients", d->nclients }, { "subscribers", d->subscribers },
 		{ "clients_accepted", k->clients_accepted },
 		{ "clients_dropped", k->clients_dropped }, { "commands", k->commands },
@@ -263,7 +273,7 @@ void cmd_reply_check(struct daemon *d, struct client *c, const struct rec *r, bo
 
 static int add_waiter(struct rec *r, uint64_t id)
 {
-	uint64_t *w = realloc(r->waiters, (r->nwaiters + 1) * sizeof(*w));
+	uint64_t *w = array_room(r->waiters, r->nwaiters, sizeof(*w));
 
 	if (!w)
 		return -ENOMEM;

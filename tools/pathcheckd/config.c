@@ -20,13 +20,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "pathcheck.h"
+#include "array.h"
+#include "duration.h"
+
+#include "config.h"
 
 #define MAX_FILE	(1u << 20)	/* bytes */
 #define MAX_LINE	4096		/* bytes, without the newline */
 #define MAX_SHOWN	64		/* bytes of a word quoted in a message */
-#define DAY_MS		86400000u
 #define SPACE		" \t\r"
 #define SOCKET_MAX	(sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
@@ -80,77 +82,9 @@ static const char *shown(const char *word, char buf[MAX_SHOWN + 4])
 
 /* --- values ----------------------------------------------------------------- */
 
-enum dur_err { DUR_OK = 0, DUR_SYNTAX, DUR_UNIT, DUR_RANGE, DUR_FRACTION };
-
 static bool is_digit(char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-static uint64_t unit_ms(const char *u)
-{
-	if (!*u || !strcmp(u, "s"))
-		return 1000;
-	if (!strcmp(u, "ms"))
-		return 1;
-	if (!strcmp(u, "m"))
-		return 60000;
-	if (!strcmp(u, "h"))
-		return 3600000;
-	return 0;
-}
-
-/*
- * DIGITS[.DIGITS][ms|s|m|h], no unit meaning seconds, 1 ms .. 24 h and a
- * whole number of milliseconds.  The integer part saturates just above a
- * day; the fraction keeps 9 digits, since a non-zero digit past the
- * eighth decimal can never make whole milliseconds, even of hours.
- */
-static enum dur_err parse_dur(const char *s, unsigned int *ms)
-{
-	uint64_t whole = 0, frac = 0, scale = 1, unit, total;
-	bool sub_ms = false;
-	const char *c = s;
-
-	if (!is_digit(*c))
-		return DUR_SYNTAX;
-	for (; is_digit(*c); c++)
-		if (whole <= DAY_MS)
-			whole = whole * 10 + (uint64_t)(*c - '0');
-	if (*c == '.') {
-		if (!is_digit(*++c))
-			return DUR_SYNTAX;
-		for (; is_digit(*c); c++) {
-			if (scale < 1000000000) {
-				frac = frac * 10 + (uint64_t)(*c - '0');
-				scale *= 10;
-			} else if (*c != '0') {
-				sub_ms = true;
-			}
-		}
-	}
-	unit = unit_ms(c);
-	if (!unit)
-		return *c == '.' ? DUR_SYNTAX : DUR_UNIT;
-	if (whole * unit > DAY_MS)
-		return DUR_RANGE;
-	total = whole * unit * scale + frac * unit;	/* < 2^57 */
-	if (total > (uint64_t)DAY_MS * scale || total < scale)
-		return DUR_RANGE;
-	if (sub_ms || total % scale)
-		return DUR_FRACTION;
-	*ms = (unsigned int)(total / scale);
-	return DUR_OK;
-}
-
-int config_parse_duration(const char *s, unsigned int *ms)
-{
-	unsigned int v;
-
-	if (!s || parse_dur(s, &v) != DUR_OK)
-		return -EINVAL;
-	*ms = v;
-	return 0;
 }
 
 /* "for 'interval'" or "for option 'interval'": where the value was. */
@@ -160,7 +94,7 @@ static int set_duration(struct parser *p, const char *what, const char *key,
 	char b[MAX_SHOWN + 4];
 	const char *v = shown(val, b);
 
-	switch (parse_dur(val, ms)) {
+	switch (dur_parse(val, ms)) {
 	case DUR_OK:
 		return 0;
 	case DUR_UNIT:
@@ -302,17 +236,6 @@ static int set_log(struct parser *p, const struct keyword *kw, const char *val)
 	return 0;
 }
 
-/*
- * Room for element n of an array grown by doubling (its capacity is the
- * power of two at or above n): the array, moved or not, or NULL.
- */
-static void *grow(void *arr, size_t n, size_t size)
-{
-	if (n && (n & (n - 1)))
-		return arr;
-	return reallocarray(arr, n ? n * 2 : 1, size);
-}
-
 /* interval=DUR / timeout=DUR after a path glob. */
 static int path_option(struct parser *p, struct cfg_path_rule *r, char *w)
 {
@@ -349,7 +272,7 @@ static int add_path(struct parser *p, const char *glob, char **cur)
 		if ((ret = path_option(p, &r, w)))
 			return ret;
 	r.glob = strdup(glob);
-	grown = r.glob ? grow(c->rules, c->nrules, sizeof(*c->rules)) : NULL;
+	grown = r.glob ? array_room(c->rules, c->nrules, sizeof(*c->rules)) : NULL;
 	if (!grown) {
 		free(r.glob);
 		return fail(p, -ENOMEM, "out of memory");
@@ -373,7 +296,7 @@ static int add_blacklist(struct parser *p, const char *glob)
 		return fail(p, -EINVAL, "'blacklist' needs an absolute path or a glob starting "
 			    "with '*', '?' or '[', not '%s'", shown(glob, b));
 	copy = strdup(glob);
-	grown = copy ? grow(c->blacklist, c->nblacklist, sizeof(*c->blacklist)) : NULL;
+	grown = copy ? array_room(c->blacklist, c->nblacklist, sizeof(*c->blacklist)) : NULL;
 	if (!grown) {
 		free(copy);
 		return fail(p, -ENOMEM, "out of memory");
@@ -632,7 +555,7 @@ static char *base_name(const char *path)
 static int add_found(struct expansion *x, const struct cfg_path_rule *r, char *path)
 {
 	char *name = base_name(path);
-	struct found *grown = name ? grow(x->v, x->n, sizeof(*x->v)) : NULL;
+	struct found *grown = name ? array_room(x->v, x->n, sizeof(*x->v)) : NULL;
 
 	if (!grown) {
 		free(name);

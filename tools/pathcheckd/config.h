@@ -73,7 +73,4 @@ void config_free(struct config *cfg);
 int config_expand(const struct config *cfg, struct cfg_dev **devsp);
 void config_devs_free(struct cfg_dev *devs, size_t n);
 
-/* Parse "250ms", "5s", "5" (seconds), "1.5s", "2m"; -EINVAL if bad/0. */
-int config_parse_duration(const char *s, unsigned int *ms);
-
 #endif

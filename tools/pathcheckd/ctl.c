@@ -19,7 +19,15 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "array.h"
+#include "clock.h"
+#include "sbuf.h"
+
+#include "cmds.h"
 #include "ctl.h"
+#include "daemon.h"
+#include "log.h"
+#include "records.h"
 
 int ctl_listen(struct daemon *d)
 {
@@ -87,7 +95,7 @@ static void ctl_watch(struct daemon *d, struct client *c)
 	if (c->out.len)
 		ev |= EPOLLOUT;
 	if (ev != c->events) {
-		epoll_modify(d, c->fd, ev, c);
+		loop_modify(d, c->fd, ev, c);
 		c->events = ev;
 	}
 }
@@ -207,18 +215,8 @@ static struct client *client_new(struct daemon *d, int fd)
 
 static int clients_reserve(struct daemon *d)
 {
-	struct client **p;
-	size_t cap;
-
-	if (d->nclients < d->capclients)
-		return 0;
-	cap = d->capclients ? d->capclients * 2 : 16;
-	p = realloc(d->clients, cap * sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	d->clients = p;
-	d->capclients = cap;
-	return 0;
+	return array_reserve(&d->clients, &d->capclients, d->nclients + 1,
+			     sizeof(*d->clients));
 }
 
 static void refuse(int fd, const char *why)
@@ -263,7 +261,7 @@ void ctl_accept(struct daemon *d)
 		d->clients[d->nclients++] = c;
 		d->ctr.clients_accepted++;
 		c->events = EPOLLIN;
-		epoll_watch(d, fd, EPOLLIN, c);
+		loop_watch(d, fd, EPOLLIN, c);
 	}
 }
 
@@ -294,7 +292,7 @@ static void run_lines(struct daemon *d, struct client *c)
 	}
 	if (c->state == CLIENT_OPEN && c->inlen == CTL_IN_MAX &&
 	    !memchr(c->in, '\n', c->inlen)) {
-		ctl_error(d, c, "command longer than %d bytes", CTL_LINE_MAX);
+		ctl_error(d, c, "command longer than %d bytes", PATHCHECKD_LINE_MAX);
 		c->state = CLIENT_DRAINING;
 		c->inlen = 0;
 		d->ctr.clients_dropped++;
@@ -420,7 +418,7 @@ void ctl_housekeeping(struct daemon *d, uint64_t now)
 {
 	if (d->listen_paused && d->listen_fd >= 0) {
 		d->listen_paused = false;
-		epoll_watch(d, d->listen_fd, EPOLLIN, epoll_tag(TAG_LISTEN));
+		loop_watch(d, d->listen_fd, EPOLLIN, loop_tag(TAG_LISTEN));
 	}
 	for (size_t i = 0; i < d->nclients; i++) {
 		struct client *c = d->clients[i];

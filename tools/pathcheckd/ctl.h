@@ -3,10 +3,15 @@
 #ifndef PATHCHECKD_CTL_H
 #define PATHCHECKD_CTL_H
 
-#include "pathcheckd.h"
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
 
-#define CTL_LINE_MAX	4096		/* longest command, newline not counted */
-#define CTL_IN_MAX	(CTL_LINE_MAX + 1)
+#include "daemon.h"
+#include "protocol.h"
+#include "sbuf.h"
+
+#define CTL_IN_MAX	(PATHCHECKD_LINE_MAX + 1)	/* a line and its newline */
 #define CTL_MAX_CLIENTS	1024
 #define CTL_SUB_BACKLOG	(1U << 20)	/* events a subscriber may leave unread */
 #define CTL_OUT_MAX	(256U << 20)	/* any reply backlog beyond this: dropped */
@@ -36,6 +41,20 @@ struct client {
 	uint32_t events;	/* what epoll watches now */
 };
 
+/* The socket and the clients, for the event loop. */
+int  ctl_listen(struct daemon *d);
+void ctl_close(struct daemon *d);
+void ctl_accept(struct daemon *d);
+void ctl_event(struct daemon *d, struct client *c, uint32_t events);
+void ctl_housekeeping(struct daemon *d, uint64_t now);
+void ctl_publish_transition(struct daemon *d, const struct rec *r,
+			    enum chk_st from);
+void ctl_check_done(struct daemon *d, struct rec *r);
+struct client *ctl_client_by_id(struct daemon *d, uint64_t id);
+void ctl_close_all(struct daemon *d);
+
+
+/* Replies, for the commands. */
 void ctl_send(struct daemon *d, struct client *c, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void ctl_reply_end(struct daemon *d, struct client *c);

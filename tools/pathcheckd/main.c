@@ -26,10 +26,19 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "protocol.h"
+#include "hist.h"
+
 #include "ctl.h"
+#include "daemon.h"
+#include "log.h"
+#include "metrics.h"
+#include "records.h"
+#include "results.h"
+#include "sched.h"
 
 #define DEFAULT_CONFIG	"/etc/pathcheckd.conf"
-#define DEFAULT_SOCKET	"/run/pathcheckd.sock"
 #define HOUSEKEEPING_MS	1000
 #define SCHED_TICK_MS	10
 
@@ -47,7 +56,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: pathcheckd [options]\n"
 		"  -c, --config FILE        configuration (default " DEFAULT_CONFIG ")\n"
-		"  -s, --socket PATH        control socket (default: config, else " DEFAULT_SOCKET ")\n"
+		"  -s, --socket PATH        control socket (default: config, else " PATHCHECKD_SOCKET ")\n"
 		"      --metrics-file PATH  Prometheus textfile, rewritten every interval\n"
 		"  -f, --foreground         log to stderr (the daemon never forks)\n"
 		"      --log stderr|syslog  where log lines go (default: stderr on a tty, else syslog)\n"
@@ -157,7 +166,7 @@ static void sd_notify_msg(const char *msg)
 
 /* --- epoll helpers ---------------------------------------------------------- */
 
-void epoll_watch(struct daemon *d, int fd, uint32_t events, void *ptr)
+void loop_watch(struct daemon *d, int fd, uint32_t events, void *ptr)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = ptr };
 
@@ -165,7 +174,7 @@ void epoll_watch(struct daemon *d, int fd, uint32_t events, void *ptr)
 		logmsg(LOG_ERR, "epoll_ctl add: %m");
 }
 
-void epoll_modify(struct daemon *d, int fd, uint32_t events, void *ptr)
+void loop_modify(struct daemon *d, int fd, uint32_t events, void *ptr)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = ptr };
 
@@ -413,10 +422,10 @@ static int start(struct daemon *d, const struct args *a)
 		fprintf(stderr, "pathcheckd: %s: %s\n", a->config, strerror(-ret));
 		return ret;
 	}
-	epoll_watch(d, d->listen_fd, EPOLLIN, epoll_tag(TAG_LISTEN));
-	epoll_watch(d, d->sig_fd, EPOLLIN, epoll_tag(TAG_SIGNAL));
-	epoll_watch(d, d->timer_fd, EPOLLIN, epoll_tag(TAG_TIMER));
-	epoll_watch(d, d->results.efd, EPOLLIN, epoll_tag(TAG_RESULTS));
+	loop_watch(d, d->listen_fd, EPOLLIN, loop_tag(TAG_LISTEN));
+	loop_watch(d, d->sig_fd, EPOLLIN, loop_tag(TAG_SIGNAL));
+	loop_watch(d, d->timer_fd, EPOLLIN, loop_tag(TAG_TIMER));
+	loop_watch(d, d->results.efd, EPOLLIN, loop_tag(TAG_RESULTS));
 	d->start_ms = now_ms();
 	d->next_housekeeping_ms = d->start_ms + HOUSEKEEPING_MS;
 	d->next_metrics_ms = d->start_ms;
@@ -459,6 +468,8 @@ int main(int argc, char **argv)
 	char err[512];
 	int ret = parse_args(argc, argv, &a);
 
+	hist_init(&d.lag, &hist_scale_prometheus);
+	hist_init(&d.latency, &hist_scale_prometheus);
 	if (ret >= 0)
 		return ret;
 	d.results.efd = -1;
@@ -482,7 +493,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	d.socket_from_cli = a.socket != NULL;
-	d.socket_path = strdup(a.socket ? a.socket : d.cfg.socket_path ? d.cfg.socket_path : DEFAULT_SOCKET);
+	d.socket_path = strdup(a.socket ? a.socket : d.cfg.socket_path ? d.cfg.socket_path : PATHCHECKD_SOCKET);
 	d.metrics_from_cli = a.metrics != NULL;
 	if (a.metrics || d.cfg.metrics_file)
 		d.metrics_file = strdup(a.metrics ? a.metrics : d.cfg.metrics_file);

@@ -12,7 +12,13 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "pathcheckd.h"
+#include "hist.h"
+#include "sbuf.h"
+
+#include "daemon.h"
+#include "log.h"
+#include "metrics.h"
+#include "records.h"
 
 void stats_fill(struct daemon *d, struct pc_stats *st)
 {
@@ -52,17 +58,17 @@ static void histogram(struct sbuf *b, const char *name, const char *help,
 	uint64_t cum = 0;
 
 	head(b, name, "histogram", help);
-	for (size_t i = 0; i < HIST_BUCKETS; i++) {
-		cum += h->count[i];
-		if (i == HIST_BUCKETS - 1)
+	for (size_t i = 0; i < h->scale->n; i++) {
+		cum += hist_bucket(h, i);
+		if (i == h->scale->n - 1)
 			sb_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name,
 				  (unsigned long long)cum);
 		else
-			sb_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, hist_bounds_s[i],
-				  (unsigned long long)cum);
+			sb_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name,
+				  (double)h->scale->le_us[i] / 1e6, (unsigned long long)cum);
 	}
-	sb_printf(b, "%s_sum %.6f\n%s_count %llu\n", name, h->sum_s, name,
-		  (unsigned long long)h->n);
+	sb_printf(b, "%s_sum %.6f\n%s_count %llu\n", name, (double)hist_sum_us(h) / 1e6,
+		  name, (unsigned long long)hist_count(h));
 }
 
 static void paths_by_state(struct daemon *d, struct sbuf *b)

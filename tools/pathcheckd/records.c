@@ -14,7 +14,15 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "pathcheckd.h"
+#include "array.h"
+#include "clock.h"
+
+#include "ctl.h"
+#include "daemon.h"
+#include "log.h"
+#include "records.h"
+#include "results.h"
+#include "sched.h"
 
 const char *chk_st_name(enum chk_st st)
 {
@@ -87,22 +95,12 @@ void recs_sort(struct daemon *d)
 /* Grows the record table and the heap together: sched_insert never fails. */
 static int recs_reserve(struct daemon *d)
 {
-	size_t cap;
-	struct rec **p;
+	size_t heapcap = d->caprecs;
 
-	if (d->nrecs < d->caprecs)
-		return 0;
-	cap = d->caprecs ? d->caprecs * 2 : 64;
-	p = realloc(d->recs, cap * sizeof(*p));
-	if (!p)
+	/* The heap first: caprecs then never counts more than the heap holds. */
+	if (array_reserve(&d->heap, &heapcap, d->nrecs + 1, sizeof(*d->heap)))
 		return -ENOMEM;
-	d->recs = p;
-	p = realloc(d->heap, cap * sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	d->heap = p;
-	d->caprecs = cap;
-	return 0;
+	return array_reserve(&d->recs, &d->caprecs, d->nrecs + 1, sizeof(*d->recs));
 }
 
 /* --- the device-path index: a chained hash table ------------------------- */
@@ -259,18 +257,12 @@ void recs_remove(struct daemon *d, struct rec *r)
 	r->removed_gen = d->drain_gen;
 	if (r->nwaiters)
 		ctl_check_done(d, r);
-	if (d->nremoved == d->capremoved) {
-		size_t cap = d->capremoved ? d->capremoved * 2 : 16;
-		struct rec **p = realloc(d->removed, cap * sizeof(*p));
-
-		if (!p) {
-			/* Cannot park it: drain now, then it is safe to free. */
-			results_drain(d);
-			rec_free(r);
-			return;
-		}
-		d->removed = p;
-		d->capremoved = cap;
+	if (array_reserve(&d->removed, &d->capremoved, d->nremoved + 1,
+			  sizeof(*d->removed))) {
+		/* Cannot park it: drain now, then it is safe to free. */
+		results_drain(d);
+		rec_free(r);
+		return;
 	}
 	d->removed[d->nremoved++] = r;
 }

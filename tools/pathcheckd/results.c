@@ -13,7 +13,15 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "pathcheckd.h"
+#include "array.h"
+#include "clock.h"
+#include "hist.h"
+
+#include "ctl.h"
+#include "daemon.h"
+#include "log.h"
+#include "records.h"
+#include "results.h"
 
 int results_init(struct results *rq)
 {
@@ -45,17 +53,10 @@ void results_on_result(struct pc_path *path, int state, void *arg)
 
 	pc_path_result(path, &m.res);
 	pthread_mutex_lock(&rq->lock);
-	if (rq->n == rq->cap) {
-		size_t cap = rq->cap ? rq->cap * 2 : 1024;
-		struct result_msg *q = realloc(rq->q, cap * sizeof(*q));
-
-		if (!q) {
-			rq->dropped = true;
-			pthread_mutex_unlock(&rq->lock);
-			return;
-		}
-		rq->q = q;
-		rq->cap = cap;
+	if (array_reserve(&rq->q, &rq->cap, rq->n + 1, sizeof(*rq->q))) {
+		rq->dropped = true;
+		pthread_mutex_unlock(&rq->lock);
+		return;
 	}
 	rq->q[rq->n++] = m;
 	wake = rq->n == 1;
@@ -114,7 +115,7 @@ void rec_finish_check(struct daemon *d, struct rec *r, int state,
 	r->checks = res->checks;	/* the engine counts them per path */
 	r->st = to;
 	d->ctr.results++;
-	hist_add(&d->latency, (double)res->latency_us / 1e6);
+	hist_add(&d->latency, res->latency_us);
 	if (from == CHK_UNDEF || is_up(from) != is_up(to)) {
 		r->transitions++;
 		r->last_change_ms = now_ms();

@@ -11,7 +11,11 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "pathcheckd.h"
+#include "hist.h"
+
+#include "daemon.h"
+#include "log.h"
+#include "sched.h"
 
 #define BATCH_MAX 4096
 
@@ -131,7 +135,7 @@ void sched_run(struct daemon *d, uint64_t now)
 		uint64_t next = r->due_ms + r->interval_ms;
 
 		if (r->path)	/* a path that failed to open is not checked */
-			hist_add(&d->lag, (double)(now - r->due_ms) / 1e3);
+			hist_add(&d->lag, (now - r->due_ms) * 1000);
 		if (next <= now) {
 			next = now + r->interval_ms;
 			d->ctr.schedule_slips++;

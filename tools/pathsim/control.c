@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
+
 #include "pathsim.h"
 
 #define PS_MAX_FRACTION_DIGITS	10
@@ -270,15 +272,8 @@ static int ps_parse_line(char *line, unsigned int npaths, struct ps_cmd *cmd)
 static int ps_push_cmd(struct ps_cmd **cmds, size_t *n, size_t *cap,
 		       const struct ps_cmd *cmd)
 {
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 8;
-		struct ps_cmd *p = realloc(*cmds, ncap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		*cmds = p;
-		*cap = ncap;
-	}
+	if (array_reserve(cmds, cap, *n + 1, sizeof(**cmds)))
+		return -ENOMEM;
 	(*cmds)[(*n)++] = *cmd;
 	return 0;
 }

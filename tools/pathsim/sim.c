@@ -16,6 +16,10 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include "array.h"
+#include "clock.h"
+#include "sbuf.h"
+
 #include "pathsim.h"
 
 #define PS_ZERO_CHUNK	(128u * 1024u)
@@ -31,14 +35,6 @@ enum ps_outcome {
 	PS_OUT_DELAY,
 	PS_OUT_HOLD,
 };
-
-static uint64_t ps_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* splitmix64: small, seedable, good enough for coin flips */
 static uint64_t ps_rand(struct ps_sim *sim)
@@ -132,15 +128,8 @@ static int ps_heap_push(struct ps_sim *sim, struct ps_held *h)
 {
 	size_t i;
 
-	if (sim->heap_len == sim->heap_cap) {
-		size_t ncap = sim->heap_cap ? sim->heap_cap * 2 : 64;
-		struct ps_held **p = realloc(sim->heap, ncap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		sim->heap = p;
-		sim->heap_cap = ncap;
-	}
+	if (array_reserve(&sim->heap, &sim->heap_cap, sim->heap_len + 1, sizeof(*sim->heap)))
+		return -ENOMEM;
 	i = sim->heap_len++;
 	sim->heap[i] = h;
 	while (i && ps_heap_before(sim->heap[i], sim->heap[(i - 1) / 2])) {
@@ -193,7 +182,7 @@ static void ps_hung_del(struct ps_sim *sim, struct ps_held *h)
 static int ps_delay(struct ps_sim *sim, struct ps_held *h, unsigned int ms)
 {
 	h->state = PS_HELD_TIMED;
-	h->due_us = ps_now_us() + (uint64_t)ms * 1000u;
+	h->due_us = now_us() + (uint64_t)ms * 1000u;
 	h->seq = sim->seq++;
 	if (ps_heap_push(sim, h))
 		return -ENOMEM;
@@ -359,7 +348,7 @@ static void *ps_timer_main(void *arg)
 			pthread_cond_wait(&sim->timer_cond, &sim->lock);
 			continue;
 		}
-		if (sim->heap[0]->due_us > ps_now_us()) {
+		if (sim->heap[0]->due_us > now_us()) {
 			ps_timer_wait(sim, sim->heap[0]->due_us);
 			continue;
 		}
@@ -398,66 +387,29 @@ void ps_sim_stop(struct ps_sim *sim)
 
 /* --- the table ----------------------------------------------------------- */
 
-struct ps_text {
-	char *buf;
-	size_t len, cap;
-};
-
-static int ps_text_add(struct ps_text *t, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int ps_text_add(struct ps_text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return -EINVAL;
-		if ((size_t)n < t->cap - t->len)
-			break;
-		{
-			size_t ncap = (t->cap + (size_t)n + 1) * 2;
-			char *p = realloc(t->buf, ncap);
-
-			if (!p)
-				return -ENOMEM;
-			t->buf = p;
-			t->cap = ncap;
-		}
-	}
-	t->len += (size_t)n;
-	return 0;
-}
-
 static int ps_table_format(const struct ps_sim *sim,
-			   const struct ps_path *paths, struct ps_text *t)
+			   const struct ps_path *paths, struct sbuf *t)
 {
 	char mode[32];
 	unsigned int i;
-	int ret;
 
-	ret = ps_text_add(t, "# pathsim 1 paths=%u size=%llu seed=%llu\n",
-			  sim->npaths, (unsigned long long)sim->size,
-			  (unsigned long long)sim->seed);
-	for (i = 0; !ret && i < sim->npaths; i++) {
+	sb_printf(t, "# pathsim 1 paths=%u size=%llu seed=%llu\n",
+		  sim->npaths, (unsigned long long)sim->size,
+		  (unsigned long long)sim->seed);
+	for (i = 0; !t->oom && i < sim->npaths; i++) {
 		const struct ps_counts *c = &paths[i].counts;
 
 		ps_format_mode(&paths[i].mode, mode, sizeof(mode));
-		ret = ps_text_add(t, "p%u %s reads=%lu ok=%lu failed=%lu "
-				  "short=%lu hung=%lu\n", i, mode, c->reads,
-				  c->ok, c->failed, c->shortreads, c->hung);
+		sb_printf(t, "p%u %s reads=%lu ok=%lu failed=%lu short=%lu hung=%lu\n",
+			  i, mode, c->reads, c->ok, c->failed, c->shortreads, c->hung);
 	}
-	return ret;
+	return t->oom ? -ENOMEM : 0;
 }
 
 /* A snapshot of the table; the caller frees *buf. */
 int ps_sim_table(struct ps_sim *sim, char **buf, size_t *len)
 {
-	struct ps_text t = { NULL, 0, 0 };
+	struct sbuf t = { 0 };
 	struct ps_path *copy;
 	size_t bytes = sim->npaths * sizeof(*copy);
 	int ret;
@@ -468,15 +420,13 @@ int ps_sim_table(struct ps_sim *sim, char **buf, size_t *len)
 	pthread_mutex_lock(&sim->lock);
 	memcpy(copy, sim->paths, bytes);
 	pthread_mutex_unlock(&sim->lock);
-	t.cap = 64 + (size_t)sim->npaths * 64;
-	t.buf = malloc(t.cap);
-	ret = t.buf ? ps_table_format(sim, copy, &t) : -ENOMEM;
+	ret = ps_table_format(sim, copy, &t);
 	free(copy);
 	if (ret) {
-		free(t.buf);
+		sb_free(&t);
 		return ret;
 	}
-	*buf = t.buf;
+	*buf = t.p;
 	*len = t.len;
 	return 0;
 }

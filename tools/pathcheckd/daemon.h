@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pathcheckd: one event-loop thread (the "main thread") owns every record,
+ * client and the schedule.  Engine workers touch only the result queue
+ * (results.h), through on_result.  So everything here except struct
+ * results is main-thread-only and takes no lock.
+ */
+#ifndef PATHCHECKD_DAEMON_H
+#define PATHCHECKD_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pathcheck.h"
+#include "config.h"
+#include "hist.h"
+#include "records.h"
+#include "results.h"
+
+struct client;
+
+struct counters {
+	uint64_t transitions;
+	uint64_t checks_started;	/* reads started by the schedule */
+	uint64_t checks_busy;		/* due, but the previous read still in the kernel */
+	uint64_t results;		/* results processed */
+	uint64_t schedule_slips;	/* fell a whole interval behind */
+	uint64_t clients_accepted;
+	uint64_t clients_dropped;	/* slow or overlong */
+	uint64_t commands;
+	uint64_t command_errors;
+	uint64_t reconfigures;
+	uint64_t reconfigure_errors;
+	uint64_t events_sent;
+	uint64_t results_lost;
+};
+
+struct daemon {
+	struct config cfg;
+	char *config_file;
+	char *socket_path;		/* in use (from -s or the config) */
+	char *metrics_file;		/* from --metrics-file or the config */
+	bool socket_from_cli, metrics_from_cli, log_from_cli, debug;
+
+	struct pc_engine *engine;
+	struct results results;
+
+	/* records: sorted by name then dev when recs_sorted */
+	struct rec **recs;
+	size_t nrecs, caprecs;
+	bool recs_sorted;
+	struct rec **buckets;		/* index by device path */
+	size_t nbuckets;
+	struct rec **removed;		/* REC_REMOVED, awaiting the drain */
+	uint64_t drain_gen;		/* result-queue swaps so far */
+	size_t nremoved, capremoved;
+
+	/* schedule: min-heap on due_ms */
+	struct rec **heap;
+	size_t nheap;			/* capacity: caprecs */
+	struct hist lag;		/* start time - due time */
+	struct hist latency;		/* check latency */
+
+	/* clients */
+	struct client **clients;
+	size_t nclients, capclients;
+	uint64_t next_client_id;
+	size_t subscribers;
+	bool client_dead;		/* ctl_sweep has clients to free */
+	bool resume_clients;		/* ... or held-back lines to run */
+	uint64_t seq;			/* transition events, daemon-wide */
+
+	int epfd, listen_fd, sig_fd, timer_fd;
+	bool listen_paused;		/* out of descriptors: retried each second */
+	uint64_t timer_armed_ms;
+	uint64_t start_ms, next_metrics_ms, next_housekeeping_ms;
+	bool stopping;
+	struct counters ctr;
+};
+
+/* main.c: the event loop.  Tags of the fixed descriptors; a client is tagged by its pointer. */
+enum loop_tag { TAG_LISTEN = 1, TAG_SIGNAL, TAG_TIMER, TAG_RESULTS };
+
+static inline void *loop_tag(enum loop_tag t)
+{
+	return (void *)(uintptr_t)t;
+}
+
+int  daemon_reconfigure(struct daemon *d, char *err, size_t errlen);
+void daemon_request_stop(struct daemon *d);
+void loop_watch(struct daemon *d, int fd, uint32_t events, void *ptr);
+void loop_modify(struct daemon *d, int fd, uint32_t events, void *ptr);
+
+#endif
