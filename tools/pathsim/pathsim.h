@@ -65,7 +65,7 @@ struct ps_cmd {
 	struct ps_mode mode;
 };
 
-/* control.c: the command language and the table, no FUSE in here */
+/* ctl_parse.c: the control language (parser) and the table, no FUSE in here */
 int ps_parse_mode(const char *s, struct ps_mode *m);
 int ps_parse_target(const char *s, unsigned int npaths, struct ps_range *r);
 int ps_parse_commands(const char *text, size_t len, unsigned int npaths,
@@ -180,7 +180,7 @@ struct ps_watch {
 int ps_watch_init(struct ps_watch *w, pid_t pid);
 bool ps_watch_gone(const struct ps_watch *w);
 
-/* ctl.c: pathsim ctl ... */
+/* ctl_client.c: pathsim ctl ..., the client of MOUNTPOINT/control */
 int ps_ctl_main(int argc, char **argv);
 
 #endif
