@@ -315,7 +315,7 @@ struct server {
 	enum srv_mode mode;
 	struct srv_conf conf;	/* under lock */
 	struct srv_conf now;	/* the server thread's copy for this connection */
-	char dir[32], path[64];
+	char dir[80], path[108];	/* TMPDIR is under 60 bytes */
 	int lfd, stop[2], backlog[4];
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -472,8 +472,7 @@ static int srv_start(struct server *s)
 	for (int i = 0; i < 4; i++)
 		s->backlog[i] = -1;
 	pthread_mutex_init(&s->lock, NULL);
-	snprintf(s->dir, sizeof(s->dir), "/tmp/pccli.XXXXXX");
-	if (!mkdtemp(s->dir) || pipe2(s->stop, O_CLOEXEC))
+	if (pc_test_mkdtemp(s->dir, sizeof(s->dir), "pccli") || pipe2(s->stop, O_CLOEXEC))
 		return -errno;
 	snprintf(s->path, sizeof(s->path), "%s/pathcheckd.sock", s->dir);
 	memcpy(sa.sun_path, s->path, strlen(s->path) + 1);	/* < 108 by the sizes */
@@ -541,9 +540,9 @@ static unsigned int srv_connections(struct server *s)
 
 static void test_client_no_daemon(void)
 {
-	char dir[] = "/tmp/pccli.XXXXXX", sock[128], want[256], env[160];
+	char dir[96], sock[128], want[256], env[160];
 
-	PC_REQUIRE(mkdtemp(dir) != NULL);
+	PC_REQUIRE(pc_test_mkdtemp(dir, sizeof(dir), "pccli") == 0);
 	snprintf(sock, sizeof(sock), "%s/missing.sock", dir);
 	snprintf(want, sizeof(want), "pathcheck: cannot connect to %s: No such file or directory "
 		 "(is pathcheckd running?)\n", sock);

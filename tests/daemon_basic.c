@@ -35,7 +35,7 @@ static char R[REPLY_CAP];	/* the last reply */
  * plus extra config lines), all ready. */
 static struct daemon_fx *start_files(unsigned int n, const char *extra)
 {
-	struct daemon_fx *fx = daemon_files_fx(n);
+	struct daemon_fx *fx = daemon_fx_files(n);
 
 	if (!fx)
 		return NULL;
@@ -83,7 +83,7 @@ static long long path_int(struct daemon_fx *fx, const char *dev, const char *key
 	long long v = -1;
 
 	snprintf(cmd, sizeof(cmd), "show path %s json", dev);
-	if (daemon_cmd(fx, cmd, R, sizeof(R)) < 0 || !json_int(R, key, &v))
+	if (daemon_cmd(fx, cmd, R, sizeof(R)) < 0 || !reply_json_int(R, key, &v))
 		printf("\n  %s: no %s in '%s'\n", dev, key, R);
 	return v;
 }
@@ -129,7 +129,7 @@ static void column(const char *header, const char *row, const char *title,
  */
 static void test_show_paths(void)
 {
-	struct daemon_fx *fx = daemon_files_fx(4);
+	struct daemon_fx *fx = daemon_fx_files(4);
 	char obj[2048], s[256], want[PATH_MAX];
 	uint64_t t0;
 	long long v;
@@ -188,10 +188,10 @@ static void test_show_paths(void)
 
 	/* the JSON */
 	CU_ASSERT(daemon_cmd(fx, "show paths json", R, sizeof(R)) > 0);
-	CU_ASSERT(starts_with(R, "{\"paths\":[{"));
+	CU_ASSERT(reply_starts_with(R, "{\"paths\":[{"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(R, "}]}\n"));
 	CU_ASSERT_EQUAL(strchr(R, '\n'), R + strlen(R) - 1);	/* one line */
-	CU_ASSERT_EQUAL(count_str(R, "{\"dev\":"), 4);
+	CU_ASSERT_EQUAL(reply_count(R, "{\"dev\":"), 4);
 	CU_ASSERT(strstr(R, "\"f0\"") < strstr(R, "\"f1\"") &&
 		  strstr(R, "\"f1\"") < strstr(R, "\"f2\"") &&
 		  strstr(R, "\"f2\"") < strstr(R, "\"f3\""));
@@ -199,19 +199,19 @@ static void test_show_paths(void)
 		char name[16];
 
 		snprintf(name, sizeof(name), "f%d", i);
-		CU_ASSERT(json_path(R, name, obj, sizeof(obj)));
+		CU_ASSERT(reply_json_path(R, name, obj, sizeof(obj)));
 		snprintf(want, sizeof(want), "%s/f%d", fx->dir, i);
-		CU_ASSERT(json_str(obj, "path", s, sizeof(s)) && !strcmp(s, want));
-		CU_ASSERT(json_str(obj, "chk_st", s, sizeof(s)) && !strcmp(s, "ready"));
-		CU_ASSERT(json_str(obj, "state", s, sizeof(s)) && !strcmp(s, "up"));
-		CU_ASSERT(json_str(obj, "reason", s, sizeof(s)) && !strcmp(s, "ok"));
-		CU_ASSERT(json_int(obj, "error", &v) && v == 0);
-		CU_ASSERT(json_int(obj, "checks", &v) && v >= 1);
-		CU_ASSERT(json_int(obj, "transitions", &v) && v == 1);
-		CU_ASSERT(json_int(obj, "latency_us", &v) && v >= 0);
-		CU_ASSERT(json_str(obj, "last_change", s, sizeof(s)) && is_iso_time(s));
-		CU_ASSERT(json_int(obj, "interval_ms", &v) && v == (i == 3 ? 300 : 200));
-		CU_ASSERT(json_int(obj, "timeout_ms", &v) && v == (i == 3 ? 1000 : 2000));
+		CU_ASSERT(reply_json_str(obj, "path", s, sizeof(s)) && !strcmp(s, want));
+		CU_ASSERT(reply_json_str(obj, "chk_st", s, sizeof(s)) && !strcmp(s, "ready"));
+		CU_ASSERT(reply_json_str(obj, "state", s, sizeof(s)) && !strcmp(s, "up"));
+		CU_ASSERT(reply_json_str(obj, "reason", s, sizeof(s)) && !strcmp(s, "ok"));
+		CU_ASSERT(reply_json_int(obj, "error", &v) && v == 0);
+		CU_ASSERT(reply_json_int(obj, "checks", &v) && v >= 1);
+		CU_ASSERT(reply_json_int(obj, "transitions", &v) && v == 1);
+		CU_ASSERT(reply_json_int(obj, "latency_us", &v) && v >= 0);
+		CU_ASSERT(reply_json_str(obj, "last_change", s, sizeof(s)) && is_iso_time(s));
+		CU_ASSERT(reply_json_int(obj, "interval_ms", &v) && v == (i == 3 ? 300 : 200));
+		CU_ASSERT(reply_json_int(obj, "timeout_ms", &v) && v == (i == 3 ? 1000 : 2000));
 	}
 	CU_ASSERT(reply_starts(fx, "show status json", "{\"paths\":4,\"ready\":4,"));
 	finish(fx);
@@ -226,21 +226,21 @@ static void test_show_path(void)
 	if (!fx)
 		return;
 	CU_ASSERT(daemon_cmd(fx, "show path f1", R, sizeof(R)) > 0);
-	CU_ASSERT_EQUAL(count_str(R, "\n"), 2);
-	CU_ASSERT(starts_with(R, "dev "));
+	CU_ASSERT_EQUAL(reply_count(R, "\n"), 2);
+	CU_ASSERT(reply_starts_with(R, "dev "));
 	CU_ASSERT_PTR_NOT_NULL(strstr(R, "\nf1 "));
 	CU_ASSERT_PTR_NOT_NULL(strstr(R, " ready "));
 
 	snprintf(cmd, sizeof(cmd), "show path %s/f1 json", fx->dir);
 	CU_ASSERT(daemon_cmd(fx, cmd, R, sizeof(R)) > 0);
-	CU_ASSERT(starts_with(R, "{\"dev\":\"f1\","));
-	CU_ASSERT_EQUAL(count_str(R, "\n"), 1);
+	CU_ASSERT(reply_starts_with(R, "{\"dev\":\"f1\","));
+	CU_ASSERT_EQUAL(reply_count(R, "\n"), 1);
 
 	snprintf(link, sizeof(link), "%s/link-to-f1", fx->dir);
 	PC_REQUIRE(symlink("f1", link) == 0);
 	snprintf(cmd, sizeof(cmd), "show path %s json", link);
 	CU_ASSERT(daemon_cmd(fx, cmd, R, sizeof(R)) > 0);
-	CU_ASSERT(json_str(R, "dev", s, sizeof(s)) && !strcmp(s, "f1"));
+	CU_ASSERT(reply_json_str(R, "dev", s, sizeof(s)) && !strcmp(s, "f1"));
 
 	CU_ASSERT(reply_is(fx, "show path f9", "error: no such path 'f9'\n"));
 	CU_ASSERT(reply_is(fx, "show path f9 json", "error: no such path 'f9'\n"));
@@ -282,27 +282,27 @@ static void test_stats_status_daemon(void)
 		l = nl + 1;
 	}
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		bool has = kv_u64(R, keys[i], &v);
+		bool has = reply_kv_u64(R, keys[i], &v);
 
 		if (!has)
 			printf("\n  show stats has no %s\n", keys[i]);
 		CU_ASSERT(has);
 	}
-	CU_ASSERT(kv_u64(R, "records", &v) && v == 3);
-	CU_ASSERT(kv_u64(R, "paths", &v) && v == 3);
-	CU_ASSERT(kv_u64(R, "transitions", &v) && v == 3);
-	CU_ASSERT(kv_u64(R, "clients", &v) && v == 1);
-	CU_ASSERT(kv_u64(R, "up", &v) && v >= 3);
-	CU_ASSERT(kv_u64(R, "down", &v) && v == 0);
+	CU_ASSERT(reply_kv_u64(R, "records", &v) && v == 3);
+	CU_ASSERT(reply_kv_u64(R, "paths", &v) && v == 3);
+	CU_ASSERT(reply_kv_u64(R, "transitions", &v) && v == 3);
+	CU_ASSERT(reply_kv_u64(R, "clients", &v) && v == 1);
+	CU_ASSERT(reply_kv_u64(R, "up", &v) && v >= 3);
+	CU_ASSERT(reply_kv_u64(R, "down", &v) && v == 0);
 
 	CU_ASSERT(daemon_cmd(fx, "show stats json", R, sizeof(R)) > 0);
 	CU_ASSERT_EQUAL(R[0], '{');
-	CU_ASSERT_EQUAL(count_str(R, "\n"), 1);
-	CU_ASSERT(json_int(R, "records", &j) && j == 3);
-	CU_ASSERT(json_int(R, "clients_dropped", &j) && j == 0);
+	CU_ASSERT_EQUAL(reply_count(R, "\n"), 1);
+	CU_ASSERT(reply_json_int(R, "records", &j) && j == 3);
+	CU_ASSERT(reply_json_int(R, "clients_dropped", &j) && j == 0);
 
 	CU_ASSERT(daemon_cmd(fx, "show status", R, sizeof(R)) > 0);
-	CU_ASSERT(starts_with(R, "path checker states:\n"));
+	CU_ASSERT(reply_starts_with(R, "path checker states:\n"));
 	{
 		const char *st[] = { "ready", "faulty", "i/o timeout", "i/o pending", "undef" };
 
@@ -315,7 +315,7 @@ static void test_stats_status_daemon(void)
 		}
 	}
 	CU_ASSERT_EQUAL(sum, 3);
-	CU_ASSERT(kv_u64(R, "ready", &v) && v == 3);
+	CU_ASSERT(reply_kv_u64(R, "ready", &v) && v == 3);
 	CU_ASSERT_PTR_NOT_NULL(strstr(R, "paths: 3\n"));
 	CU_ASSERT(reply_is(fx, "show status json",
 			   "{\"paths\":3,\"ready\":3,\"faulty\":0,\"i/o timeout\":0,"
@@ -349,8 +349,8 @@ static struct family *family_of(struct family *f, size_t n, const char *sample)
 		if (sample[l] == '{' || sample[l] == ' ')
 			return &f[i];
 		if (!strcmp(f[i].type, "histogram") &&
-		    (starts_with(sample + l, "_bucket{") || starts_with(sample + l, "_sum ") ||
-		     starts_with(sample + l, "_count ")))
+		    (reply_starts_with(sample + l, "_bucket{") || reply_starts_with(sample + l, "_sum ") ||
+		     reply_starts_with(sample + l, "_count ")))
 			return &f[i];
 	}
 	return NULL;
@@ -373,15 +373,15 @@ static size_t check_metrics(char *text)
 		nl = strchr(l, '\n');
 		if (nl)
 			*nl++ = '\0';
-		if (starts_with(l, "# HELP "))
+		if (reply_starts_with(l, "# HELP "))
 			continue;
-		if (starts_with(l, "# TYPE ")) {
+		if (reply_starts_with(l, "# TYPE ")) {
 			struct family *f = &fam[nfam < 64 ? nfam++ : 63];
 
 			if (sscanf(l + 7, "%127s %15s", f->name, f->type) != 2 ||
 			    (strcmp(f->type, "counter") && strcmp(f->type, "gauge") &&
 			     strcmp(f->type, "histogram")) ||
-			    !starts_with(f->name, "pathcheck_") ||
+			    !reply_starts_with(f->name, "pathcheck_") ||
 			    (!strcmp(f->type, "counter") &&
 			     strcmp(f->name + strlen(f->name) - 6, "_total"))) {
 				printf("\n  bad TYPE line: %s\n", l);
@@ -460,14 +460,14 @@ static void test_check(void)
 	CU_ASSERT(daemon_cmd(fx, "check f2", R, sizeof(R)) > 0);
 	CU_ASSERT(sscanf(R, "f2: ready (%llu us%7[^\n]", &us, tail) == 2 &&
 		  !strcmp(tail, ")"));
-	CU_ASSERT_EQUAL(count_str(R, "\n"), 1);
+	CU_ASSERT_EQUAL(reply_count(R, "\n"), 1);
 	after = path_int(fx, "f2", "checks");
 	CU_ASSERT(after > before);
 
 	snprintf(cmd, sizeof(cmd), "check %s/f2 json", fx->dir);
 	CU_ASSERT(daemon_cmd(fx, cmd, R, sizeof(R)) > 0);
-	CU_ASSERT(starts_with(R, "{\"dev\":\"f2\","));
-	CU_ASSERT(json_str(R, "chk_st", s, sizeof(s)) && !strcmp(s, "ready"));
+	CU_ASSERT(reply_starts_with(R, "{\"dev\":\"f2\","));
+	CU_ASSERT(reply_json_str(R, "chk_st", s, sizeof(s)) && !strcmp(s, "ready"));
 	CU_ASSERT(reply_is(fx, "check nope", "error: no such path 'nope'\n"));
 	CU_ASSERT(reply_starts(fx, "check", "error: unknown command 'check'"));
 	finish(fx);
@@ -512,7 +512,7 @@ static void test_add_del(void)
 	CU_ASSERT(reply_starts(fx, "add path", "error: unknown command 'add'"));
 	CU_ASSERT(reply_starts(fx, "add x0", "error: unknown command 'add'"));
 	CU_ASSERT(daemon_cmd(fx, "show paths json", R, sizeof(R)) > 0);
-	CU_ASSERT_EQUAL(count_str(R, "{\"dev\":"), 4);
+	CU_ASSERT_EQUAL(reply_count(R, "{\"dev\":"), 4);
 
 	/* del by name, by path, remove alias */
 	CU_ASSERT(reply_is(fx, "del path x0", "ok\n"));
@@ -522,8 +522,8 @@ static void test_add_del(void)
 	CU_ASSERT(reply_is(fx, cmd, "ok\n"));
 	CU_ASSERT(reply_is(fx, "remove path f1", "ok\n"));
 	CU_ASSERT(daemon_cmd(fx, "show paths json", R, sizeof(R)) > 0);
-	CU_ASSERT_EQUAL(count_str(R, "{\"dev\":"), 1);
-	CU_ASSERT(json_int(R, "checks", &v) && v > 0);
+	CU_ASSERT_EQUAL(reply_count(R, "{\"dev\":"), 1);
+	CU_ASSERT(reply_json_int(R, "checks", &v) && v > 0);
 	snprintf(want, sizeof(want), "f1: path removed (%s/f1)", fx->dir);
 	CU_ASSERT_EQUAL(daemon_log_count(fx, want), 1);
 
@@ -545,7 +545,7 @@ static void test_add_del(void)
  */
 static void test_open_failed(void)
 {
-	struct daemon_fx *fx = daemon_files_fx(1);
+	struct daemon_fx *fx = daemon_fx_files(1);
 	char s[256];
 
 	if (!fx)
@@ -553,8 +553,8 @@ static void test_open_failed(void)
 	PC_REQUIRE(daemon_start(fx, "interval 200ms\npath %s/f0\npath %s/later\n",
 				fx->dir, fx->dir) == 0);
 	CU_ASSERT(daemon_cmd(fx, "show path later json", R, sizeof(R)) > 0);
-	CU_ASSERT(json_str(R, "chk_st", s, sizeof(s)) && !strcmp(s, "faulty"));
-	CU_ASSERT(json_str(R, "reason", s, sizeof(s)) &&
+	CU_ASSERT(reply_json_str(R, "chk_st", s, sizeof(s)) && !strcmp(s, "faulty"));
+	CU_ASSERT(reply_json_str(R, "reason", s, sizeof(s)) &&
 		  !strcmp(s, "open failed: No such file or directory"));
 	CU_ASSERT(reply_is(fx, "check later", "later: faulty (open failed: No such file or directory)\n"));
 	CU_ASSERT(daemon_log_count(fx, "later: cannot open ") == 1);
@@ -596,7 +596,7 @@ static void test_errors_keep_connection(void)
 	if (!fx)
 		return;
 	CU_ASSERT(daemon_cmd(fx, "show stats", R, sizeof(R)) > 0);
-	CU_ASSERT(kv_u64(R, "command_errors", &errors0));
+	CU_ASSERT(reply_kv_u64(R, "command_errors", &errors0));
 	PC_REQUIRE(dconn_open(fx, &c) == 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int n = dconn_cmd(c, cases[i].cmd, R, sizeof(R), fx->reply_ms);
@@ -607,30 +607,30 @@ static void test_errors_keep_connection(void)
 		CU_ASSERT_STRING_EQUAL(R, cases[i].want);
 		/* and the same connection still works */
 		CU_ASSERT(dconn_cmd(c, "show status json", R, sizeof(R), fx->reply_ms) > 0);
-		CU_ASSERT(starts_with(R, "{\"paths\":2,"));
+		CU_ASSERT(reply_starts_with(R, "{\"paths\":2,"));
 	}
 	/* spaces, tabs and CRLF around the words */
 	CU_ASSERT(dconn_cmd(c, "  show\t\tstatus   json  \r", R, sizeof(R), fx->reply_ms) > 0);
-	CU_ASSERT(starts_with(R, "{\"paths\":2,"));
+	CU_ASSERT(reply_starts_with(R, "{\"paths\":2,"));
 	/* pipelined: replies in order */
 	CU_ASSERT_EQUAL(dconn_write(c, "show status json\nbar\nshow daemon\n", 33, 5000), 0);
 	CU_ASSERT(dconn_reply(c, R, sizeof(R), fx->reply_ms) > 0);
-	CU_ASSERT(starts_with(R, "{\"paths\":2,"));
+	CU_ASSERT(reply_starts_with(R, "{\"paths\":2,"));
 	CU_ASSERT(dconn_reply(c, R, sizeof(R), fx->reply_ms) > 0);
 	CU_ASSERT_STRING_EQUAL(R, "error: unknown command 'bar' (try help)\n");
 	CU_ASSERT(dconn_reply(c, R, sizeof(R), fx->reply_ms) > 0);
-	CU_ASSERT(starts_with(R, "pid "));
+	CU_ASSERT(reply_starts_with(R, "pid "));
 	/* the longest line taken: 4096 bytes */
 	memset(big, 'a', 4096);
 	big[4096] = '\n';
 	CU_ASSERT_EQUAL(dconn_write(c, big, 4097, 5000), 0);
 	CU_ASSERT(dconn_reply(c, R, sizeof(R), fx->reply_ms) > 0);
-	CU_ASSERT(starts_with(R, "error: unknown command 'aaaa"));
+	CU_ASSERT(reply_starts_with(R, "error: unknown command 'aaaa"));
 	CU_ASSERT(dconn_cmd(c, "show status json", R, sizeof(R), fx->reply_ms) > 0);
 	dconn_close(c);
 
 	CU_ASSERT(daemon_cmd(fx, "show stats", R, sizeof(R)) > 0);
-	CU_ASSERT(kv_u64(R, "command_errors", &errors1));
+	CU_ASSERT(reply_kv_u64(R, "command_errors", &errors1));
 	CU_ASSERT_EQUAL(errors1 - errors0, sizeof(cases) / sizeof(cases[0]) + 2);
 
 	/* one byte more: an error, then the daemon closes */
@@ -656,12 +656,12 @@ static void test_errors_keep_connection(void)
 	CU_ASSERT_EQUAL(dconn_write(c, "show status json", 16, 5000), 0);
 	CU_ASSERT_EQUAL(shutdown(dconn_fd(c), SHUT_WR), 0);
 	CU_ASSERT(dconn_reply(c, R, sizeof(R), fx->reply_ms) > 0);
-	CU_ASSERT(starts_with(R, "{\"paths\":2,"));
+	CU_ASSERT(reply_starts_with(R, "{\"paths\":2,"));
 	CU_ASSERT_EQUAL(dconn_wait_eof(c, fx->reply_ms), 0);
 	dconn_close(c);
 
 	CU_ASSERT(daemon_cmd(fx, "show stats", R, sizeof(R)) > 0);
-	CU_ASSERT(kv_u64(R, "clients", &errors1) && errors1 == 1);
+	CU_ASSERT(reply_kv_u64(R, "clients", &errors1) && errors1 == 1);
 	finish(fx);
 }
 
@@ -678,7 +678,7 @@ static void test_list_synonym(void)
 	CU_ASSERT(daemon_cmd(fx, "show status json", a, sizeof(a)) > 0);
 	CU_ASSERT(reply_is(fx, "list status json", a));
 	CU_ASSERT(reply_starts(fx, "list paths", "dev "));
-	CU_ASSERT_EQUAL(count_str(R, "\n"), 3);
+	CU_ASSERT_EQUAL(reply_count(R, "\n"), 3);
 	CU_ASSERT(reply_starts(fx, "list paths json", "{\"paths\":[{\"dev\":\"f0\""));
 	CU_ASSERT(reply_starts(fx, "list path f1 json", "{\"dev\":\"f1\""));
 	CU_ASSERT(reply_starts(fx, "list stats", "paths "));
@@ -784,9 +784,9 @@ static void test_permissions(void)
 		parts[n++] = p;
 	CU_ASSERT_EQUAL(n, 9);	/* "subscribe" replies empty: no part */
 	PC_REQUIRE(n == 9);
-	CU_ASSERT(starts_with(parts[0], "{\"paths\":[{\"dev\":\"f0\""));
-	CU_ASSERT(starts_with(parts[1], "paths "));
-	CU_ASSERT(starts_with(parts[2], "f0: ready ("));
+	CU_ASSERT(reply_starts_with(parts[0], "{\"paths\":[{\"dev\":\"f0\""));
+	CU_ASSERT(reply_starts_with(parts[1], "paths "));
+	CU_ASSERT(reply_starts_with(parts[2], "f0: ready ("));
 	for (int i = 0; i < 5; i++) {
 		snprintf(want, sizeof(want), "error: permission denied: '%s' needs root or uid 0\n",
 			 denied[i]);
@@ -794,15 +794,15 @@ static void test_permissions(void)
 			printf("\n  wanted '%s', got '%s'\n", want, parts[3 + i]);
 		CU_ASSERT_STRING_EQUAL(parts[3 + i], want);
 	}
-	CU_ASSERT(starts_with(parts[8], "{\"paths\":2,\"ready\":2,"));
+	CU_ASSERT(reply_starts_with(parts[8], "{\"paths\":2,\"ready\":2,"));
 	CU_ASSERT(daemon_exited(fx) == -EBUSY);
 	CU_ASSERT_EQUAL(daemon_log_count(fx, "shutdown requested"), 0);
 	CU_ASSERT(daemon_cmd(fx, "show stats", R, sizeof(R)) > 0);
 	{
 		uint64_t v;
 
-		CU_ASSERT(kv_u64(R, "records", &v) && v == 2);
-		CU_ASSERT(kv_u64(R, "reconfigures", &v) && v == 0);
+		CU_ASSERT(reply_kv_u64(R, "records", &v) && v == 2);
+		CU_ASSERT(reply_kv_u64(R, "reconfigures", &v) && v == 0);
 	}
 
 	/* socket_mode 0600 (reconfigured): others cannot even connect */
@@ -825,7 +825,7 @@ static void test_permissions(void)
  */
 static void test_metrics_file(void)
 {
-	struct daemon_fx *fx = daemon_files_fx(3);
+	struct daemon_fx *fx = daemon_fx_files(3);
 	char file[PATH_MAX], cli[PATH_MAX], arg[PATH_MAX + 32];
 	ino_t inodes[4096];
 	size_t ninodes = 0, reads = 0, nfam;
@@ -866,7 +866,7 @@ static void test_metrics_file(void)
 		while (last > R && last[-1] != '\n')
 			last--;
 		if (!len || R[len - 1] != '\n' ||
-		    !starts_with(last, "pathcheck_resident_memory_bytes ")) {
+		    !reply_starts_with(last, "pathcheck_resident_memory_bytes ")) {
 			printf("\n  metrics file read %zu: %zd bytes, ends: '%s'\n", reads, len, last);
 			CU_FAIL("the metrics file was seen incomplete");
 			break;
@@ -885,7 +885,7 @@ static void test_metrics_file(void)
 	finish(fx);
 
 	/* --metrics-file wins over the config's */
-	fx = daemon_files_fx(1);
+	fx = daemon_fx_files(1);
 	PC_REQUIRE(fx != NULL);
 	snprintf(file, sizeof(file), "%s/config.prom", fx->dir);
 	snprintf(cli, sizeof(cli), "%s/cli.prom", fx->dir);
@@ -919,9 +919,9 @@ static void snap_path(struct daemon_fx *fx, const char *dev, struct snap *s)
 	snprintf(cmd, sizeof(cmd), "show path %s json", dev);
 	memset(s, 0, sizeof(*s));
 	CU_ASSERT(daemon_cmd(fx, cmd, R, sizeof(R)) > 0);
-	CU_ASSERT(json_int(R, "checks", &s->checks));
-	CU_ASSERT(json_int(R, "transitions", &s->transitions));
-	CU_ASSERT(json_str(R, "last_change", s->last_change, sizeof(s->last_change)));
+	CU_ASSERT(reply_json_int(R, "checks", &s->checks));
+	CU_ASSERT(reply_json_int(R, "transitions", &s->transitions));
+	CU_ASSERT(reply_json_str(R, "last_change", s->last_change, sizeof(s->last_change)));
 }
 
 /* A kept path keeps its record: counters go on, its last change stays. */
@@ -962,7 +962,7 @@ static void test_reconfigure(void)
 	PC_REQUIRE(daemon_file(fx, "f3", 1 << 20, path, sizeof(path)) == 0);
 	CU_ASSERT(reply_is(fx, "reconfigure", "ok\n"));
 	CU_ASSERT(daemon_cmd(fx, "show paths json", R, sizeof(R)) > 0);
-	CU_ASSERT_EQUAL(count_str(R, "{\"dev\":"), 4);
+	CU_ASSERT_EQUAL(reply_count(R, "{\"dev\":"), 4);
 	assert_kept(fx, "f0", &s[0]);
 	assert_kept(fx, "f1", &s[1]);
 	assert_kept(fx, "f2", &s[2]);
@@ -975,7 +975,7 @@ static void test_reconfigure(void)
 	CU_ASSERT(reply_is(fx, "reconfigure", "ok\n"));
 	CU_ASSERT(reply_is(fx, "show path f1", "error: no such path 'f1'\n"));
 	CU_ASSERT(daemon_cmd(fx, "show paths json", R, sizeof(R)) > 0);
-	CU_ASSERT_EQUAL(count_str(R, "{\"dev\":"), 3);
+	CU_ASSERT_EQUAL(reply_count(R, "{\"dev\":"), 3);
 	assert_kept(fx, "f0", &s[0]);
 	assert_kept(fx, "f2", &s[2]);
 
@@ -997,8 +997,8 @@ static void test_reconfigure(void)
 		CU_ASSERT(later.checks >= s[0].checks + 1);
 	}
 	CU_ASSERT(daemon_cmd(fx, "show stats", R, sizeof(R)) > 0);
-	CU_ASSERT(kv_u64(R, "reconfigures", &v) && v == 3);
-	CU_ASSERT(kv_u64(R, "reconfigure_errors", &v) && v == 0);
+	CU_ASSERT(reply_kv_u64(R, "reconfigures", &v) && v == 3);
+	CU_ASSERT(reply_kv_u64(R, "reconfigure_errors", &v) && v == 0);
 	snprintf(want, sizeof(want), "reconfigured: 3 paths");
 	CU_ASSERT_EQUAL(daemon_log_count(fx, want), 2);
 	finish(fx);
@@ -1025,14 +1025,14 @@ static void test_reconfigure_bad(void)
 	snprintf(want, sizeof(want), "error: %s:3: ", fx->conf);
 	CU_ASSERT(reply_starts(fx, "reconfigure", want));
 	CU_ASSERT_PTR_NOT_NULL(strstr(R, "'intervall'"));
-	CU_ASSERT_EQUAL(count_str(R, "\n"), 1);
+	CU_ASSERT_EQUAL(reply_count(R, "\n"), 1);
 	snprintf(want, sizeof(want), "reconfigure failed, old config kept: %s:3: ", fx->conf);
 	CU_ASSERT_EQUAL(daemon_log_count(fx, want), 1);
 
 	/* the old paths, their old settings, still checked */
 	CU_ASSERT(daemon_cmd(fx, "show paths json", R, sizeof(R)) > 0);
-	CU_ASSERT_EQUAL(count_str(R, "{\"dev\":"), 3);
-	CU_ASSERT_EQUAL(count_str(R, "\"interval_ms\":200,"), 3);
+	CU_ASSERT_EQUAL(reply_count(R, "{\"dev\":"), 3);
+	CU_ASSERT_EQUAL(reply_count(R, "\"interval_ms\":200,"), 3);
 	pc_test_sleep_ms(2 * INTERVAL_MS + 100);
 	for (int i = 0; i < 3; i++) {
 		char dev[16];
@@ -1049,16 +1049,16 @@ static void test_reconfigure_bad(void)
 	snprintf(want, sizeof(want), "error: %s: ", fx->conf);
 	CU_ASSERT(reply_starts(fx, "reconfigure", want));
 	CU_ASSERT(daemon_cmd(fx, "show stats", R, sizeof(R)) > 0);
-	CU_ASSERT(kv_u64(R, "records", &v) && v == 3);
-	CU_ASSERT(kv_u64(R, "reconfigure_errors", &v) && v == 2);
-	CU_ASSERT(kv_u64(R, "reconfigures", &v) && v == 0);
+	CU_ASSERT(reply_kv_u64(R, "records", &v) && v == 3);
+	CU_ASSERT(reply_kv_u64(R, "reconfigure_errors", &v) && v == 2);
+	CU_ASSERT(reply_kv_u64(R, "reconfigures", &v) && v == 0);
 
 	/* and a good one afterwards is taken */
 	PC_REQUIRE(daemon_config(fx, "interval 100ms\npath %s/f0\n", fx->dir) == 0);
 	CU_ASSERT(reply_is(fx, "reconfigure", "ok\n"));
 	CU_ASSERT_EQUAL(path_int(fx, "f0", "interval_ms"), 100);
 	CU_ASSERT(daemon_cmd(fx, "show paths json", R, sizeof(R)) > 0);
-	CU_ASSERT_EQUAL(count_str(R, "{\"dev\":"), 1);
+	CU_ASSERT_EQUAL(reply_count(R, "{\"dev\":"), 1);
 	finish(fx);
 }
 
@@ -1086,9 +1086,9 @@ static void test_sighup(void)
 	CU_ASSERT_EQUAL(daemon_log_wait(fx, want, 2000), 0);
 	CU_ASSERT(daemon_exited(fx) == -EBUSY);
 	CU_ASSERT(daemon_cmd(fx, "show stats", R, sizeof(R)) > 0);
-	CU_ASSERT(kv_u64(R, "records", &v) && v == 3);
-	CU_ASSERT(kv_u64(R, "reconfigures", &v) && v == 1);
-	CU_ASSERT(kv_u64(R, "reconfigure_errors", &v) && v == 1);
+	CU_ASSERT(reply_kv_u64(R, "records", &v) && v == 3);
+	CU_ASSERT(reply_kv_u64(R, "reconfigures", &v) && v == 1);
+	CU_ASSERT(reply_kv_u64(R, "reconfigure_errors", &v) && v == 1);
 	assert_kept(fx, "f0", &s0);
 	finish(fx);
 }
@@ -1119,7 +1119,7 @@ static int run_daemon(struct daemon_fx *fx, const char *const *args, char *out, 
 /* -t lists what the daemon then checks. */
 static void test_test_config(void)
 {
-	struct daemon_fx *fx = daemon_files_fx(3);
+	struct daemon_fx *fx = daemon_fx_files(3);
 	char out[8192], err[4096], want[4 * PATH_MAX], *w = want;
 	const char *args[] = { "-t", "-c", NULL, NULL };
 	int st;
@@ -1174,7 +1174,7 @@ static void test_socket_refusals(void)
 	finish(fx);
 
 	/* the first one is gone and removed its socket: a stale one now */
-	fx = daemon_files_fx(1);
+	fx = daemon_fx_files(1);
 	PC_REQUIRE(fx != NULL);
 	{
 		struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -1188,7 +1188,7 @@ static void test_socket_refusals(void)
 	finish(fx);
 
 	/* a regular file where the socket should go: refused, kept */
-	fx = daemon_files_fx(1);
+	fx = daemon_fx_files(1);
 	PC_REQUIRE(fx != NULL);
 	snprintf(other, sizeof(other), "%s", fx->sock);
 	PC_REQUIRE(daemon_file(fx, "ctl.sock", 0, NULL, 0) == 0);

@@ -240,9 +240,9 @@ static int make_tree(void)
 		{ "links/link-b", "d/sdb" }, { "links/link-c", "d/sdc" },
 		{ "links/dangling", "d/nothing" }, { "links/null", "/dev/null" },
 	};
-	char p[PATH_MAX], t[PATH_MAX], made[] = "/tmp/pcd-config-XXXXXX", *real;
+	char p[PATH_MAX], t[PATH_MAX], made[96], *real;
 
-	if (!mkdtemp(made))
+	if (pc_test_mkdtemp(made, sizeof(made), "pcd-config"))
 		return -errno;
 	snprintf(tmp, sizeof(tmp), "%s", made);	/* removed at the end, whatever happens */
 	real = realpath(made, NULL);

@@ -47,13 +47,13 @@ static bool parse_event(const char *line, struct ev *e)
 	if (strlen(line) >= sizeof(e->line))
 		return false;
 	memcpy(e->line, line, strlen(line) + 1);
-	return starts_with(line, "{\"event\":\"state\",") && line[strlen(line) - 1] == '}' &&
-	       json_int(line, "seq", &seq) && seq > 0 &&
-	       json_str(line, "dev", e->dev, sizeof(e->dev)) &&
-	       json_str(line, "from", e->from, sizeof(e->from)) &&
-	       json_str(line, "to", e->to, sizeof(e->to)) &&
-	       json_str(line, "reason", e->reason, sizeof(e->reason)) &&
-	       json_int(line, "error", &e->error) &&
+	return reply_starts_with(line, "{\"event\":\"state\",") && line[strlen(line) - 1] == '}' &&
+	       reply_json_int(line, "seq", &seq) && seq > 0 &&
+	       reply_json_str(line, "dev", e->dev, sizeof(e->dev)) &&
+	       reply_json_str(line, "from", e->from, sizeof(e->from)) &&
+	       reply_json_str(line, "to", e->to, sizeof(e->to)) &&
+	       reply_json_str(line, "reason", e->reason, sizeof(e->reason)) &&
+	       reply_json_int(line, "error", &e->error) &&
 	       (e->seq = (unsigned long long)seq);
 }
 
@@ -124,15 +124,6 @@ static int sub_until(struct sub *s, const char *dev, const char *to, unsigned in
 	return -1;
 }
 
-/* The index of the first event for dev going to `to` so far, or -1. */
-static int sub_until_index(const struct sub *s, const char *dev, const char *to)
-{
-	for (unsigned int i = 0; i < s->n; i++)
-		if (!strcmp(s->ev[i].dev, dev) && !strcmp(s->ev[i].to, to))
-			return (int)i;
-	return -1;
-}
-
 /* Reads until nothing came for quiet_ms. */
 static void sub_drain(struct sub *s, unsigned int quiet_ms)
 {
@@ -194,7 +185,7 @@ static void check_accounts(struct daemon_fx *fx, const struct sub *s, const char
 	unsigned int missed_first = 0;
 
 	CU_ASSERT(daemon_cmd(fx, "show stats", R, sizeof(R)) > 0);
-	CU_ASSERT(kv_u64(R, "transitions", &transitions));
+	CU_ASSERT(reply_kv_u64(R, "transitions", &transitions));
 	CU_ASSERT(s->n > 0);
 	if (!s->n)
 		return;
@@ -206,8 +197,8 @@ static void check_accounts(struct daemon_fx *fx, const struct sub *s, const char
 		unsigned int seen = 0;
 		bool first = false;
 
-		CU_ASSERT(json_path(R, devs[d], obj, sizeof(obj)) &&
-			  json_int(obj, "transitions", &t));
+		CU_ASSERT(reply_json_path(R, devs[d], obj, sizeof(obj)) &&
+			  reply_json_int(obj, "transitions", &t));
 		for (unsigned int i = 0; i < s->n; i++) {
 			if (strcmp(s->ev[i].dev, devs[d]))
 				continue;
@@ -250,199 +241,265 @@ static long long timed_check(struct daemon_fx *fx, const char *dev, unsigned int
 	return n > 0 ? (long long)(pc_test_now_ms() - t0) : -1;
 }
 
-static struct pathsim *start_sim(unsigned int n, bool *skipped)
-{
-	struct pathsim *sim = NULL;
-	const char *why = NULL;
-	int ret = pathsim_start(&sim, n, 0, &why);
-
-	*skipped = ret && why;
-	if (*skipped)
-		pc_test_skip("%s", why);
-	else if (ret)
-		CU_FAIL("pathsim did not start");
-	return ret ? NULL : sim;
-}
-
 /*
- * p1 fails (eio), p2 hangs, then comes back, p3 reads short: one event each
- * way, in order, identical for two subscribers (one of them half-closed);
- * `show paths` agrees with pathsim; `check` of the hung path answers.
+ * The scene of the transition tests: a daemon over NPATHS pathsim paths,
+ * all ready, and two subscribers, A, and B (half-closed) a moment later.
+ * Each test changes some paths, then scene_end() checks the invariants.
  */
-static void test_transitions(void)
-{
-	static const char *const devs[NPATHS] = { "p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7" };
-	const unsigned int slack = daemon_slack_ms();
+struct scene {
 	struct pathsim *sim;
 	struct daemon_fx *fx;
 	struct sub a, b;
-	struct dconn *behind;
-	struct pathsim_counts pc;
-	uint64_t t0;
-	long long ms;
-	bool skipped;
-	int i;
+	unsigned int slack;
+};
 
-	sim = start_sim(NPATHS, &skipped);
-	if (!sim)
-		return;
-	fx = daemon_fx_new();
-	PC_REQUIRE(fx != NULL);
-	daemon_fx_attach_sim(fx, sim);
-	PC_REQUIRE(daemon_start(fx, "interval %ums\ntimeout %ums\npath %s/p*\n", INTERVAL_MS,
-				TIMEOUT_MS, pathsim_mountpoint(sim)) == 0);
-	PC_REQUIRE(sub_open(fx, &a, false) == 0);
-	PC_REQUIRE(sub_open(fx, &b, true) == 0);
-	CU_ASSERT_EQUAL(daemon_wait_states(fx, NPATHS, "ready", 2 * INTERVAL_MS + slack), 0);
+static const char *const devs[NPATHS] = { "p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7" };
 
-	/* p1: io errors */
-	t0 = pc_test_now_ms();
-	PC_REQUIRE(pathsim_set(sim, "p1", "eio") == 0);
-	i = sub_until(&a, "p1", "faulty", INTERVAL_MS + slack);
-	CU_ASSERT(i >= 0);
-	if (i >= 0) {
-		CU_ASSERT_STRING_EQUAL(a.ev[i].from, "ready");
-		CU_ASSERT_STRING_EQUAL(a.ev[i].reason, "io error: Input/output error");
-		CU_ASSERT_EQUAL(a.ev[i].error, 5);
-		CU_ASSERT_PTR_NOT_NULL(strstr(a.ev[i].line, "\"state\":\"down\""));
+/* False after a skip or a failure (already reported); then nothing to free. */
+static bool scene_start(struct scene *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->slack = daemon_slack_ms();
+	s->sim = pathsim_start_or_skip(NPATHS, 0);
+	if (!s->sim)
+		return false;
+	s->fx = daemon_fx_new();
+	if (!s->fx)
+		goto fail;
+	daemon_fx_attach_sim(s->fx, s->sim);
+	if (daemon_start(s->fx, "interval %ums\ntimeout %ums\npath %s/p*\n", INTERVAL_MS,
+			 TIMEOUT_MS, pathsim_mountpoint(s->sim)) ||
+	    sub_open(s->fx, &s->a, false) || sub_open(s->fx, &s->b, true)) {
+		CU_FAIL("the scene did not start");
+		goto fail;
 	}
-	printf("\n  p1 faulty after %llu ms\n", (unsigned long long)(pc_test_now_ms() - t0));
+	CU_ASSERT_EQUAL(daemon_wait_states(s->fx, NPATHS, "ready", 2 * INTERVAL_MS + s->slack), 0);
+	return true;
+fail:
+	sub_close(&s->a);
+	sub_close(&s->b);
+	daemon_fx_free(s->fx);
+	pathsim_stop(s->sim);
+	return false;
+}
 
-	/* p2 hangs: `check` answers at the deadline of the hung read */
-	t0 = pc_test_now_ms();
-	PC_REQUIRE(pathsim_set(sim, "p2", "hung") == 0);
-	pc_test_sleep_ms(50);	/* reads started before the set are answered */
-	/* a client that asks and leaves; one that asks more behind the check */
-	{
-		struct dconn *gone;
-
-		PC_REQUIRE(dconn_open(fx, &gone) == 0);
-		CU_ASSERT_EQUAL(dconn_send(gone, "check p2"), 0);
-		dconn_close(gone);
-	}
-	PC_REQUIRE(dconn_open(fx, &behind) == 0);
-	CU_ASSERT_EQUAL(dconn_send(behind, "check p2\nshow status json"), 0);
-	ms = timed_check(fx, "p2", TIMEOUT_MS + slack);
-	printf("  check p2 (hung) answered in %lld ms: %s", ms, R);
-	CU_ASSERT(ms >= 0 && ms <= TIMEOUT_MS + slack);
-	{
-		unsigned int after = 0;
-
-		CU_ASSERT(sscanf(R, "p2: i/o timeout (timeout after %u ms)\n", &after) == 1);
-		CU_ASSERT(after >= TIMEOUT_MS && after < TIMEOUT_MS + slack);
-	}
-	/* the commands behind a check wait for it, in order */
-	CU_ASSERT(dconn_reply(behind, R, sizeof(R), TIMEOUT_MS + slack) > 0);
-	CU_ASSERT(starts_with(R, "p2: i/o timeout (timeout after "));
-	CU_ASSERT(dconn_reply(behind, R, sizeof(R), slack) > 0);
-	CU_ASSERT(starts_with(R, "{\"paths\":8,"));
-	dconn_close(behind);
-	i = sub_until(&a, "p2", "i/o timeout", INTERVAL_MS + TIMEOUT_MS + slack);
-	CU_ASSERT(i >= 0);
-	if (i >= 0) {
-		CU_ASSERT_STRING_EQUAL(a.ev[i].from, "ready");
-		CU_ASSERT(starts_with(a.ev[i].reason, "timeout after "));
-	}
-	printf("  p2 i/o timeout after %llu ms\n", (unsigned long long)(pc_test_now_ms() - t0));
-	/* its read still hung: `check` says so at once, starts no read */
-	ms = timed_check(fx, "p2", slack);
-	CU_ASSERT(ms >= 0 && ms < (long long)slack);
-	CU_ASSERT(starts_with(R, "p2: i/o timeout (timeout after "));
+/* Invariant: once settled, `show paths` says what pathsim's modes make. */
+static void invariant_show_paths_is_pathsim(struct scene *s)
+{
 	pc_test_sleep_ms(3 * INTERVAL_MS);
-	CU_ASSERT_EQUAL(pathsim_counts(sim, 2, &pc), 0);
-	CU_ASSERT_EQUAL(pc.hung, 1);	/* no read stacked on the hung one */
-	CU_ASSERT(daemon_cmd(fx, "show path p2 json", R, sizeof(R)) > 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(R, "\"chk_st\":\"i/o timeout\""));
-
-	/* p2 comes back */
-	PC_REQUIRE(pathsim_set(sim, "p2", "up") == 0);
-	PC_REQUIRE(pathsim_release(sim) == 0);
-	i = sub_until(&a, "p2", "ready", INTERVAL_MS + slack);
-	CU_ASSERT(i >= 0);
-	if (i >= 0) {
-		CU_ASSERT_STRING_EQUAL(a.ev[i].from, "i/o timeout");
-		CU_ASSERT_STRING_EQUAL(a.ev[i].reason, "ok");
-		CU_ASSERT_EQUAL(a.ev[i].error, 0);
-	}
-
-	/* p3 reads short */
-	PC_REQUIRE(pathsim_set(sim, "p3", "short") == 0);
-	i = sub_until(&a, "p3", "faulty", INTERVAL_MS + slack);
-	CU_ASSERT(i >= 0);
-	if (i >= 0)
-		CU_ASSERT_STRING_EQUAL(a.ev[i].reason, "short read");
-
-	/* settled: show paths is pathsim's modes */
-	pc_test_sleep_ms(3 * INTERVAL_MS);
-	CU_ASSERT(daemon_cmd(fx, "show paths json", R, sizeof(R)) > 0);
+	CU_ASSERT(daemon_cmd(s->fx, "show paths json", R, sizeof(R)) > 0);
 	for (unsigned int p = 0; p < NPATHS; p++) {
 		char mode[32] = "", obj[2048], st[32] = "";
 
-		CU_ASSERT_EQUAL(dfx_sim_mode(sim, p, mode, sizeof(mode)), 0);
-		CU_ASSERT(json_path(R, devs[p], obj, sizeof(obj)) &&
-			  json_str(obj, "chk_st", st, sizeof(st)));
+		CU_ASSERT_EQUAL(pathsim_mode(s->sim, p, mode, sizeof(mode)), 0);
+		CU_ASSERT(reply_json_path(R, devs[p], obj, sizeof(obj)) &&
+			  reply_json_str(obj, "chk_st", st, sizeof(st)));
 		if (strcmp(st, expected_chk(mode)))
 			printf("\n  %s: pathsim %s, daemon %s\n", devs[p], mode, st);
 		CU_ASSERT_STRING_EQUAL(st, expected_chk(mode));
 	}
+}
 
-	/* every event once, in order, the same for both */
-	sub_drain(&a, 300);
-	sub_drain(&b, 300);
-	check_stream(&a);
-	check_stream(&b);
-	/* B subscribed a moment after A: from there on, the same bytes */
-	PC_REQUIRE(a.n > 0 && b.n > 0);
-	CU_ASSERT(b.ev[0].seq >= a.ev[0].seq);
-	{
-		unsigned int off = (unsigned int)(b.ev[0].seq - a.ev[0].seq);
-		int first_change = sub_until_index(&a, "p1", "faulty");
+/* B subscribed a moment after A, before any change: from there on, the same bytes. */
+static void check_same_stream(const struct sub *a, const struct sub *b)
+{
+	unsigned int off = (unsigned int)(b->ev[0].seq - a->ev[0].seq);
+	int first_change = -1;
 
-		CU_ASSERT_EQUAL(a.n, b.n + off);
-		CU_ASSERT(first_change >= 0 && (unsigned int)first_change >= off);
-		for (unsigned int k = off; k < a.n || k - off < b.n; k++) {
-			const char *la = k < a.n ? a.ev[k].line : "(none)";
-			const char *lb = k - off < b.n ? b.ev[k - off].line : "(none)";
+	CU_ASSERT(b->ev[0].seq >= a->ev[0].seq);
+	for (unsigned int k = 0; k < a->n && first_change < 0; k++)
+		if (strcmp(a->ev[k].from, "undef"))
+			first_change = (int)k;
+	CU_ASSERT_EQUAL(a->n, b->n + off);
+	CU_ASSERT(first_change >= 0 && (unsigned int)first_change >= off);
+	for (unsigned int k = off; k < a->n || k - off < b->n; k++) {
+		const char *la = k < a->n ? a->ev[k].line : "(none)";
+		const char *lb = k - off < b->n ? b->ev[k - off].line : "(none)";
 
-			if (strcmp(la, lb))
-				printf("\n  event %u differs:\n  A: %s\n  B: %s\n", k, la, lb);
-			CU_ASSERT_STRING_EQUAL(la, lb);
-		}
+		if (strcmp(la, lb))
+			printf("\n  event %u differs:\n  A: %s\n  B: %s\n", k, la, lb);
+		CU_ASSERT_STRING_EQUAL(la, lb);
 	}
-	{
-		static const char *const want[NPATHS] = {
-			"", "ready>faulty", "ready>i/o timeout i/o timeout>ready", "ready>faulty",
-			"", "", "", "",
-		};
-		char got[1024];
-		const char *rest;
+}
 
-		for (unsigned int p = 0; p < NPATHS; p++) {
-			sub_path(&a, devs[p], got, sizeof(got));
-			/* the first result, if it came after we subscribed */
-			rest = starts_with(got, "undef>ready") ? got + 11 + (got[11] == ' ') : got;
-			if (strcmp(rest, want[p]))
-				printf("\n  %s: events '%s', wanted '%s'\n", devs[p], got, want[p]);
-			CU_ASSERT_STRING_EQUAL(rest, want[p]);
-		}
+/*
+ * Invariant: every event once, in order, the same for both subscribers;
+ * path p's events (after its first result) are want[p]; the stream
+ * accounts for every transition the daemon counts.
+ */
+static void invariant_streams(struct scene *s, const char *const want[NPATHS])
+{
+	char got[1024];
+	const char *rest;
+
+	sub_drain(&s->a, 300);
+	sub_drain(&s->b, 300);
+	check_stream(&s->a);
+	check_stream(&s->b);
+	PC_REQUIRE(s->a.n > 0 && s->b.n > 0);
+	check_same_stream(&s->a, &s->b);
+	for (unsigned int p = 0; p < NPATHS; p++) {
+		sub_path(&s->a, devs[p], got, sizeof(got));
+		/* the first result, if it came after we subscribed */
+		rest = reply_starts_with(got, "undef>ready") ? got + 11 + (got[11] == ' ') : got;
+		if (strcmp(rest, want[p]))
+			printf("\n  %s: events '%s', wanted '%s'\n", devs[p], got, want[p]);
+		CU_ASSERT_STRING_EQUAL(rest, want[p]);
 	}
-	check_accounts(fx, &a, devs, NPATHS);
+	check_accounts(s->fx, &s->a, devs, NPATHS);
+}
 
-	/* the log: one line a transition */
-	CU_ASSERT_EQUAL(daemon_log_count(fx, "p1: directio checker reports path is down "
+/* Both invariants, the log's count of down lines (one a transition), and the end. */
+static void scene_end(struct scene *s, const char *const want[NPATHS], unsigned int downs)
+{
+	invariant_show_paths_is_pathsim(s);
+	invariant_streams(s, want);
+	CU_ASSERT_EQUAL(daemon_log_count(s->fx, "directio checker reports path is down"), downs);
+	sub_close(&s->a);
+	sub_close(&s->b);
+	daemon_stop(s->fx);
+	daemon_fx_free(s->fx);
+	pathsim_stop(s->sim);
+}
+
+/* p1 answers EIO: one event ready -> faulty, with the errno. */
+static void test_eio(void)
+{
+	static const char *const want[NPATHS] = { "", "ready>faulty", "", "", "", "", "", "" };
+	struct scene s;
+	uint64_t t0 = pc_test_now_ms();
+	int i;
+
+	if (!scene_start(&s))
+		return;
+	PC_REQUIRE(pathsim_set(s.sim, "p1", "eio") == 0);
+	i = sub_until(&s.a, "p1", "faulty", INTERVAL_MS + s.slack);
+	CU_ASSERT(i >= 0);
+	if (i >= 0) {
+		CU_ASSERT_STRING_EQUAL(s.a.ev[i].from, "ready");
+		CU_ASSERT_STRING_EQUAL(s.a.ev[i].reason, "io error: Input/output error");
+		CU_ASSERT_EQUAL(s.a.ev[i].error, 5);
+		CU_ASSERT_PTR_NOT_NULL(strstr(s.a.ev[i].line, "\"state\":\"down\""));
+	}
+	printf("\n  p1 faulty after %llu ms\n", (unsigned long long)(pc_test_now_ms() - t0));
+	CU_ASSERT_EQUAL(daemon_log_count(s.fx, "p1: directio checker reports path is down "
 					 "(io error: Input/output error)"), 1);
-	CU_ASSERT_EQUAL(daemon_log_count(fx, "p2: directio checker reports path is down "
-					 "(timeout after "), 1);
-	CU_ASSERT_EQUAL(daemon_log_count(fx, "p2: directio checker reports path is up"), 1);
-	CU_ASSERT_EQUAL(daemon_log_count(fx, "p3: directio checker reports path is down "
-					 "(short read)"), 1);
-	CU_ASSERT_EQUAL(daemon_log_count(fx, "directio checker reports path is down"), 3);
+	scene_end(&s, want, 1);
+}
 
-	sub_close(&a);
-	sub_close(&b);
-	daemon_stop(fx);
-	daemon_fx_free(fx);
-	pathsim_stop(sim);
+/* p2 was set hung at t0: its event ready -> i/o timeout comes after the read's deadline. */
+static void wait_p2_timeout(struct scene *s, uint64_t t0)
+{
+	int i;
+
+	i = sub_until(&s->a, "p2", "i/o timeout", INTERVAL_MS + TIMEOUT_MS + s->slack);
+	CU_ASSERT(i >= 0);
+	if (i >= 0) {
+		CU_ASSERT_STRING_EQUAL(s->a.ev[i].from, "ready");
+		CU_ASSERT(reply_starts_with(s->a.ev[i].reason, "timeout after "));
+	}
+	printf("\n  p2 i/o timeout after %llu ms\n", (unsigned long long)(pc_test_now_ms() - t0));
+}
+
+/*
+ * `check` of a path that hangs answers at the hung read's deadline, also
+ * with a client that asked and left and commands queued behind it; while
+ * the read stays hung, `check` answers at once and stacks no read.
+ */
+static void test_hung_check(void)
+{
+	static const char *const want[NPATHS] = { "", "", "ready>i/o timeout", "", "", "", "", "" };
+	struct dconn *gone, *behind;
+	struct pathsim_counts pc;
+	unsigned int after = 0;
+	struct scene s;
+	long long ms;
+	uint64_t t0;
+
+	if (!scene_start(&s))
+		return;
+	t0 = pc_test_now_ms();
+	PC_REQUIRE(pathsim_set(s.sim, "p2", "hung") == 0);
+	pc_test_sleep_ms(50);	/* reads started before the set are answered */
+	PC_REQUIRE(dconn_open(s.fx, &gone) == 0);
+	CU_ASSERT_EQUAL(dconn_send(gone, "check p2"), 0);
+	dconn_close(gone);
+	PC_REQUIRE(dconn_open(s.fx, &behind) == 0);
+	CU_ASSERT_EQUAL(dconn_send(behind, "check p2\nshow status json"), 0);
+	ms = timed_check(s.fx, "p2", TIMEOUT_MS + s.slack);
+	printf("\n  check p2 (hung) answered in %lld ms: %s", ms, R);
+	CU_ASSERT(ms >= 0 && ms <= TIMEOUT_MS + s.slack);
+	CU_ASSERT(sscanf(R, "p2: i/o timeout (timeout after %u ms)\n", &after) == 1);
+	CU_ASSERT(after >= TIMEOUT_MS && after < TIMEOUT_MS + s.slack);
+	/* the commands behind a check wait for it, in order */
+	CU_ASSERT(dconn_reply(behind, R, sizeof(R), TIMEOUT_MS + s.slack) > 0);
+	CU_ASSERT(reply_starts_with(R, "p2: i/o timeout (timeout after "));
+	CU_ASSERT(dconn_reply(behind, R, sizeof(R), s.slack) > 0);
+	CU_ASSERT(reply_starts_with(R, "{\"paths\":8,"));
+	dconn_close(behind);
+	wait_p2_timeout(&s, t0);
+	/* its read still hung: `check` says so at once, starts no read */
+	ms = timed_check(s.fx, "p2", s.slack);
+	CU_ASSERT(ms >= 0 && ms < (long long)s.slack);
+	CU_ASSERT(reply_starts_with(R, "p2: i/o timeout (timeout after "));
+	pc_test_sleep_ms(3 * INTERVAL_MS);
+	CU_ASSERT_EQUAL(pathsim_counts(s.sim, 2, &pc), 0);
+	CU_ASSERT_EQUAL(pc.hung, 1);	/* no read stacked on the hung one */
+	CU_ASSERT(daemon_cmd(s.fx, "show path p2 json", R, sizeof(R)) > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(R, "\"chk_st\":\"i/o timeout\""));
+	CU_ASSERT_EQUAL(daemon_log_count(s.fx, "p2: directio checker reports path is down "
+					 "(timeout after "), 1);
+	scene_end(&s, want, 1);
+}
+
+/* A hung path released and up again: one event back to ready, reason ok. */
+static void test_hung_comes_back(void)
+{
+	static const char *const want[NPATHS] = {
+		"", "", "ready>i/o timeout i/o timeout>ready", "", "", "", "", "",
+	};
+	struct scene s;
+	uint64_t t0;
+	int i;
+
+	if (!scene_start(&s))
+		return;
+	t0 = pc_test_now_ms();
+	PC_REQUIRE(pathsim_set(s.sim, "p2", "hung") == 0);
+	pc_test_sleep_ms(50);	/* reads started before the set are answered */
+	wait_p2_timeout(&s, t0);
+	PC_REQUIRE(pathsim_set(s.sim, "p2", "up") == 0);
+	PC_REQUIRE(pathsim_release(s.sim) == 0);
+	i = sub_until(&s.a, "p2", "ready", INTERVAL_MS + s.slack);
+	CU_ASSERT(i >= 0);
+	if (i >= 0) {
+		CU_ASSERT_STRING_EQUAL(s.a.ev[i].from, "i/o timeout");
+		CU_ASSERT_STRING_EQUAL(s.a.ev[i].reason, "ok");
+		CU_ASSERT_EQUAL(s.a.ev[i].error, 0);
+	}
+	CU_ASSERT_EQUAL(daemon_log_count(s.fx, "p2: directio checker reports path is down "
+					 "(timeout after "), 1);
+	CU_ASSERT_EQUAL(daemon_log_count(s.fx, "p2: directio checker reports path is up"), 1);
+	scene_end(&s, want, 1);
+}
+
+/* p3 reads short: one event ready -> faulty, reason "short read". */
+static void test_short_read(void)
+{
+	static const char *const want[NPATHS] = { "", "", "", "ready>faulty", "", "", "", "" };
+	struct scene s;
+	int i;
+
+	if (!scene_start(&s))
+		return;
+	PC_REQUIRE(pathsim_set(s.sim, "p3", "short") == 0);
+	i = sub_until(&s.a, "p3", "faulty", INTERVAL_MS + s.slack);
+	CU_ASSERT(i >= 0);
+	if (i >= 0)
+		CU_ASSERT_STRING_EQUAL(s.a.ev[i].reason, "short read");
+	CU_ASSERT_EQUAL(daemon_log_count(s.fx, "p3: directio checker reports path is down "
+					 "(short read)"), 1);
+	scene_end(&s, want, 1);
 }
 
 /*
@@ -451,7 +508,7 @@ static void test_transitions(void)
  */
 static void test_flaky(void)
 {
-	static const char *const devs[] = { "p0", "p1" };
+	static const char *const flaky_devs[] = { "p0", "p1" };
 	const unsigned int slack = daemon_slack_ms();
 	struct pathsim *sim;
 	struct daemon_fx *fx;
@@ -461,9 +518,8 @@ static void test_flaky(void)
 	long long d1 = -1, d2 = -1;
 	unsigned long answered;
 	unsigned int downs = 0;
-	bool skipped;
 
-	sim = start_sim(2, &skipped);
+	sim = pathsim_start_or_skip(2, 0);
 	if (!sim)
 		return;
 	fx = daemon_fx_new();
@@ -480,11 +536,11 @@ static void test_flaky(void)
 	CU_ASSERT_EQUAL(daemon_wait_states(fx, 2, "ready", 50 + slack), 0);
 	sub_drain(&a, 300);
 	check_stream(&a);
-	check_accounts(fx, &a, devs, 2);
+	check_accounts(fx, &a, flaky_devs, 2);
 	sub_path(&a, "p0", got, sizeof(got));
 	for (unsigned int i = 0; i < a.n; i++)
 		downs += !strcmp(a.ev[i].dev, "p0") && !strcmp(a.ev[i].to, "faulty");
-	printf("\n  p0: %u events, %u of them down", count_str(got, ">"), downs);
+	printf("\n  p0: %u events, %u of them down", reply_count(got, ">"), downs);
 	CU_ASSERT(downs >= 3);	/* ~40 draws at 0.5: this is certain */
 	CU_ASSERT_EQUAL(daemon_log_count(fx, "p0: directio checker reports path is down"), downs);
 	sub_path(&a, "p1", got, sizeof(got));
@@ -493,11 +549,11 @@ static void test_flaky(void)
 	/* every answered read is one check: d1 <= answered <= d2 + 1 (one
 	 * read in flight at most) */
 	CU_ASSERT(daemon_cmd(fx, "show path p0 json", R, sizeof(R)) > 0);
-	CU_ASSERT(json_int(R, "checks", &d1));
+	CU_ASSERT(reply_json_int(R, "checks", &d1));
 	CU_ASSERT_EQUAL(pathsim_counts(sim, 0, &pc), 0);
 	answered = pc.ok + pc.failed + pc.shortreads;
 	CU_ASSERT(daemon_cmd(fx, "show path p0 json", R, sizeof(R)) > 0);
-	CU_ASSERT(json_int(R, "checks", &d2));
+	CU_ASSERT(reply_json_int(R, "checks", &d2));
 	printf("; checks %lld..%lld, pathsim answered %lu\n", d1, d2, answered);
 	CU_ASSERT((unsigned long)d1 <= answered);
 	CU_ASSERT(answered <= (unsigned long)d2 + 1);
@@ -511,7 +567,10 @@ static void test_flaky(void)
 int main(int argc, char **argv)
 {
 	static const struct pc_test tests[] = {
-		{ "transitions", test_transitions },
+		{ "eio", test_eio },
+		{ "hung_check", test_hung_check },
+		{ "hung_comes_back", test_hung_comes_back },
+		{ "short_read", test_short_read },
 		{ "flaky", test_flaky },
 		{ NULL, NULL },
 	};

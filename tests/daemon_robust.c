@@ -46,19 +46,6 @@ static unsigned int rn(unsigned int n)
 	return (unsigned int)(rnd() % n);
 }
 
-static struct pathsim *start_sim(unsigned int n)
-{
-	struct pathsim *sim = NULL;
-	const char *why = NULL;
-	int ret = pathsim_start(&sim, n, 0, &why);
-
-	if (ret && why)
-		pc_test_skip("%s", why);
-	else if (ret)
-		CU_FAIL("pathsim did not start");
-	return ret ? NULL : sim;
-}
-
 static unsigned int count_fds(pid_t pid)
 {
 	char path[64];
@@ -77,7 +64,7 @@ static unsigned int count_fds(pid_t pid)
 
 static bool stats_u64(struct daemon_fx *fx, const char *key, uint64_t *v)
 {
-	return daemon_cmd(fx, "show stats", R, sizeof(R)) > 0 && kv_u64(R, key, v);
+	return daemon_cmd(fx, "show stats", R, sizeof(R)) > 0 && reply_kv_u64(R, key, v);
 }
 
 /* The daemon's descriptors once this is its only client (-1: never). */
@@ -91,7 +78,7 @@ static int quiet_fds(struct daemon_fx *fx)
 		return -1;
 	for (uint64_t t0 = pc_test_now_ms(); pc_test_now_ms() - t0 < 2000;) {
 		if (dconn_cmd(c, "show stats", R, sizeof(R), fx->reply_ms) > 0 &&
-		    kv_u64(R, "clients", &v) && v == 1) {
+		    reply_kv_u64(R, "clients", &v) && v == 1) {
 			n = (int)count_fds(fx->pid);
 			break;
 		}
@@ -361,7 +348,7 @@ static int fuzz_conn(struct daemon_fx *fx, uint64_t seed)
 static void test_fuzz(void)
 {
 	const char *env = getenv("PC_FUZZ_SEED");
-	struct daemon_fx *fx = daemon_files_fx(8);
+	struct daemon_fx *fx = daemon_fx_files(8);
 	uint64_t seed, v, t0 = pc_test_now_ms(), cmds0 = 0, cmds1 = 0;
 	int fds0, fds1;
 	unsigned int lines = 0, conns = 0, bad = 0;
@@ -447,13 +434,13 @@ static bool client_reply_ok(const char *cmd, const char *reply, int id)
 	char want[64];
 	uint64_t v;
 
-	if (starts_with(cmd, "show paths json"))
-		return starts_with(reply, "{\"paths\":[{") &&
-		       count_str(reply, "{\"dev\":") == MANY_PATHS &&
+	if (reply_starts_with(cmd, "show paths json"))
+		return reply_starts_with(reply, "{\"paths\":[{") &&
+		       reply_count(reply, "{\"dev\":") == MANY_PATHS &&
 		       !strcmp(reply + strlen(reply) - 4, "}]}\n");
 	if (!strcmp(cmd, "show stats"))
-		return kv_u64(reply, "records", &v) && v == MANY_PATHS &&
-		       kv_u64(reply, "uptime_s", &v);
+		return reply_kv_u64(reply, "records", &v) && v == MANY_PATHS &&
+		       reply_kv_u64(reply, "uptime_s", &v);
 	snprintf(want, sizeof(want), "f%d: ready (", id % MANY_PATHS);
 	return !strncmp(reply, want, strlen(want)) && !strcmp(reply + strlen(reply) - 5, " us)\n");
 }
@@ -500,7 +487,7 @@ static void *client_main(void *p)
 
 static void test_many_clients(void)
 {
-	struct daemon_fx *fx = daemon_files_fx(MANY_PATHS);
+	struct daemon_fx *fx = daemon_fx_files(MANY_PATHS);
 	static struct client_arg args[NCLIENTS];
 	pthread_t th[NCLIENTS];
 	pthread_barrier_t connected, go;
@@ -589,7 +576,7 @@ static void read_sub(struct dconn *c, unsigned long long *last_seq, unsigned lon
 	long long seq;
 
 	while (dconn_line(c, line, sizeof(line), ms) > 0) {
-		if (!json_int(line, "seq", &seq)) {
+		if (!reply_json_int(line, "seq", &seq)) {
 			(*gaps)++;
 			continue;
 		}
@@ -604,7 +591,7 @@ static void read_sub(struct dconn *c, unsigned long long *last_seq, unsigned lon
 
 static void test_slow_clients(void)
 {
-	struct pathsim *sim = start_sim(FLAKY_PATHS + 1);
+	struct pathsim *sim = pathsim_start_or_skip(FLAKY_PATHS + 1, 0);
 	struct daemon_fx *fx;
 	struct dconn *lazy_sub, *lazy_cmd, *sub, *c;
 	unsigned long long last_seq = 0, events = 0;
@@ -652,7 +639,7 @@ static void test_slow_clients(void)
 			printf("\n  show stats: %d after %llu ms", ret, (unsigned long long)ms);
 			slow++;
 		}
-		if (ret > 0 && kv_u64(R, "clients_dropped", &dropped) && dropped && !first_drop)
+		if (ret > 0 && reply_kv_u64(R, "clients_dropped", &dropped) && dropped && !first_drop)
 			first_drop = pc_test_now_ms() - t0;
 		if (dropped >= 2)
 			break;
@@ -766,8 +753,8 @@ static void querier_check(struct querier *q, const char *reply)
 		if (i >= KEPT)
 			continue;
 		present[i] = true;
-		if (!json_str(obj, "chk_st", st, sizeof(st)) || strcmp(st, want_state(i)) ||
-		    !json_int(obj, "checks", &checks) || !json_int(obj, "transitions", &transitions)) {
+		if (!reply_json_str(obj, "chk_st", st, sizeof(st)) || strcmp(st, want_state(i)) ||
+		    !reply_json_int(obj, "checks", &checks) || !reply_json_int(obj, "transitions", &transitions)) {
 			querier_bad(q, "p%d: wrong state or fields: %s", i, obj);
 			continue;
 		}
@@ -829,12 +816,12 @@ static bool snapshot_ok(struct daemon_fx *fx, struct path_seen *seen)
 		char dev[16], obj[1024];
 
 		snprintf(dev, sizeof(dev), "p%d", i);
-		if (!json_path(R, dev, obj, sizeof(obj)) || !json_str(obj, "chk_st", st, sizeof(st)) ||
+		if (!reply_json_path(R, dev, obj, sizeof(obj)) || !reply_json_str(obj, "chk_st", st, sizeof(st)) ||
 		    strcmp(st, want_state(i)))
 			return false;
 		if (seen) {
-			json_int(obj, "checks", &seen[i].checks);
-			json_int(obj, "transitions", &seen[i].transitions);
+			reply_json_int(obj, "checks", &seen[i].checks);
+			reply_json_int(obj, "transitions", &seen[i].transitions);
 		}
 	}
 	return true;
@@ -842,7 +829,7 @@ static bool snapshot_ok(struct daemon_fx *fx, struct path_seen *seen)
 
 static void test_reconfigure_under_load(void)
 {
-	struct pathsim *sim = start_sim(KEPT + EXTRA);
+	struct pathsim *sim = pathsim_start_or_skip(KEPT + EXTRA, 0);
 	struct daemon_fx *fx;
 	static struct querier qs[QUERIERS];
 	static struct path_seen base[KEPT], end[KEPT];
@@ -886,9 +873,9 @@ static void test_reconfigure_under_load(void)
 		CU_ASSERT_EQUAL(write_paths_config(fx, sim, n), 0);
 		CU_ASSERT(daemon_cmd(fx, "reconfigure", R, sizeof(R)) >= 0 && !strcmp(R, "ok\n"));
 		CU_ASSERT(daemon_cmd(fx, "show paths json", R, sizeof(R)) >= 0);
-		if (count_str(R, "{\"dev\":") != n) {
+		if (reply_count(R, "{\"dev\":") != n) {
 			printf("\n  after reconfigure %d: %u paths, wanted %u\n", r,
-			       count_str(R, "{\"dev\":"), n);
+			       reply_count(R, "{\"dev\":"), n);
 			wrong_count++;
 		}
 		snprintf(dev, sizeof(dev), "\"p%d\"", KEPT + EXTRA - 1);
@@ -950,7 +937,7 @@ static void test_client_limit(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur < CLIENT_LIMIT + 200)
 		PC_SKIP("RLIMIT_NOFILE %llu: too few descriptors for %d clients",
 			(unsigned long long)rl.rlim_cur, CLIENT_LIMIT);
-	fx = daemon_files_fx(2);
+	fx = daemon_fx_files(2);
 	if (!fx)
 		return;
 	PC_REQUIRE(daemon_start(fx, "interval 200ms\npath %s/f*\n", fx->dir) == 0);
@@ -958,7 +945,7 @@ static void test_client_limit(void)
 	PC_REQUIRE(dconn_open(fx, &conns[0]) == 0);
 	for (uint64_t t0 = pc_test_now_ms(), v = 0; v != 1;) {
 		CU_ASSERT(dconn_cmd(conns[0], "show stats", R, sizeof(R), fx->reply_ms) > 0);
-		PC_REQUIRE(kv_u64(R, "clients", &v));
+		PC_REQUIRE(reply_kv_u64(R, "clients", &v));
 		PC_REQUIRE(pc_test_now_ms() - t0 < 2000);
 	}
 	/* each one served, so accepted */
@@ -966,7 +953,7 @@ static void test_client_limit(void)
 		if (dconn_open(fx, &conns[opened]))
 			break;
 		if (dconn_cmd(conns[opened], "show status json", R, sizeof(R), fx->reply_ms) <= 0 ||
-		    !starts_with(R, "{\"paths\":2,")) {
+		    !reply_starts_with(R, "{\"paths\":2,")) {
 			printf("\n  client %d: '%s'\n", opened + 1, R);
 			dconn_close(conns[opened]);
 			break;
@@ -986,11 +973,11 @@ static void test_client_limit(void)
 		if (!ret)
 			ret = dconn_cmd(extra, "show status json", R, sizeof(R), fx->reply_ms);
 		dconn_close(extra);
-		if (ret > 0 && starts_with(R, "{\"paths\":2,"))
+		if (ret > 0 && reply_starts_with(R, "{\"paths\":2,"))
 			break;
 		pc_test_sleep_ms(20);
 	}
-	CU_ASSERT(ret > 0 && starts_with(R, "{\"paths\":2,"));
+	CU_ASSERT(ret > 0 && reply_starts_with(R, "{\"paths\":2,"));
 	for (int i = 0; i < opened; i++)
 		dconn_close(conns[i]);
 	daemon_stop(fx);
@@ -1041,7 +1028,7 @@ static void stop_hung(struct daemon_fx *fx, struct pathsim *sim, bool by_command
 	{
 		uint64_t inflight = 0;
 
-		CU_ASSERT(kv_u64(R, "inflight", &inflight) && inflight == HUNG_PATHS);
+		CU_ASSERT(reply_kv_u64(R, "inflight", &inflight) && inflight == HUNG_PATHS);
 	}
 	t0 = pc_test_now_ms();
 	if (by_command) {
@@ -1069,7 +1056,7 @@ static void stop_hung(struct daemon_fx *fx, struct pathsim *sim, bool by_command
 
 static void test_shutdown_hung(void)
 {
-	struct pathsim *sim = start_sim(HUNG_PATHS);
+	struct pathsim *sim = pathsim_start_or_skip(HUNG_PATHS, 0);
 	struct daemon_fx *fx;
 
 	if (!sim)

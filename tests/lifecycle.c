@@ -151,7 +151,7 @@ static void test_bad_input(void)
 	struct pc_options big = { .group_size = 1u << 20 };
 	struct pc_engine *e = (void *)1;
 	struct pc_path *p = (void *)1;
-	char dir[] = "/tmp/pctest.dirXXXXXX", fifo[300];
+	char dir[128], fifo[300];
 	int fds, pfd[2], sv[2], wfd, cfd;
 	struct pc_result r;
 	struct pc_stats st;
@@ -190,7 +190,7 @@ static void test_bad_input(void)
 	CU_ASSERT_EQUAL(pc_path_new(e, wfd, NULL, &p), -EBADF);
 	CU_ASSERT_NOT_EQUAL(strstr(log.last, "not open for reading"), NULL);
 	close(wfd);
-	PC_REQUIRE(mkdtemp(dir));
+	PC_REQUIRE(pc_test_mkdtemp(dir, sizeof(dir), "pctest.dir") == 0);
 	CU_ASSERT_EQUAL(pc_path_open(e, dir, NULL, &p), -EISDIR);
 	CU_ASSERT_NOT_EQUAL(strstr(log.last, "a directory"), NULL);
 	PC_REQUIRE(pipe(pfd) == 0);

@@ -29,7 +29,7 @@ static void test_free_pending(void)
 	struct pc_path *p, *q;
 	uint64_t t0;
 
-	START_SIM(sim, 2, 0);
+	PATHSIM_START(sim, 2, 0);
 	PC_REQUIRE(pc_engine_new(NULL, &e) == 0);
 	PC_REQUIRE(pc_path_open(e, pathsim_dev(sim, 0), NULL, &p) == 0);
 	PC_REQUIRE(pc_path_open(e, pathsim_dev(sim, 1), NULL, &q) == 0);
@@ -64,7 +64,7 @@ static void test_fully_orphaned(void)
 	struct pc_path *p[N], *q;
 	uint64_t t0, took;
 
-	START_SIM(sim, N + 1, 0);
+	PATHSIM_START(sim, N + 1, 0);
 	PC_REQUIRE(pc_engine_new(&o, &e) == 0);
 	for (int i = 0; i < N; i++)
 		PC_REQUIRE(pc_path_open(e, pathsim_dev(sim, i), NULL, &p[i]) == 0);
@@ -106,7 +106,7 @@ static void test_reset_with_orphans(void)
 	struct pc_path *p[4];
 	uint64_t t0;
 
-	START_SIM(sim, 4, 0);
+	PATHSIM_START(sim, 4, 0);
 	PC_REQUIRE(pc_engine_new(&o, &e) == 0);
 	for (int i = 0; i < 4; i++)
 		PC_REQUIRE(pc_path_open(e, pathsim_dev(sim, i), NULL, &p[i]) == 0);
@@ -139,7 +139,7 @@ static void test_free_engine_hung(void)
 	struct pc_path *p[N];
 	uint64_t t0, took;
 
-	START_SIM(sim, N, 0);
+	PATHSIM_START(sim, N, 0);
 	PC_REQUIRE(pc_engine_new(&o, &e) == 0);
 	for (int i = 0; i < N; i++)
 		PC_REQUIRE(pc_path_open(e, pathsim_dev(sim, i), NULL, &p[i]) == 0);
@@ -167,7 +167,7 @@ static void test_free_engine_fast(void)
 	struct pc_path *p[40];
 	uint64_t t0, took;
 
-	START_SIM(sim, 40, 0);
+	PATHSIM_START(sim, 40, 0);
 	PC_REQUIRE(pc_engine_new(&o, &e) == 0);
 	for (int i = 0; i < 40; i++)
 		PC_REQUIRE(pc_path_open(e, pathsim_dev(sim, i), NULL, &p[i]) == 0);

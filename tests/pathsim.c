@@ -23,109 +23,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "aio_reader.h"
 #include "harness.h"
 #include "pathsim_fixture.h"
 
-#define BLK		4096u
+#define BLK		AIO_READER_BLK
 #define PATH_SIZE	(1u << 20)
 #define MANY_HUNG	1000u
 #define PROMPT_MS	1000u	/* "promptly": a healthy read among hung ones */
 #define EXIT_BOUND_MS	3000u	/* a process freed from hung reads exits */
-
-/* --- a tiny AIO reader ---------------------------------------------------- */
-
-struct reader {
-	io_context_t ctx;
-	int fd;
-	unsigned int depth;
-	char *bufs;
-	struct iocb *cbs;
-	struct iocb **cbp;
-	unsigned int inflight;
-};
-
-static int reader_open(struct reader *r, const char *path, unsigned int depth)
-{
-	void *bufs;
-
-	memset(r, 0, sizeof(*r));
-	r->fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
-	if (r->fd < 0)
-		return -errno;
-	if (io_setup((int)depth, &r->ctx) < 0) {
-		close(r->fd);
-		return -EAGAIN;
-	}
-	if (posix_memalign(&bufs, BLK, (size_t)depth * BLK))
-		bufs = NULL;
-	r->bufs = bufs;
-	r->depth = depth;
-	r->cbs = calloc(depth, sizeof(*r->cbs));
-	r->cbp = calloc(depth, sizeof(*r->cbp));
-	if (!r->bufs || !r->cbs || !r->cbp)
-		return -ENOMEM;
-	return 0;
-}
-
-/* Submits n reads of BLK bytes at consecutive blocks; io_submit's result. */
-static int reader_submit(struct reader *r, unsigned int n)
-{
-	unsigned int i, slot;
-	int ret;
-
-	if (r->inflight + n > r->depth)
-		return -EINVAL;
-	for (i = 0; i < n; i++) {
-		slot = r->inflight + i;
-		memset(r->bufs + (size_t)slot * BLK, 0xa5, BLK);
-		io_prep_pread(&r->cbs[slot], r->fd, r->bufs + (size_t)slot * BLK,
-			      BLK, (long long)(slot % (PATH_SIZE / BLK)) * BLK);
-		r->cbp[i] = &r->cbs[slot];
-	}
-	ret = io_submit(r->ctx, (long)n, r->cbp);
-	if (ret > 0)
-		r->inflight += (unsigned int)ret;
-	return ret;
-}
-
-/* Waits up to ms for n completions; how many came (results in ev). */
-static int reader_wait(struct reader *r, unsigned int n, struct io_event *ev,
-		       unsigned int ms)
-{
-	uint64_t deadline = pc_test_now_ms() + ms;
-	int got = 0, ret;
-
-	while ((unsigned int)got < n) {
-		uint64_t now = pc_test_now_ms();
-		struct timespec ts;
-
-		if (now >= deadline)
-			break;
-		ts.tv_sec = (time_t)((deadline - now) / 1000u);
-		ts.tv_nsec = (long)((deadline - now) % 1000u) * 1000000L;
-		ret = io_getevents(r->ctx, 1, (long)(n - (unsigned int)got),
-				   ev + got, &ts);
-		if (ret < 0 && ret != -EINTR)
-			break;
-		if (ret > 0)
-			got += ret;
-	}
-	r->inflight -= (unsigned int)got;
-	return got;
-}
-
-/* Callers release first: io_destroy waits for reads in flight. */
-static void reader_close(struct reader *r)
-{
-	if (r->ctx)
-		io_destroy(r->ctx);
-	if (r->fd > 0)
-		close(r->fd);
-	free(r->bufs);
-	free(r->cbs);
-	free(r->cbp);
-	memset(r, 0, sizeof(*r));
-}
 
 static bool all_zero(const char *buf, size_t len)
 {
@@ -142,25 +48,25 @@ static bool all_zero(const char *buf, size_t len)
 static int read_once(struct pathsim *sim, const char *path, unsigned int ms,
 		     long *res, uint64_t *lat_ms, bool *zeros)
 {
-	struct reader r;
+	struct aio_reader r;
 	struct io_event ev;
 	uint64_t t0;
 	int ret;
 
-	ret = reader_open(&r, path, 1);
+	ret = aio_reader_open(&r, path, 1, PATH_SIZE);
 	if (ret) {
-		reader_close(&r);
+		aio_reader_close(&r);
 		return ret;
 	}
 	t0 = pc_test_now_ms();
-	if (reader_submit(&r, 1) != 1) {
-		reader_close(&r);
+	if (aio_reader_submit(&r, 1) != 1) {
+		aio_reader_close(&r);
 		return -EIO;
 	}
-	if (reader_wait(&r, 1, &ev, ms) != 1) {
+	if (aio_reader_wait(&r, 1, &ev, ms) != 1) {
 		pathsim_release(sim);
-		reader_wait(&r, 1, &ev, 5000);
-		reader_close(&r);
+		aio_reader_wait(&r, 1, &ev, 5000);
+		aio_reader_close(&r);
 		return -ETIMEDOUT;
 	}
 	*res = (long)ev.res;
@@ -168,19 +74,11 @@ static int read_once(struct pathsim *sim, const char *path, unsigned int ms,
 		*lat_ms = pc_test_now_ms() - t0;
 	if (zeros)
 		*zeros = *res > 0 && all_zero(r.bufs, (size_t)*res);
-	reader_close(&r);
+	aio_reader_close(&r);
 	return 0;
 }
 
 /* --- helpers --------------------------------------------------------------- */
-
-#define START(sim, n, flags) do { \
-	const char *why_; \
-	int ret_ = pathsim_start(&(sim), (n), (flags), &why_); \
-	if (ret_ && why_) \
-		PC_SKIP("%s", why_); \
-	PC_REQUIRE(ret_ == 0); \
-} while (0)
 
 static bool counts_are(struct pathsim *sim, unsigned int i, unsigned long reads,
 		       unsigned long ok, unsigned long failed,
@@ -359,7 +257,7 @@ static void test_mode_up(void)
 	bool zeros;
 	long res;
 
-	START(sim, 4, 0);
+	PATHSIM_START(sim, 4, 0);
 	CU_ASSERT(stat(pathsim_file(sim, 3), &st) == 0);
 	CU_ASSERT(S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0444);
 	CU_ASSERT_EQUAL(st.st_size, PATH_SIZE);
@@ -377,7 +275,7 @@ static void test_mode_eio(void)
 	struct pathsim *sim;
 	long res;
 
-	START(sim, 2, 0);
+	PATHSIM_START(sim, 2, 0);
 	CU_ASSERT(pathsim_set(sim, "p1", "eio") == 0);
 	CU_ASSERT(read_once(sim, pathsim_dev(sim, 1), 2000, &res, NULL, NULL) == 0);
 	CU_ASSERT_EQUAL(res, -EIO);
@@ -392,7 +290,7 @@ static void test_mode_short(void)
 	struct pathsim *sim;
 	long res = 0;
 
-	START(sim, 2, 0);
+	PATHSIM_START(sim, 2, 0);
 	CU_ASSERT(pathsim_set(sim, "0", "short") == 0);
 	CU_ASSERT(read_once(sim, pathsim_dev(sim, 0), 2000, &res, NULL, NULL) == 0);
 	CU_ASSERT(res > 0 && res < (long)BLK);
@@ -406,7 +304,7 @@ static void test_mode_slow(void)
 	uint64_t ms = 0;
 	long res;
 
-	START(sim, 2, 0);
+	PATHSIM_START(sim, 2, 0);
 	CU_ASSERT(pathsim_set(sim, "p1", "slow:200") == 0);
 	CU_ASSERT(read_once(sim, pathsim_dev(sim, 1), 2000, &res, &ms, NULL) == 0);
 	CU_ASSERT_EQUAL(res, BLK);
@@ -421,23 +319,23 @@ static void test_mode_hung(void)
 {
 	struct io_event ev[3];
 	struct pathsim *sim;
-	struct reader r;
+	struct aio_reader r;
 
-	START(sim, 2, 0);
+	PATHSIM_START(sim, 2, 0);
 	CU_ASSERT(pathsim_set(sim, "p0", "hung") == 0);
-	PC_REQUIRE(reader_open(&r, pathsim_dev(sim, 0), 3) == 0);
-	CU_ASSERT(reader_submit(&r, 3) == 3);
-	CU_ASSERT_EQUAL(reader_wait(&r, 3, ev, 300), 0);
+	PC_REQUIRE(aio_reader_open(&r, pathsim_dev(sim, 0), 3, PATH_SIZE) == 0);
+	CU_ASSERT(aio_reader_submit(&r, 3) == 3);
+	CU_ASSERT_EQUAL(aio_reader_wait(&r, 3, ev, 300), 0);
 	CU_ASSERT(wait_hung(sim, 0, 3, 2000));
 	CU_ASSERT(counts_are(sim, 0, 3, 0, 0, 0, 3));
 	/* io_cancel cannot take a read back from a FUSE server */
 	CU_ASSERT_EQUAL(io_cancel(r.ctx, &r.cbs[0], &ev[0]), -EINVAL);
 	CU_ASSERT(pathsim_release(sim) == 0);
-	CU_ASSERT_EQUAL(reader_wait(&r, 3, ev, 2000), 3);
+	CU_ASSERT_EQUAL(aio_reader_wait(&r, 3, ev, 2000), 3);
 	for (int i = 0; i < 3; i++)
 		CU_ASSERT_EQUAL((long)ev[i].res, -EIO); /* still hung: EIO */
 	CU_ASSERT(counts_are(sim, 0, 3, 0, 3, 0, 0));
-	reader_close(&r);
+	aio_reader_close(&r);
 	pathsim_stop(sim);
 }
 
@@ -446,59 +344,59 @@ static void test_release_rule(void)
 {
 	struct io_event ev[2];
 	struct pathsim *sim;
-	struct reader r0, r1;
+	struct aio_reader r0, r1;
 	uint64_t t0, ms;
 
-	START(sim, 2, 0);
-	PC_REQUIRE(reader_open(&r0, pathsim_dev(sim, 0), 2) == 0);
-	PC_REQUIRE(reader_open(&r1, pathsim_dev(sim, 1), 2) == 0);
+	PATHSIM_START(sim, 2, 0);
+	PC_REQUIRE(aio_reader_open(&r0, pathsim_dev(sim, 0), 2, PATH_SIZE) == 0);
+	PC_REQUIRE(aio_reader_open(&r1, pathsim_dev(sim, 1), 2, PATH_SIZE) == 0);
 
 	/* set back to up, then released: full data */
 	CU_ASSERT(pathsim_set(sim, "all", "hung") == 0);
-	CU_ASSERT(reader_submit(&r0, 2) == 2);
+	CU_ASSERT(aio_reader_submit(&r0, 2) == 2);
 	CU_ASSERT(wait_hung(sim, 0, 2, 2000));
 	CU_ASSERT(pathsim_set(sim, "p0", "up") == 0);
-	CU_ASSERT_EQUAL(reader_wait(&r0, 2, ev, 200), 0); /* set alone frees nothing */
+	CU_ASSERT_EQUAL(aio_reader_wait(&r0, 2, ev, 200), 0); /* set alone frees nothing */
 	CU_ASSERT(pathsim_release(sim) == 0);
-	CU_ASSERT_EQUAL(reader_wait(&r0, 2, ev, 2000), 2);
+	CU_ASSERT_EQUAL(aio_reader_wait(&r0, 2, ev, 2000), 2);
 	CU_ASSERT(ev[0].res == BLK && ev[1].res == BLK);
 	CU_ASSERT(all_zero(r0.bufs, 2 * BLK));
 
 	/* short when released */
 	CU_ASSERT(pathsim_set(sim, "p0", "hung") == 0);
-	CU_ASSERT(reader_submit(&r0, 1) == 1);
+	CU_ASSERT(aio_reader_submit(&r0, 1) == 1);
 	CU_ASSERT(wait_hung(sim, 0, 1, 2000));
 	CU_ASSERT(pathsim_set(sim, "p0", "short") == 0);
 	CU_ASSERT(pathsim_release(sim) == 0);
-	CU_ASSERT_EQUAL(reader_wait(&r0, 1, ev, 2000), 1);
+	CU_ASSERT_EQUAL(aio_reader_wait(&r0, 1, ev, 2000), 1);
 	CU_ASSERT((long)ev[0].res > 0 && (long)ev[0].res < (long)BLK);
 
 	/* slow when released: answered MS after the release */
 	CU_ASSERT(pathsim_set(sim, "p0", "hung") == 0);
-	CU_ASSERT(reader_submit(&r0, 1) == 1);
+	CU_ASSERT(aio_reader_submit(&r0, 1) == 1);
 	CU_ASSERT(wait_hung(sim, 0, 1, 2000));
 	CU_ASSERT(pathsim_set(sim, "p0", "slow:100") == 0);
 	t0 = pc_test_now_ms();
 	CU_ASSERT(pathsim_release(sim) == 0);
-	CU_ASSERT_EQUAL(reader_wait(&r0, 1, ev, 2000), 1);
+	CU_ASSERT_EQUAL(aio_reader_wait(&r0, 1, ev, 2000), 1);
 	ms = pc_test_now_ms() - t0;
 	CU_ASSERT(ev[0].res == BLK && ms >= 100 && ms < 200);
 	CU_ASSERT(counts_are(sim, 0, 4, 3, 0, 1, 0));
 
 	/* a release target leaves the other paths hung */
 	CU_ASSERT(pathsim_set(sim, "all", "hung") == 0);
-	CU_ASSERT(reader_submit(&r0, 1) == 1);
-	CU_ASSERT(reader_submit(&r1, 1) == 1);
+	CU_ASSERT(aio_reader_submit(&r0, 1) == 1);
+	CU_ASSERT(aio_reader_submit(&r1, 1) == 1);
 	CU_ASSERT(wait_hung(sim, 0, 1, 2000) && wait_hung(sim, 1, 1, 2000));
 	CU_ASSERT(control_write(sim, "release p1\n") == 0);
-	CU_ASSERT_EQUAL(reader_wait(&r1, 1, ev, 2000), 1);
+	CU_ASSERT_EQUAL(aio_reader_wait(&r1, 1, ev, 2000), 1);
 	CU_ASSERT_EQUAL((long)ev[0].res, -EIO);
-	CU_ASSERT_EQUAL(reader_wait(&r0, 1, ev, 200), 0);
+	CU_ASSERT_EQUAL(aio_reader_wait(&r0, 1, ev, 200), 0);
 	CU_ASSERT(counts_are(sim, 0, 5, 3, 0, 1, 1));
 	CU_ASSERT(pathsim_release(sim) == 0);
-	CU_ASSERT_EQUAL(reader_wait(&r0, 1, ev, 2000), 1);
-	reader_close(&r0);
-	reader_close(&r1);
+	CU_ASSERT_EQUAL(aio_reader_wait(&r0, 1, ev, 2000), 1);
+	aio_reader_close(&r0);
+	aio_reader_close(&r1);
 	pathsim_stop(sim);
 }
 
@@ -508,14 +406,14 @@ static void test_flaky(void)
 	struct io_event ev[N];
 	unsigned long ok = 0, failed = 0;
 	struct pathsim *sim;
-	struct reader r;
+	struct aio_reader r;
 	int got;
 
-	START(sim, 1, 0);
+	PATHSIM_START(sim, 1, 0);
 	CU_ASSERT(pathsim_set(sim, "all", "flaky:0.5") == 0);
-	PC_REQUIRE(reader_open(&r, pathsim_dev(sim, 0), N) == 0);
-	CU_ASSERT(reader_submit(&r, N) == N);
-	got = reader_wait(&r, N, ev, 5000);
+	PC_REQUIRE(aio_reader_open(&r, pathsim_dev(sim, 0), N, PATH_SIZE) == 0);
+	CU_ASSERT(aio_reader_submit(&r, N) == N);
+	got = aio_reader_wait(&r, N, ev, 5000);
 	CU_ASSERT_EQUAL(got, N);
 	for (int i = 0; i < got; i++) {
 		if ((long)ev[i].res == BLK)
@@ -529,14 +427,14 @@ static void test_flaky(void)
 
 	CU_ASSERT(pathsim_reset(sim) == 0);
 	CU_ASSERT(pathsim_set(sim, "all", "flaky:0") == 0);
-	CU_ASSERT(reader_submit(&r, 20) == 20);
-	CU_ASSERT_EQUAL(reader_wait(&r, 20, ev, 5000), 20);
+	CU_ASSERT(aio_reader_submit(&r, 20) == 20);
+	CU_ASSERT_EQUAL(aio_reader_wait(&r, 20, ev, 5000), 20);
 	CU_ASSERT(counts_are(sim, 0, 20, 20, 0, 0, 0));
 	CU_ASSERT(pathsim_set(sim, "all", "flaky:1") == 0);
-	CU_ASSERT(reader_submit(&r, 20) == 20);
-	CU_ASSERT_EQUAL(reader_wait(&r, 20, ev, 5000), 20);
+	CU_ASSERT(aio_reader_submit(&r, 20) == 20);
+	CU_ASSERT_EQUAL(aio_reader_wait(&r, 20, ev, 5000), 20);
 	CU_ASSERT(counts_are(sim, 0, 40, 20, 20, 0, 0));
-	reader_close(&r);
+	aio_reader_close(&r);
 	pathsim_stop(sim);
 }
 
@@ -545,24 +443,24 @@ static unsigned long flaky_pattern(const char *file, unsigned int n)
 {
 	unsigned long bits = 0;
 	struct io_event ev;
-	struct reader r;
+	struct aio_reader r;
 
-	if (reader_open(&r, file, 1)) {
-		reader_close(&r);
+	if (aio_reader_open(&r, file, 1, PATH_SIZE)) {
+		aio_reader_close(&r);
 		return ~0ul;
 	}
 	for (unsigned int i = 0; i < n; i++) {
-		if (reader_submit(&r, 1) != 1 || reader_wait(&r, 1, &ev, 2000) != 1)
+		if (aio_reader_submit(&r, 1) != 1 || aio_reader_wait(&r, 1, &ev, 2000) != 1)
 			break;
 		bits = bits << 1 | ((long)ev.res == -EIO);
 	}
-	reader_close(&r);
+	aio_reader_close(&r);
 	return bits;
 }
 
 static void test_flaky_seed(void)
 {
-	char dir[2][64], out[256], file[160], ctl[160];
+	char dir[2][96], out[256], file[224], ctl[224];
 	char self[16];
 	char *argv[] = { NULL, "--seed", "7", "--size", "2M", "-n", "1",
 			 "--parent-watch", self, NULL, NULL };
@@ -574,8 +472,7 @@ static void test_flaky_seed(void)
 		return;
 	snprintf(self, sizeof(self), "%d", (int)getpid());
 	for (int i = 0; i < 2; i++) {
-		snprintf(dir[i], sizeof(dir[i]), "/tmp/pathsim-seed.XXXXXX");
-		PC_REQUIRE(mkdtemp(dir[i]) != NULL);
+		PC_REQUIRE(pc_test_mkdtemp(dir[i], sizeof(dir[i]), "pathsim-seed") == 0);
 		argv[9] = dir[i];
 		fd[i] = run_pathsim(argv, out, 0, &pid[i]);
 		PC_REQUIRE(fd[i] >= 0);
@@ -653,19 +550,19 @@ static void test_many_hung(void)
 	struct watchdog w = { .lock = PTHREAD_MUTEX_INITIALIZER,
 			      .cond = PTHREAD_COND_INITIALIZER };
 	struct pathsim *sim;
-	struct reader r;
+	struct aio_reader r;
 	pthread_t thr;
 	uint64_t t0, submit_ms, ms = 0;
 	long res = 0;
 	int got, bad = 0;
 
-	START(sim, 2, 0);
+	PATHSIM_START(sim, 2, 0);
 	CU_ASSERT(pathsim_set(sim, "p0", "hung") == 0);
-	PC_REQUIRE(reader_open(&r, pathsim_dev(sim, 0), MANY_HUNG) == 0);
+	PC_REQUIRE(aio_reader_open(&r, pathsim_dev(sim, 0), MANY_HUNG, PATH_SIZE) == 0);
 	w.sim = sim;
 	PC_REQUIRE(pthread_create(&thr, NULL, watchdog_main, &w) == 0);
 	t0 = pc_test_now_ms();
-	CU_ASSERT_EQUAL(reader_submit(&r, MANY_HUNG), (int)MANY_HUNG);
+	CU_ASSERT_EQUAL(aio_reader_submit(&r, MANY_HUNG), (int)MANY_HUNG);
 	submit_ms = pc_test_now_ms() - t0;
 	CU_ASSERT(submit_ms < PROMPT_MS);
 	CU_ASSERT(wait_hung(sim, 0, MANY_HUNG, 5000));
@@ -679,12 +576,12 @@ static void test_many_hung(void)
 		       (unsigned long long)submit_ms, (unsigned long long)ms);
 	CU_ASSERT(counts_are(sim, 0, MANY_HUNG, 0, 0, 0, MANY_HUNG));
 	CU_ASSERT(pathsim_release(sim) == 0);
-	got = reader_wait(&r, MANY_HUNG, ev, 10000);
+	got = aio_reader_wait(&r, MANY_HUNG, ev, 10000);
 	CU_ASSERT_EQUAL(got, (int)MANY_HUNG);
 	for (int i = 0; i < got; i++)
 		bad += (long)ev[i].res != -EIO;
 	CU_ASSERT_EQUAL(bad, 0);
-	reader_close(&r);
+	aio_reader_close(&r);
 	pathsim_stop(sim);
 }
 
@@ -716,7 +613,7 @@ static void test_targets(void)
 					 "up", "up", "up", "up", "up" };
 	struct pathsim *sim;
 
-	START(sim, 10, 0);
+	PATHSIM_START(sim, 10, 0);
 	CU_ASSERT(pathsim_set(sim, "2-4", "eio") == 0);
 	CU_ASSERT(modes_are(sim, a, 10));
 	CU_ASSERT(pathsim_set(sim, "0.25", "short") == 0);	/* round(2.5) */
@@ -756,7 +653,7 @@ static void test_bad_commands(void)
 	char *before, *after;
 	int refused = 0;
 
-	START(sim, 8, 0);
+	PATHSIM_START(sim, 8, 0);
 	CU_ASSERT(pathsim_set(sim, "p3", "hung") == 0);
 	before = control_table(sim);
 	PC_REQUIRE(before != NULL);
@@ -797,26 +694,26 @@ static void test_counts_reset(void)
 {
 	struct pathsim *sim;
 	struct io_event ev;
-	struct reader r;
+	struct aio_reader r;
 	long res;
 	char *table;
 	static const char *const up[] = { "up", "up", "up" };
 
-	START(sim, 3, 0);
+	PATHSIM_START(sim, 3, 0);
 	CU_ASSERT(pathsim_set(sim, "p1", "eio") == 0);
 	CU_ASSERT(pathsim_set(sim, "p2", "hung") == 0);
 	CU_ASSERT(read_once(sim, pathsim_dev(sim, 0), 2000, &res, NULL, NULL) == 0);
 	CU_ASSERT(read_once(sim, pathsim_dev(sim, 0), 2000, &res, NULL, NULL) == 0);
 	CU_ASSERT(read_once(sim, pathsim_dev(sim, 1), 2000, &res, NULL, NULL) == 0);
-	PC_REQUIRE(reader_open(&r, pathsim_dev(sim, 2), 1) == 0);
-	CU_ASSERT(reader_submit(&r, 1) == 1);
+	PC_REQUIRE(aio_reader_open(&r, pathsim_dev(sim, 2), 1, PATH_SIZE) == 0);
+	CU_ASSERT(aio_reader_submit(&r, 1) == 1);
 	CU_ASSERT(wait_hung(sim, 2, 1, 2000));
 	CU_ASSERT(counts_are(sim, 0, 2, 2, 0, 0, 0));
 	CU_ASSERT(counts_are(sim, 1, 1, 0, 1, 0, 0));
 	CU_ASSERT(counts_are(sim, 2, 1, 0, 0, 0, 1));
 	/* reset: all up, the hung read answered in full, counters zero */
 	CU_ASSERT(pathsim_reset(sim) == 0);
-	CU_ASSERT_EQUAL(reader_wait(&r, 1, &ev, 2000), 1);
+	CU_ASSERT_EQUAL(aio_reader_wait(&r, 1, &ev, 2000), 1);
 	CU_ASSERT_EQUAL((long)ev.res, BLK);
 	for (unsigned int i = 0; i < 3; i++)
 		CU_ASSERT(counts_are(sim, i, 0, 0, 0, 0, 0));
@@ -824,7 +721,7 @@ static void test_counts_reset(void)
 	table = control_table(sim);
 	CU_ASSERT(table && !strncmp(table, "# pathsim 1 paths=3 ", 20));
 	free(table);
-	reader_close(&r);
+	aio_reader_close(&r);
 	pathsim_stop(sim);
 }
 
@@ -842,7 +739,7 @@ static void test_ctl_cli(void)
 	char *two[] = { NULL, "ctl", mp, "set", "p1 eio", "up", NULL };
 	struct pathsim *sim;
 
-	START(sim, 3, 0);
+	PATHSIM_START(sim, 3, 0);
 	snprintf(mp, sizeof(mp), "%s", pathsim_mountpoint(sim));
 	CU_ASSERT_EQUAL(run_pathsim(set_eio, out, sizeof(out), NULL), 0);
 	CU_ASSERT_EQUAL(run_pathsim(json, out, sizeof(out), NULL), 0);
@@ -864,7 +761,7 @@ static void test_ctl_cli(void)
 
 static void test_options(void)
 {
-	char dir[64], out[4096];
+	char dir[96], out[4096];
 	char *cases[][6] = {
 		{ NULL, "--paths", "0", dir, NULL },
 		{ NULL, "--paths", "x", dir, NULL },
@@ -885,8 +782,7 @@ static void test_options(void)
 
 	if (skip_without_fuse())
 		return;
-	snprintf(dir, sizeof(dir), "/tmp/pathsim-opt.XXXXXX");
-	PC_REQUIRE(mkdtemp(dir) != NULL);
+	PC_REQUIRE(pc_test_mkdtemp(dir, sizeof(dir), "pathsim-opt") == 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int st = run_pathsim(cases[i], out, sizeof(out), NULL);
 
@@ -911,7 +807,7 @@ static void test_many_paths(void)
 	long res;
 	DIR *d;
 
-	START(sim, 10000, 0);
+	PATHSIM_START(sim, 10000, 0);
 	CU_ASSERT(stat(pathsim_file(sim, 9999), &st) == 0 &&
 		  st.st_size == PATH_SIZE);
 	snprintf(path, sizeof(path), "%s/p10000", pathsim_mountpoint(sim));
@@ -957,14 +853,14 @@ static void test_loop(void)
 {
 	struct pathsim *sim;
 	struct io_event ev;
-	struct reader r;
+	struct aio_reader r;
 	char dev[64], buf[PATH_MAX];
 	uint64_t deadline;
 	long res = 0;
 	int fd, lbs = 0;
 	bool gone = false;
 
-	START(sim, 2, PATHSIM_LOOP);
+	PATHSIM_START(sim, 2, PATHSIM_LOOP);
 	snprintf(dev, sizeof(dev), "%s", pathsim_dev(sim, 1));
 	CU_ASSERT(!strncmp(dev, "/dev/loop", 9));
 	CU_ASSERT(loop_sysfs(dev, "loop/dio", buf, sizeof(buf)) && buf[0] == '1');
@@ -987,9 +883,9 @@ static void test_loop(void)
 	CU_ASSERT_EQUAL(res, -EIO);
 
 	CU_ASSERT(pathsim_set(sim, "p1", "hung") == 0);
-	PC_REQUIRE(reader_open(&r, dev, 1) == 0);
-	CU_ASSERT(reader_submit(&r, 1) == 1);
-	CU_ASSERT_EQUAL(reader_wait(&r, 1, &ev, 300), 0);
+	PC_REQUIRE(aio_reader_open(&r, dev, 1, PATH_SIZE) == 0);
+	CU_ASSERT(aio_reader_submit(&r, 1) == 1);
+	CU_ASSERT_EQUAL(aio_reader_wait(&r, 1, &ev, 300), 0);
 	CU_ASSERT(wait_hung(sim, 1, 1, 2000));
 	CU_ASSERT_EQUAL(io_cancel(r.ctx, &r.cbs[0], &ev), -EINVAL);
 	/* the other loop device is not held up */
@@ -997,9 +893,9 @@ static void test_loop(void)
 	CU_ASSERT_EQUAL(res, BLK);
 	CU_ASSERT(pathsim_set(sim, "p1", "up") == 0);
 	CU_ASSERT(pathsim_release(sim) == 0);
-	CU_ASSERT_EQUAL(reader_wait(&r, 1, &ev, 2000), 1);
+	CU_ASSERT_EQUAL(aio_reader_wait(&r, 1, &ev, 2000), 1);
 	CU_ASSERT_EQUAL((long)ev.res, BLK);
-	reader_close(&r);
+	aio_reader_close(&r);
 
 	/* pathsim's exit detaches its loop devices */
 	CU_ASSERT_EQUAL(pathsim_stop_status(sim), 0);
@@ -1019,21 +915,21 @@ static void test_exit_sigterm(void)
 {
 	struct io_event ev[2];
 	struct pathsim *sim;
-	struct reader r;
+	struct aio_reader r;
 	char dir[PATH_MAX];
 
-	START(sim, 1, 0);
+	PATHSIM_START(sim, 1, 0);
 	snprintf(dir, sizeof(dir), "%s", pathsim_mountpoint(sim));
 	CU_ASSERT(pathsim_set(sim, "all", "hung") == 0);
-	PC_REQUIRE(reader_open(&r, pathsim_dev(sim, 0), 2) == 0);
-	CU_ASSERT(reader_submit(&r, 2) == 2);
+	PC_REQUIRE(aio_reader_open(&r, pathsim_dev(sim, 0), 2, PATH_SIZE) == 0);
+	CU_ASSERT(aio_reader_submit(&r, 2) == 2);
 	CU_ASSERT(wait_hung(sim, 0, 2, 2000));
 	CU_ASSERT(kill(pathsim_pid(sim), SIGTERM) == 0);
-	CU_ASSERT_EQUAL(reader_wait(&r, 2, ev, EXIT_BOUND_MS), 2);
+	CU_ASSERT_EQUAL(aio_reader_wait(&r, 2, ev, EXIT_BOUND_MS), 2);
 	CU_ASSERT(ev[0].res == (unsigned long)-EIO && ev[1].res == (unsigned long)-EIO);
 	CU_ASSERT_EQUAL(pc_test_wait_exit(pathsim_pid(sim), EXIT_BOUND_MS), 0);
 	CU_ASSERT(!is_mounted(dir));
-	reader_close(&r);
+	aio_reader_close(&r);
 	pathsim_stop(sim);	/* already reaped: frees and removes dir */
 	CU_ASSERT(access(dir, F_OK) < 0);
 }
@@ -1042,7 +938,7 @@ static void test_exit_sigterm(void)
 static void hold_hung_reads(int out)
 {
 	struct pathsim *sim;
-	struct reader r;
+	struct aio_reader r;
 	const char *why;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);	/* never outlive the test */
@@ -1051,8 +947,8 @@ static void hold_hung_reads(int out)
 		_exit(0);
 	}
 	if (pathsim_set(sim, "p0", "hung") ||
-	    reader_open(&r, pathsim_dev(sim, 0), 4) ||
-	    reader_submit(&r, 4) != 4 || !wait_hung(sim, 0, 4, 5000)) {
+	    aio_reader_open(&r, pathsim_dev(sim, 0), 4, PATH_SIZE) ||
+	    aio_reader_submit(&r, 4) != 4 || !wait_hung(sim, 0, 4, 5000)) {
 		dprintf(out, "FAIL setup\n");
 		pathsim_stop(sim);
 		_exit(1);
@@ -1137,15 +1033,14 @@ static void test_exit_killed_reader(void)
 /* --parent-watch: the watched process exits, pathsim follows cleanly. */
 static void test_exit_parent_gone(void)
 {
-	char dir[64], pidbuf[16], out[16];
+	char dir[96], pidbuf[16], out[16];
 	char *argv[] = { NULL, "-n", "2", "--parent-watch", pidbuf, dir, NULL };
 	pid_t watched, sim_pid;
 	int fd;
 
 	if (skip_without_fuse())
 		return;
-	snprintf(dir, sizeof(dir), "/tmp/pathsim-watch.XXXXXX");
-	PC_REQUIRE(mkdtemp(dir) != NULL);
+	PC_REQUIRE(pc_test_mkdtemp(dir, sizeof(dir), "pathsim-watch") == 0);
 	watched = fork();
 	PC_REQUIRE(watched >= 0);
 	if (watched == 0) {

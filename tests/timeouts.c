@@ -24,7 +24,7 @@ static void sync_timeout_on(unsigned int flags)
 	struct pc_stats st;
 	uint64_t t0, took;
 
-	START_SIM(sim, 2, flags);
+	PATHSIM_START(sim, 2, flags);
 	PC_REQUIRE(pc_engine_new(&o, &e) == 0);
 	PC_REQUIRE(pc_path_open(e, pathsim_dev(sim, 0), NULL, &p) == 0);
 	CU_ASSERT_EQUAL(pc_check(p, PC_SYNC), PC_UP);
@@ -77,15 +77,15 @@ static void test_async_timeout(void)
 {
 	struct pc_options o = { .timeout_ms = 200,
 				.on_result = faults_on_result };
-	struct result_log *log = faults_log();
+	struct faults_log *log = faults_log_get();
 	struct pathsim *sim;
 	struct pc_engine *e;
 	struct pc_path *p[3];
 	uint64_t t0;
 	int args[3] = { 0, 1, 2 };
 
-	START_SIM(sim, 3, 0);
-	result_log_init(log);
+	PATHSIM_START(sim, 3, 0);
+	faults_log_init(log);
 	PC_REQUIRE(pc_engine_new(&o, &e) == 0);
 	for (int i = 0; i < 3; i++)
 		PC_REQUIRE(pc_path_open(e, pathsim_dev(sim, i), &args[i], &p[i]) == 0);
@@ -118,7 +118,7 @@ static void test_eio_short_slow(void)
 	struct pc_path *p[3];
 	struct pc_result r;
 
-	START_SIM(sim, 3, 0);
+	PATHSIM_START(sim, 3, 0);
 	PC_REQUIRE(pc_engine_new(&o, &e) == 0);
 	for (int i = 0; i < 3; i++)
 		PC_REQUIRE(pc_path_open(e, pathsim_dev(sim, i), NULL, &p[i]) == 0);
@@ -150,7 +150,7 @@ static void test_flaky_counts(void)
 	struct pc_path *p;
 	unsigned int up = 0, down = 0;
 
-	START_SIM(sim, 1, 0);
+	PATHSIM_START(sim, 1, 0);
 	PC_REQUIRE(pc_engine_new(NULL, &e) == 0);
 	PC_REQUIRE(pc_path_open(e, pathsim_dev(sim, 0), NULL, &p) == 0);
 	pathsim_set(sim, "p0", "flaky:0.4");
@@ -179,7 +179,7 @@ static void test_isolation(void)
 	enum { N = 8 };
 	struct pc_options o = { .group_size = N, .timeout_ms = 5000,
 				.on_result = faults_on_result };
-	struct result_log *log = faults_log();
+	struct faults_log *log = faults_log_get();
 	struct pathsim *sim;
 	struct pc_engine *e;
 	struct pc_path *p[N];
@@ -187,8 +187,8 @@ static void test_isolation(void)
 	int args[N];
 	uint64_t t0, worst = 0;
 
-	START_SIM(sim, N, 0);
-	result_log_init(log);
+	PATHSIM_START(sim, N, 0);
+	faults_log_init(log);
 	PC_REQUIRE(pc_engine_new(&o, &e) == 0);
 	for (int i = 0; i < N; i++) {
 		args[i] = i;

@@ -35,13 +35,6 @@
 #define SANITIZED 0
 #endif
 
-struct dconn {
-	int fd;
-	char *buf;		/* received and not yet consumed */
-	size_t len, cap;
-	bool eof;
-};
-
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct daemon_fx *registry;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -136,14 +129,6 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 
 /* --- the fixture -------------------------------------------------------------- */
 
-static const char *tmp_base(void)
-{
-	const char *t = getenv("TMPDIR");
-
-	/* The socket's path must fit in sun_path. */
-	return t && *t && strlen(t) < 60 ? t : "/tmp";
-}
-
 struct daemon_fx *daemon_fx_new(void)
 {
 	const char *b = getenv("PC_BUILD_DIR");
@@ -170,7 +155,7 @@ struct daemon_fx *daemon_fx_new(void)
 		free(fx);
 		return NULL;
 	}
-	snprintf(made, sizeof(made), "%s/pcd.XXXXXX", tmp_base());
+	snprintf(made, sizeof(made), "%s/pcd.XXXXXX", pc_test_tmpdir());
 	if (!mkdtemp(made)) {
 		printf("\n  mkdtemp %s: %s\n", made, strerror(errno));
 		fixture_fail("cannot make the temporary directory");
@@ -198,7 +183,7 @@ struct daemon_fx *daemon_fx_new(void)
 
 void daemon_fx_attach_sim(struct daemon_fx *fx, struct pathsim *sim)
 {
-	if (!fx || !sim || fx->nsims >= DFX_MAX_SIMS)
+	if (!fx || !sim || fx->nsims >= DAEMON_FX_MAX_SIMS)
 		return;
 	snprintf(fx->sim_control[fx->nsims++], PATH_MAX, "%s/control",
 		 pathsim_mountpoint(sim));
@@ -480,8 +465,8 @@ int daemon_wait_states(struct daemon_fx *fx, unsigned int n, const char *chk_st,
 	for (;;) {
 		int len = daemon_cmd(fx, "show paths json", reply, cap);
 
-		if (len >= 0 && count_str(reply, "{\"dev\":") == n &&
-		    count_str(reply, want) == n) {
+		if (len >= 0 && reply_count(reply, "{\"dev\":") == n &&
+		    reply_count(reply, want) == n) {
 			ret = 0;
 			break;
 		}
@@ -571,422 +556,9 @@ void daemon_log_print(struct daemon_fx *fx)
 	free(log);
 }
 
-/* --- connections ----------------------------------------------------------------- */
-
-int dconn_try_open(const char *sock, struct dconn **cp)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = 10 };
-	struct dconn *c;
-	int fd;
-
-	*cp = NULL;
-	if (strlen(sock) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, sock);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* A full backlog makes connect wait, at most this long. */
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	c = calloc(1, sizeof(*c));
-	if (!c) {
-		close(fd);
-		return -ENOMEM;
-	}
-	c->fd = fd;
-	*cp = c;
-	return 0;
-}
-
-int dconn_open(struct daemon_fx *fx, struct dconn **cp)
-{
-	int ret = dconn_try_open(fx->sock, cp);
-
-	if (ret)
-		printf("\n  connect %s: %s\n", fx->sock, strerror(-ret));
-	return ret;
-}
-
-void dconn_close(struct dconn *c)
-{
-	if (!c)
-		return;
-	if (c->fd >= 0)
-		close(c->fd);
-	free(c->buf);
-	free(c);
-}
-
-int dconn_fd(struct dconn *c)
-{
-	return c->fd;
-}
-
-/* Reads what is there: 1 read some, 0 nothing now, -ECONNRESET at EOF. */
-static int dconn_take(struct dconn *c)
-{
-	int got = 0;
-
-	while (!c->eof) {
-		ssize_t n;
-
-		if (c->cap - c->len < 4096) {
-			size_t cap = c->cap ? c->cap * 2 : 65536;
-			char *p;
-
-			if (cap > BUF_MAX)
-				return -EMSGSIZE;
-			p = realloc(c->buf, cap + 1);
-			if (!p)
-				return -ENOMEM;
-			c->buf = p;
-			c->cap = cap;
-		}
-		n = recv(c->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
-		if (n > 0) {
-			c->len += (size_t)n;
-			c->buf[c->len] = '\0';
-			got = 1;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return got;
-		c->eof = true;	/* EOF, or reset: both end the stream */
-	}
-	return got ? 1 : -ECONNRESET;
-}
-
-/* Waits until more arrives: 1, -ETIMEDOUT, -ECONNRESET. */
-static int dconn_fill(struct dconn *c, uint64_t deadline)
-{
-	for (;;) {
-		struct pollfd p = { .fd = c->fd, .events = POLLIN };
-		uint64_t now = pc_test_now_ms();
-		int ret = dconn_take(c);
-
-		if (ret)
-			return ret;
-		if (now >= deadline)
-			return -ETIMEDOUT;
-		if (poll(&p, 1, (int)(deadline - now)) < 0 && errno != EINTR)
-			return -errno;
-	}
-}
-
-static void dconn_consume(struct dconn *c, size_t n)
-{
-	memmove(c->buf, c->buf + n, c->len - n);
-	c->len -= n;
-	c->buf[c->len] = '\0';
-}
-
-int dconn_write(struct dconn *c, const void *buf, size_t len, unsigned int timeout_ms)
-{
-	uint64_t deadline = pc_test_now_ms() + timeout_ms;
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		struct pollfd pfd = { .fd = c->fd, .events = POLLOUT | POLLIN };
-		uint64_t now;
-
-		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-			return -errno;
-		now = pc_test_now_ms();
-		if (now >= deadline)
-			return -ETIMEDOUT;
-		/* Take replies meanwhile: the daemon reads no more while its
-		 * output to us piles up. */
-		if (poll(&pfd, 1, (int)(deadline - now)) > 0 && (pfd.revents & POLLIN))
-			dconn_take(c);
-	}
-	return 0;
-}
-
-int dconn_send(struct dconn *c, const char *cmd)
-{
-	size_t n = strlen(cmd);
-	char *line = malloc(n + 2);
-	int ret;
-
-	if (!line)
-		return -ENOMEM;
-	memcpy(line, cmd, n);
-	line[n] = '\n';
-	ret = dconn_write(c, line, n + 1, 10000);
-	free(line);
-	return ret;
-}
-
-/* The end of the first reply in the buffer (just past its empty line). */
-static size_t reply_end(const struct dconn *c)
-{
-	char *e;
-
-	if (c->len && c->buf[0] == '\n')
-		return 1;
-	e = c->len ? memmem(c->buf, c->len, "\n\n", 2) : NULL;
-	return e ? (size_t)(e - c->buf) + 2 : 0;
-}
-
-int dconn_reply(struct dconn *c, char *reply, size_t len, unsigned int timeout_ms)
-{
-	uint64_t deadline = pc_test_now_ms() + timeout_ms;
-	size_t end, body;
-
-	while (!(end = reply_end(c))) {
-		int ret = dconn_fill(c, deadline);
-
-		if (ret < 0) {
-			if (len)
-				snprintf(reply, len, "%.*s", (int)c->len, c->buf ? c->buf : "");
-			return ret;
-		}
-	}
-	body = end - 1;		/* without the empty line */
-	if (len)
-		snprintf(reply, len, "%.*s", (int)body, c->buf);
-	dconn_consume(c, end);
-	return body < len ? (int)body : -EMSGSIZE;
-}
-
-int dconn_line(struct dconn *c, char *line, size_t len, unsigned int timeout_ms)
-{
-	uint64_t deadline = pc_test_now_ms() + timeout_ms;
-	char *nl;
-	size_t n;
-
-	while (!(nl = c->len ? memchr(c->buf, '\n', c->len) : NULL)) {
-		int ret = dconn_fill(c, deadline);
-
-		if (ret < 0)
-			return ret;
-	}
-	n = (size_t)(nl - c->buf);
-	if (len)
-		snprintf(line, len, "%.*s", (int)n, c->buf);
-	dconn_consume(c, n + 1);
-	return n < len ? (int)n : -EMSGSIZE;
-}
-
-int dconn_wait_eof(struct dconn *c, unsigned int timeout_ms)
-{
-	uint64_t deadline = pc_test_now_ms() + timeout_ms;
-
-	for (;;) {
-		int ret = dconn_fill(c, deadline);
-
-		c->len = 0;
-		if (ret == -ECONNRESET)
-			return 0;
-		if (ret < 0)
-			return ret;
-	}
-}
-
-int dconn_drain(struct dconn *c)
-{
-	int ret = dconn_take(c);
-
-	c->len = 0;
-	return ret == -ECONNRESET ? ret : 0;
-}
-
-int dconn_cmd(struct dconn *c, const char *cmd, char *reply, size_t len,
-	      unsigned int timeout_ms)
-{
-	int ret = dconn_send(c, cmd);
-
-	return ret ? ret : dconn_reply(c, reply, len, timeout_ms);
-}
-
-int daemon_cmd(struct daemon_fx *fx, const char *cmd, char *reply, size_t len)
-{
-	struct dconn *c;
-	int ret = dconn_open(fx, &c);
-
-	if (ret) {
-		if (len)
-			reply[0] = '\0';
-		return ret;
-	}
-	ret = dconn_cmd(c, cmd, reply, len, fx->reply_ms);
-	if (ret < 0 && ret != -EMSGSIZE)
-		printf("\n  '%s': %s; got so far: '%.200s'\n", cmd, strerror(-ret),
-		       len ? reply : "");
-	dconn_close(c);
-	return ret;
-}
-
-/* --- parsing -------------------------------------------------------------------- */
-
-bool json_str(const char *obj, const char *key, char *out, size_t len)
-{
-	char pat[128];
-	const char *p;
-	size_t o = 0;
-
-	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-	p = strstr(obj, pat);
-	if (!p || !len)
-		return false;
-	for (p += strlen(pat); *p && *p != '"'; p++) {
-		char ch = *p;
-
-		if (ch == '\\') {
-			p++;
-			switch (*p) {
-			case 'n': ch = '\n'; break;
-			case 't': ch = '\t'; break;
-			case 'u': {
-				unsigned int u = 0;
-
-				if (sscanf(p + 1, "%4x", &u) != 1)
-					return false;
-				ch = (char)u;
-				p += 4;
-				break;
-			}
-			case '\0': return false;
-			default: ch = *p; break;
-			}
-		}
-		if (o + 1 < len)
-			out[o++] = ch;
-	}
-	out[o] = '\0';
-	return *p == '"';
-}
-
-bool json_int(const char *obj, const char *key, long long *v)
-{
-	char pat[128], *end;
-	const char *p;
-
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(obj, pat);
-	if (!p)
-		return false;
-	p += strlen(pat);
-	if (!(*p == '-' || (*p >= '0' && *p <= '9')))
-		return false;
-	errno = 0;
-	*v = strtoll(p, &end, 10);
-	return !errno && (*end == ',' || *end == '}' || *end == ']');
-}
-
-bool json_path(const char *paths, const char *dev, char *obj, size_t len)
-{
-	char pat[256];
-	const char *p, *q;
-	bool in_str = false;
-
-	snprintf(pat, sizeof(pat), "{\"dev\":\"%s\"", dev);
-	p = strstr(paths, pat);
-	if (!p)
-		return false;
-	for (q = p; *q; q++) {
-		if (in_str && *q == '\\' && q[1]) {
-			q++;
-			continue;
-		}
-		if (*q == '"')
-			in_str = !in_str;
-		else if (!in_str && *q == '}')
-			break;
-	}
-	if (*q != '}')
-		return false;
-	snprintf(obj, len, "%.*s", (int)(q - p + 1), p);
-	return (size_t)(q - p + 1) < len;
-}
-
-bool starts_with(const char *s, const char *prefix)
-{
-	return !strncmp(s, prefix, strlen(prefix));
-}
-
-unsigned int count_str(const char *s, const char *needle)
-{
-	unsigned int n = 0;
-	size_t l = strlen(needle);
-
-	for (const char *p = s; l && (p = strstr(p, needle)); p += l)
-		n++;
-	return n;
-}
-
-bool kv_u64(const char *text, const char *key, uint64_t *v)
-{
-	size_t kl = strlen(key);
-
-	for (const char *line = text; line && *line;) {
-		if (!strncmp(line, key, kl) && (line[kl] == ' ' || line[kl] == '\t')) {
-			const char *p = line + kl;
-			char *end;
-
-			while (*p == ' ' || *p == '\t')
-				p++;
-			if (*p < '0' || *p > '9')
-				return false;
-			*v = strtoull(p, &end, 10);
-			return *end == '\n' || *end == '\0';
-		}
-		line = strchr(line, '\n');
-		if (line)
-			line++;
-	}
-	return false;
-}
-
-int dfx_sim_mode(struct pathsim *sim, unsigned int i, char *mode, size_t len)
-{
-	char path[PATH_MAX], key[24];
-	char *table;
-	int ret = -ENOENT;
-
-	snprintf(path, sizeof(path), "%s/control", pathsim_mountpoint(sim));
-	table = pc_test_read_file(path, NULL);
-	if (!table)
-		return -ENOMEM;
-	snprintf(key, sizeof(key), "p%u ", i);
-	for (char *line = table; line && *line;) {
-		if (!strncmp(line, key, strlen(key))) {
-			const char *m = line + strlen(key);
-			size_t n = strcspn(m, " \n");
-
-			snprintf(mode, len, "%.*s", (int)n, m);
-			ret = 0;
-			break;
-		}
-		line = strchr(line, '\n');
-		if (line)
-			line++;
-	}
-	free(table);
-	return ret;
-}
-
 /* Files f0..f{n-1} in a new fixture, with O_DIRECT checked; NULL after a
  * skip or a failure (already reported). */
-struct daemon_fx *daemon_files_fx(unsigned int n)
+struct daemon_fx *daemon_fx_files(unsigned int n)
 {
 	struct daemon_fx *fx = daemon_fx_new();
 	char path[PATH_MAX], name[16];

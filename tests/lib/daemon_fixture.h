@@ -20,9 +20,12 @@
  * reads of its attached pathsims were released: a process with an AIO read
  * hung in the kernel cannot exit before the read completes.
  *
- * The protocol: one command a line; every reply is its lines and then one
- * empty line.  Replies here are returned without that empty line ("ok\n",
- * "" for an empty reply, "error: ...\n").
+ * Talking to it: daemon_conn.h (daemon_cmd, dconn_*); reading the replies:
+ * reply.h (reply_*).  Both come with this header.
+ *
+ * Names: daemon_fx_* make and free fixtures, daemon_* act on the daemon of
+ * one, dconn_* on one connection, reply_* read a reply's text; pathsim_*
+ * (pathsim_fixture.h) and pc_test_* (harness.h) likewise.
  */
 #ifndef PC_DAEMON_FIXTURE_H
 #define PC_DAEMON_FIXTURE_H
@@ -36,7 +39,7 @@
 
 struct pathsim;
 
-#define DFX_MAX_SIMS	4
+#define DAEMON_FX_MAX_SIMS	4
 
 struct daemon_fx {
 	pid_t pid;			/* -1: not running (reaped) */
@@ -46,7 +49,7 @@ struct daemon_fx {
 	char conf[PATH_MAX];		/* dir/pathcheckd.conf */
 	char log[PATH_MAX];		/* dir/daemon.log: its stdout and stderr */
 	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char sim_control[DFX_MAX_SIMS][PATH_MAX];	/* released before a kill */
+	char sim_control[DAEMON_FX_MAX_SIMS][PATH_MAX];	/* released before a kill */
 	unsigned int nsims;
 	unsigned int reply_ms;		/* bound on one reply (default 10 s) */
 	void *test;			/* the CUnit test it was made in */
@@ -76,7 +79,7 @@ int daemon_file(struct daemon_fx *fx, const char *name, off_t size,
 
 /* A new fixture with 1 MiB files f0..f{n-1}, O_DIRECT checked; NULL after
  * a skip or a failure (already reported). */
-struct daemon_fx *daemon_files_fx(unsigned int n);
+struct daemon_fx *daemon_fx_files(unsigned int n);
 
 /*
  * Writes the config, starts the daemon and waits (bounded) until it
@@ -125,62 +128,11 @@ bool daemon_log_clean(struct daemon_fx *fx);
 /* Prints the last part of the log, for a failure's context. */
 void daemon_log_print(struct daemon_fx *fx);
 
-/* --- commands ------------------------------------------------------------ */
-
-/*
- * One connection for one command (a newline is added): the reply, without
- * its terminating empty line, NUL-terminated in reply.  Returns its length,
- * or -errno: -ETIMEDOUT (no complete reply within fx->reply_ms),
- * -ECONNRESET (the connection ended first), -EMSGSIZE (it did not fit:
- * truncated, but read whole).
- */
-int daemon_cmd(struct daemon_fx *fx, const char *cmd, char *reply, size_t len);
-
-/* A persistent connection. */
-struct dconn;
-
-int dconn_open(struct daemon_fx *fx, struct dconn **cp);
-/* Same, but the connect itself may fail (its -errno, nothing printed). */
-int dconn_try_open(const char *sock, struct dconn **cp);
-void dconn_close(struct dconn *c);
-int dconn_fd(struct dconn *c);
-/* Sends bytes as they are; bounded by timeout_ms. 0 or -errno. */
-int dconn_write(struct dconn *c, const void *buf, size_t len, unsigned int timeout_ms);
-/* Sends one command line (a newline added). */
-int dconn_send(struct dconn *c, const char *cmd);
-/* The next reply (as daemon_cmd); its length or -errno. */
-int dconn_reply(struct dconn *c, char *reply, size_t len, unsigned int timeout_ms);
-/* The next line, without its newline: its length, -ETIMEDOUT, -ECONNRESET. */
-int dconn_line(struct dconn *c, char *line, size_t len, unsigned int timeout_ms);
-/* Waits for the daemon to close: 0, or -ETIMEDOUT.  Discards what comes. */
-int dconn_wait_eof(struct dconn *c, unsigned int timeout_ms);
-/* Reads and discards what has come: 0, or -ECONNRESET once it ended. */
-int dconn_drain(struct dconn *c);
-/* send + reply in one go: its length or -errno. */
-int dconn_cmd(struct dconn *c, const char *cmd, char *reply, size_t len,
-	      unsigned int timeout_ms);
-
-/* --- parsing replies ----------------------------------------------------- */
-
-/* The string value of "key" in a flat JSON object (unescaped): true if found. */
-bool json_str(const char *obj, const char *key, char *out, size_t len);
-/* The integer value of "key": true if found and an integer. */
-bool json_int(const char *obj, const char *key, long long *v);
-/* The object {"dev":"DEV",...} of a `show paths json` reply, copied. */
-bool json_path(const char *paths, const char *dev, char *obj, size_t len);
-/* s begins with prefix. */
-bool starts_with(const char *s, const char *prefix);
-/* How many times needle occurs in s. */
-unsigned int count_str(const char *s, const char *needle);
-/* "key   value" lines (`show stats`): true if the key has a number. */
-bool kv_u64(const char *text, const char *key, uint64_t *v);
-
-/* The mode pathsim gives path i now ("up", "hung", "flaky:0.5"...), read
- * from its control table: 0 or -errno. */
-int dfx_sim_mode(struct pathsim *sim, unsigned int i, char *mode, size_t len);
-
 /* Slack added to the timing bounds of the spec: scheduling noise, larger
  * under sanitizers (the daemon is instrumented too). */
 unsigned int daemon_slack_ms(void);
+
+#include "daemon_conn.h"
+#include "reply.h"
 
 #endif

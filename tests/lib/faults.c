@@ -5,14 +5,14 @@
 #include "faults.h"
 #include "harness.h"
 
-static struct result_log the_log = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static struct faults_log the_log = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-struct result_log *faults_log(void)
+struct faults_log *faults_log_get(void)
 {
 	return &the_log;
 }
 
-void result_log_init(struct result_log *log)
+void faults_log_init(struct faults_log *log)
 {
 	pthread_mutex_lock(&log->lock);
 	log->n = 0;

@@ -126,12 +126,29 @@ const char *pc_test_need_root(void)
 	return geteuid() == 0 ? NULL : "needs root";
 }
 
+const char *pc_test_tmpdir(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	return t && *t && strlen(t) < 60 ? t : "/tmp";
+}
+
+int pc_test_mkdtemp(char *buf, size_t len, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s.XXXXXX", pc_test_tmpdir(), name);
+
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;	/* callers may use errno */
+		return -ENAMETOOLONG;
+	}
+	return mkdtemp(buf) ? 0 : -errno;
+}
+
 int pc_test_tmpfile(char *buf, size_t len, off_t size)
 {
-	const char *dir = getenv("TMPDIR");
 	int fd;
 
-	snprintf(buf, len, "%s/pctest.XXXXXX", dir && *dir ? dir : "/tmp");
+	snprintf(buf, len, "%s/pctest.XXXXXX", pc_test_tmpdir());
 	fd = mkstemp(buf);
 	if (fd < 0)
 		return -errno;

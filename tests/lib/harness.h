@@ -51,8 +51,16 @@ void pc_test_sleep_ms(unsigned int ms);
 /* Why root-only things cannot run here, or NULL. */
 const char *pc_test_need_root(void);
 
-/* A temporary file of size bytes under dir ("" for $TMPDIR or /tmp),
- * its path in buf.  Returns an fd open O_RDWR, or -errno. */
+/* The directory for the tests' files: $TMPDIR when set and short enough
+ * for a unix socket's path below it (under 60 bytes), else /tmp. */
+const char *pc_test_tmpdir(void);
+
+/* A fresh directory pc_test_tmpdir()/NAME.XXXXXX, its path in buf:
+ * 0 or -errno (-ENAMETOOLONG when buf is too small). */
+int pc_test_mkdtemp(char *buf, size_t len, const char *name);
+
+/* A temporary file of size bytes under pc_test_tmpdir(), its path in buf.
+ * Returns an fd open O_RDWR, or -errno. */
 int pc_test_tmpfile(char *buf, size_t len, off_t size);
 
 /* Attaches a loop device over file with the given logical block size

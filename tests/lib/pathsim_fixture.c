@@ -150,7 +150,6 @@ static const char *pathsim_missing(const char *bin, unsigned int flags,
 static struct pathsim *pathsim_alloc(unsigned int n, unsigned int flags)
 {
 	struct pathsim *sim = calloc(1, sizeof(*sim));
-	const char *tmp = getenv("TMPDIR");
 
 	if (!sim)
 		return NULL;
@@ -158,9 +157,7 @@ static struct pathsim *pathsim_alloc(unsigned int n, unsigned int flags)
 	sim->owner = getpid();
 	sim->n = n;
 	sim->flags = flags;
-	snprintf(sim->dir, sizeof(sim->dir), "%s/pathsim.XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(sim->dir)) {
+	if (pc_test_mkdtemp(sim->dir, sizeof(sim->dir), "pathsim")) {
 		free(sim);
 		return NULL;
 	}
@@ -514,4 +511,44 @@ void pathsim_stop(struct pathsim *sim)
 		status);
 	if (CU_is_test_running())
 		CU_FAIL("pathsim did not exit cleanly");
+}
+
+int pathsim_mode(struct pathsim *sim, unsigned int i, char *mode, size_t len)
+{
+	char key[24];
+	char *table;
+	int ret = -ENOENT;
+
+	table = pc_test_read_file(sim->control, NULL);
+	if (!table)
+		return -ENOMEM;
+	snprintf(key, sizeof(key), "p%u ", i);
+	for (char *line = table; line && *line;) {
+		if (!strncmp(line, key, strlen(key))) {
+			const char *m = line + strlen(key);
+			size_t n = strcspn(m, " \n");
+
+			snprintf(mode, len, "%.*s", (int)n, m);
+			ret = 0;
+			break;
+		}
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	free(table);
+	return ret;
+}
+
+struct pathsim *pathsim_start_or_skip(unsigned int n, unsigned int flags)
+{
+	struct pathsim *sim = NULL;
+	const char *why = NULL;
+	int ret = pathsim_start(&sim, n, flags, &why);
+
+	if (ret && why)
+		pc_test_skip("%s", why);
+	else if (ret)
+		CU_FAIL("pathsim did not start");
+	return ret ? NULL : sim;
 }

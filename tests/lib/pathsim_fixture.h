@@ -78,4 +78,21 @@ void pathsim_stop(struct pathsim *sim);
  * caller had already reaped it. */
 int pathsim_stop_status(struct pathsim *sim);
 
+/* The mode pathsim gives path i now ("up", "hung", "flaky:0.5"...), read
+ * from its control table: 0 or -errno. */
+int pathsim_mode(struct pathsim *sim, unsigned int i, char *mode, size_t len);
+
+/*
+ * Starts pathsim with n paths for the running test: the sim, or NULL after
+ * the test was skipped (the reason printed) or failed.
+ */
+struct pathsim *pathsim_start_or_skip(unsigned int n, unsigned int flags);
+
+/* The same inside a test function: returns from it unless sim started. */
+#define PATHSIM_START(sim, n, flags) do {				\
+	(sim) = pathsim_start_or_skip((n), (flags));			\
+	if (!(sim))							\
+		return;							\
+} while (0)
+
 #endif
