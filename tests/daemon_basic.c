@@ -127,12 +127,90 @@ static void column(const char *header, const char *row, const char *title,
  * check lands somewhere in the first), the table aligned under its
  * header, the JSON complete with per-rule interval and timeout.
  */
+/* What `show paths` says of each of the four ready files: the same in both forms. */
+static const struct { const char *key, *value; } ready_words[] = {
+	{ "chk_st", "ready" }, { "reason", "ok" },
+};
+static const struct { const char *key; long long min, max; } ready_numbers[] = {
+	{ "error", 0, 0 }, { "checks", 1, LLONG_MAX }, { "transitions", 1, 1 },
+	{ "latency_us", 0, LLONG_MAX },
+};
+/* f3 has its own interval and timeout. */
+static const struct { unsigned int interval_ms, timeout_ms; } show_timing[4] = {
+	{ 200, 2000 }, { 200, 2000 }, { 200, 2000 }, { 300, 1000 },
+};
+
+/* The table: a title line, then one line a path in name order. */
+static void check_paths_table(char *text)
+{
+	static const char *const titles[] = { "dev", "chk_st", "checks", "transitions",
+					       "latency_us", "last_change", "reason" };
+	char *lines[8] = { 0 }, *save = NULL, *l, s[256], name[16];
+	const char *p;
+	int n = 0;
+
+	for (l = strtok_r(text, "\n", &save); l && n < 8; l = strtok_r(NULL, "\n", &save))
+		lines[n++] = l;
+	CU_ASSERT_EQUAL(n, 5);
+	PC_REQUIRE(n == 5);
+	p = lines[0];
+	for (size_t i = 0; i < sizeof(titles) / sizeof(titles[0]); i++) {
+		const char *at = strstr(p, titles[i]);
+
+		CU_ASSERT_PTR_NOT_NULL(at);
+		if (at)
+			p = at + strlen(titles[i]);
+	}
+	for (int i = 1; i < 5; i++) {
+		snprintf(name, sizeof(name), "f%d", i - 1);
+		column(lines[0], lines[i], "dev", s, sizeof(s));
+		CU_ASSERT_STRING_EQUAL(s, name);
+		for (size_t k = 0; k < sizeof(ready_words) / sizeof(ready_words[0]); k++) {
+			column(lines[0], lines[i], ready_words[k].key, s, sizeof(s));
+			CU_ASSERT_STRING_EQUAL(s, ready_words[k].value);
+		}
+		column(lines[0], lines[i], "last_change", s, sizeof(s));
+		CU_ASSERT(is_iso_time(s));
+		CU_ASSERT_EQUAL(strlen(lines[i]) >= strlen(lines[0]) - strlen("reason"), 1);
+	}
+}
+
+/* The JSON: one line, the paths in name order, each with every field. */
+static void check_paths_json(struct daemon_fx *fx, const char *text)
+{
+	char obj[2048], s[256], want[PATH_MAX], name[16];
+	long long v;
+
+	CU_ASSERT(reply_starts_with(text, "{\"paths\":[{"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "}]}\n"));
+	CU_ASSERT_EQUAL(strchr(text, '\n'), text + strlen(text) - 1);	/* one line */
+	CU_ASSERT_EQUAL(reply_count(text, "{\"dev\":"), 4);
+	CU_ASSERT(strstr(text, "\"f0\"") < strstr(text, "\"f1\"") &&
+		  strstr(text, "\"f1\"") < strstr(text, "\"f2\"") &&
+		  strstr(text, "\"f2\"") < strstr(text, "\"f3\""));
+	for (int i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		CU_ASSERT(reply_json_path(text, name, obj, sizeof(obj)));
+		snprintf(want, sizeof(want), "%s/f%d", fx->dir, i);
+		CU_ASSERT(reply_json_str(obj, "path", s, sizeof(s)) && !strcmp(s, want));
+		CU_ASSERT(reply_json_str(obj, "state", s, sizeof(s)) && !strcmp(s, "up"));
+		for (size_t k = 0; k < sizeof(ready_words) / sizeof(ready_words[0]); k++)
+			CU_ASSERT(reply_json_str(obj, ready_words[k].key, s, sizeof(s)) &&
+				  !strcmp(s, ready_words[k].value));
+		for (size_t k = 0; k < sizeof(ready_numbers) / sizeof(ready_numbers[0]); k++)
+			CU_ASSERT(reply_json_int(obj, ready_numbers[k].key, &v) &&
+				  v >= ready_numbers[k].min && v <= ready_numbers[k].max);
+		CU_ASSERT(reply_json_str(obj, "last_change", s, sizeof(s)) && is_iso_time(s));
+		CU_ASSERT(reply_json_int(obj, "interval_ms", &v) && v == show_timing[i].interval_ms);
+		CU_ASSERT(reply_json_int(obj, "timeout_ms", &v) && v == show_timing[i].timeout_ms);
+	}
+}
+
 static void test_show_paths(void)
 {
 	struct daemon_fx *fx = daemon_fx_files(4);
-	char obj[2048], s[256], want[PATH_MAX];
+	char want[PATH_MAX];
 	uint64_t t0;
-	long long v;
 
 	if (!fx)
 		return;
@@ -145,74 +223,11 @@ static void test_show_paths(void)
 	       (unsigned long long)(pc_test_now_ms() - t0));
 	snprintf(want, sizeof(want), "pathcheckd: ready, 4 paths, socket %s", fx->sock);
 	CU_ASSERT_EQUAL(daemon_log_count(fx, want), 1);
-
-	/* the table */
 	CU_ASSERT(daemon_cmd(fx, "show paths", R, sizeof(R)) > 0);
-	{
-		char *lines[8] = { 0 }, *save = NULL, *l;
-		int n = 0;
-
-		for (l = strtok_r(R, "\n", &save); l && n < 8; l = strtok_r(NULL, "\n", &save))
-			lines[n++] = l;
-		CU_ASSERT_EQUAL(n, 5);
-		PC_REQUIRE(n == 5);
-		CU_ASSERT_PTR_NOT_NULL(strstr(lines[0], "dev"));
-		{
-			const char *titles[] = { "dev", "chk_st", "checks", "transitions",
-						 "latency_us", "last_change", "reason" };
-			const char *p = lines[0];
-
-			for (size_t i = 0; i < 7; i++) {
-				const char *at = strstr(p, titles[i]);
-
-				CU_ASSERT_PTR_NOT_NULL(at);
-				if (at)
-					p = at + strlen(titles[i]);
-			}
-		}
-		for (int i = 1; i < 5; i++) {
-			char name[16];
-
-			snprintf(name, sizeof(name), "f%d", i - 1);
-			column(lines[0], lines[i], "dev", s, sizeof(s));
-			CU_ASSERT_STRING_EQUAL(s, name);
-			column(lines[0], lines[i], "chk_st", s, sizeof(s));
-			CU_ASSERT_STRING_EQUAL(s, "ready");
-			column(lines[0], lines[i], "reason", s, sizeof(s));
-			CU_ASSERT_STRING_EQUAL(s, "ok");
-			column(lines[0], lines[i], "last_change", s, sizeof(s));
-			CU_ASSERT(is_iso_time(s));
-			CU_ASSERT_EQUAL(strlen(lines[i]) >= strlen(lines[0]) - strlen("reason"), 1);
-		}
-	}
-
-	/* the JSON */
+	CU_ASSERT_PTR_NOT_NULL(strstr(R, "dev"));
+	check_paths_table(R);
 	CU_ASSERT(daemon_cmd(fx, "show paths json", R, sizeof(R)) > 0);
-	CU_ASSERT(reply_starts_with(R, "{\"paths\":[{"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(R, "}]}\n"));
-	CU_ASSERT_EQUAL(strchr(R, '\n'), R + strlen(R) - 1);	/* one line */
-	CU_ASSERT_EQUAL(reply_count(R, "{\"dev\":"), 4);
-	CU_ASSERT(strstr(R, "\"f0\"") < strstr(R, "\"f1\"") &&
-		  strstr(R, "\"f1\"") < strstr(R, "\"f2\"") &&
-		  strstr(R, "\"f2\"") < strstr(R, "\"f3\""));
-	for (int i = 0; i < 4; i++) {
-		char name[16];
-
-		snprintf(name, sizeof(name), "f%d", i);
-		CU_ASSERT(reply_json_path(R, name, obj, sizeof(obj)));
-		snprintf(want, sizeof(want), "%s/f%d", fx->dir, i);
-		CU_ASSERT(reply_json_str(obj, "path", s, sizeof(s)) && !strcmp(s, want));
-		CU_ASSERT(reply_json_str(obj, "chk_st", s, sizeof(s)) && !strcmp(s, "ready"));
-		CU_ASSERT(reply_json_str(obj, "state", s, sizeof(s)) && !strcmp(s, "up"));
-		CU_ASSERT(reply_json_str(obj, "reason", s, sizeof(s)) && !strcmp(s, "ok"));
-		CU_ASSERT(reply_json_int(obj, "error", &v) && v == 0);
-		CU_ASSERT(reply_json_int(obj, "checks", &v) && v >= 1);
-		CU_ASSERT(reply_json_int(obj, "transitions", &v) && v == 1);
-		CU_ASSERT(reply_json_int(obj, "latency_us", &v) && v >= 0);
-		CU_ASSERT(reply_json_str(obj, "last_change", s, sizeof(s)) && is_iso_time(s));
-		CU_ASSERT(reply_json_int(obj, "interval_ms", &v) && v == (i == 3 ? 300 : 200));
-		CU_ASSERT(reply_json_int(obj, "timeout_ms", &v) && v == (i == 3 ? 1000 : 2000));
-	}
+	check_paths_json(fx, R);
 	CU_ASSERT(reply_starts(fx, "show status json", "{\"paths\":4,\"ready\":4,"));
 	finish(fx);
 }
@@ -632,36 +647,55 @@ static void test_errors_keep_connection(void)
 	CU_ASSERT(daemon_cmd(fx, "show stats", R, sizeof(R)) > 0);
 	CU_ASSERT(reply_kv_u64(R, "command_errors", &errors1));
 	CU_ASSERT_EQUAL(errors1 - errors0, sizeof(cases) / sizeof(cases[0]) + 2);
+	finish(fx);
+}
 
-	/* one byte more: an error, then the daemon closes */
-	PC_REQUIRE(dconn_open(fx, &c) == 0);
+/*
+ * What the daemon answers and then hangs up on: a line one byte over the
+ * limit, a NUL byte; and a last line without a newline before EOF, which
+ * is answered.  Each on its own connection; the others stay served.
+ */
+static void test_errors_close_connection(void)
+{
+	static const struct {
+		const char *what, *bytes;	/* bytes NULL: 4097 'b' and a newline */
+		size_t len;
+		bool shut_wr;			/* EOF after the bytes */
+		const char *want;		/* the reply, or how it begins */
+		bool whole;			/* want is the whole reply */
+	} cases[] = {
+		{ "one byte too long", NULL, 4098, false,
+		  "error: command longer than 4096 bytes\n", true },
+		{ "a NUL byte", "show\0paths\n", 11, false, "error: NUL byte in command\n", true },
+		{ "no newline before EOF", "show status json", 16, true, "{\"paths\":2,", false },
+	};
+	struct daemon_fx *fx = start_files(2, NULL);
+	uint64_t clients = 0;
+	struct dconn *c;
+	char big[4200];
+
+	if (!fx)
+		return;
 	memset(big, 'b', 4097);
 	big[4097] = '\n';
-	CU_ASSERT_EQUAL(dconn_write(c, big, 4098, 5000), 0);
-	CU_ASSERT(dconn_reply(c, R, sizeof(R), fx->reply_ms) > 0);
-	CU_ASSERT_STRING_EQUAL(R, "error: command longer than 4096 bytes\n");
-	CU_ASSERT_EQUAL(dconn_wait_eof(c, fx->reply_ms), 0);
-	dconn_close(c);
-
-	/* a NUL byte: an error, then the daemon closes */
-	PC_REQUIRE(dconn_open(fx, &c) == 0);
-	CU_ASSERT_EQUAL(dconn_write(c, "show\0paths\n", 11, 5000), 0);
-	CU_ASSERT(dconn_reply(c, R, sizeof(R), fx->reply_ms) > 0);
-	CU_ASSERT_STRING_EQUAL(R, "error: NUL byte in command\n");
-	CU_ASSERT_EQUAL(dconn_wait_eof(c, fx->reply_ms), 0);
-	dconn_close(c);
-
-	/* a last line without a newline, then EOF: answered, then closed */
-	PC_REQUIRE(dconn_open(fx, &c) == 0);
-	CU_ASSERT_EQUAL(dconn_write(c, "show status json", 16, 5000), 0);
-	CU_ASSERT_EQUAL(shutdown(dconn_fd(c), SHUT_WR), 0);
-	CU_ASSERT(dconn_reply(c, R, sizeof(R), fx->reply_ms) > 0);
-	CU_ASSERT(reply_starts_with(R, "{\"paths\":2,"));
-	CU_ASSERT_EQUAL(dconn_wait_eof(c, fx->reply_ms), 0);
-	dconn_close(c);
-
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		PC_REQUIRE(dconn_open(fx, &c) == 0);
+		CU_ASSERT_EQUAL(dconn_write(c, cases[i].bytes ? cases[i].bytes : big,
+					    cases[i].len, 5000), 0);
+		if (cases[i].shut_wr)
+			CU_ASSERT_EQUAL(shutdown(dconn_fd(c), SHUT_WR), 0);
+		CU_ASSERT(dconn_reply(c, R, sizeof(R), fx->reply_ms) > 0);
+		if (cases[i].whole ? strcmp(R, cases[i].want) : !reply_starts_with(R, cases[i].want))
+			printf("\n  %s: wanted '%s', got '%s'\n", cases[i].what, cases[i].want, R);
+		if (cases[i].whole)
+			CU_ASSERT_STRING_EQUAL(R, cases[i].want)
+		else
+			CU_ASSERT(reply_starts_with(R, cases[i].want));
+		CU_ASSERT_EQUAL(dconn_wait_eof(c, fx->reply_ms), 0);
+		dconn_close(c);
+	}
 	CU_ASSERT(daemon_cmd(fx, "show stats", R, sizeof(R)) > 0);
-	CU_ASSERT(reply_kv_u64(R, "clients", &errors1) && errors1 == 1);
+	CU_ASSERT(reply_kv_u64(R, "clients", &clients) && clients == 1);
 	finish(fx);
 }
 
@@ -1233,6 +1267,7 @@ int main(int argc, char **argv)
 		{ "add_del", test_add_del },
 		{ "open_failed", test_open_failed },
 		{ "errors_keep_connection", test_errors_keep_connection },
+		{ "errors_close_connection", test_errors_close_connection },
 		{ "list_synonym", test_list_synonym },
 		{ "permissions", test_permissions },
 		{ "metrics_file", test_metrics_file },

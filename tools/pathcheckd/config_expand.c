@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pathcheckd.conf's path rules expanded into the devices to check: glob,
+ * canonical paths, the blacklist, duplicates (config.h, config_expand).
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "array.h"
+
+#include "config.h"
+
+/* A device found by a rule; seq orders the finds so the first one wins. */
+struct found {
+	struct cfg_dev dev;
+	size_t seq;
+};
+
+struct expansion {
+	const struct config *cfg;
+	struct found *v;
+	size_t n;
+};
+
+static bool blacklisted(const struct config *cfg, const char *match, const char *real)
+{
+	for (size_t i = 0; i < cfg->nblacklist; i++)
+		if (!fnmatch(cfg->blacklist[i], match, 0) ||
+		    (real && !fnmatch(cfg->blacklist[i], real, 0)))
+			return true;
+	return false;
+}
+
+/* The last component, trailing slashes ignored: "/dev/sdb/" is "sdb". */
+static char *base_name(const char *path)
+{
+	size_t end = strlen(path), start;
+
+	while (end > 1 && path[end - 1] == '/')
+		end--;
+	start = end;
+	while (start > 0 && path[start - 1] != '/')
+		start--;
+	if (start == end)	/* "/" */
+		return strdup(path);
+	return strndup(path + start, end - start);
+}
+
+/* Takes path (malloc'ed) over: it is freed on error. */
+static int add_found(struct expansion *x, const struct cfg_path_rule *r, char *path)
+{
+	char *name = base_name(path);
+	struct found *grown = name ? array_room(x->v, x->n, sizeof(*x->v)) : NULL;
+
+	if (!grown) {
+		free(name);
+		free(path);
+		return -ENOMEM;
+	}
+	x->v = grown;
+	x->v[x->n] = (struct found){
+		.dev = {
+			.path = path,
+			.name = name,
+			.interval_ms = r->interval_ms ? r->interval_ms : x->cfg->interval_ms,
+			.timeout_ms = r->timeout_ms ? r->timeout_ms : x->cfg->timeout_ms,
+		},
+		.seq = x->n,
+	};
+	x->n++;
+	return 0;
+}
+
+/*
+ * One match of a rule.  A literal path (no wildcard) is what the admin
+ * named: it is kept even when it does not resolve or is no device, so
+ * that the daemon reports why it cannot check it; only a directory is
+ * skipped.  A glob match is kept only if it resolves to a block device
+ * or a regular file: a glob sweeps in dangling links, directories and
+ * things like /dev/loop-control that were never meant.
+ */
+static int add_match(struct expansion *x, const struct cfg_path_rule *r,
+		     const char *match, bool literal)
+{
+	char *real = realpath(match, NULL);
+	struct stat st;
+	bool keep;
+
+	if (!real) {
+		if (errno == ENOMEM)
+			return -ENOMEM;
+		if (!literal || blacklisted(x->cfg, match, NULL))
+			return 0;
+		real = strdup(match);
+		return real ? add_found(x, r, real) : -ENOMEM;
+	}
+	if (stat(real, &st))
+		keep = literal;
+	else if (literal)
+		keep = !S_ISDIR(st.st_mode);
+	else
+		keep = S_ISBLK(st.st_mode) || S_ISREG(st.st_mode);
+	if (!keep || blacklisted(x->cfg, match, real)) {
+		free(real);
+		return 0;
+	}
+	return add_found(x, r, real);
+}
+
+static int expand_rule(struct expansion *x, const struct cfg_path_rule *r)
+{
+	glob_t g = { 0 };
+	int ret;
+
+	if (!strpbrk(r->glob, "*?[\\"))
+		return add_match(x, r, r->glob, true);
+	ret = glob(r->glob, GLOB_NOSORT, NULL, &g);
+	if (ret == GLOB_NOMATCH)
+		ret = 0;
+	else if (ret == GLOB_NOSPACE)
+		ret = -ENOMEM;
+	else if (ret)
+		ret = -EIO;
+	for (size_t i = 0; !ret && i < g.gl_pathc; i++)
+		ret = add_match(x, r, g.gl_pathv[i], false);
+	globfree(&g);
+	return ret;
+}
+
+static int by_path_then_seq(const void *a, const void *b)
+{
+	const struct found *x = a, *y = b;
+	int c = strcmp(x->dev.path, y->dev.path);
+
+	if (c)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int by_name_then_path(const void *a, const void *b)
+{
+	const struct cfg_dev *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : strcmp(x->path, y->path);
+}
+
+/* Keeps the first find of each canonical path, in a new cfg_dev array. */
+static int dedupe(struct expansion *x, struct cfg_dev **devsp)
+{
+	struct cfg_dev *devs;
+	size_t n = 0;
+
+	if (x->n)
+		qsort(x->v, x->n, sizeof(*x->v), by_path_then_seq);
+	devs = calloc(x->n ? x->n : 1, sizeof(*devs));
+	if (!devs)
+		return -ENOMEM;
+	for (size_t i = 0; i < x->n; i++) {
+		if (n && !strcmp(devs[n - 1].path, x->v[i].dev.path)) {
+			free(x->v[i].dev.path);
+			free(x->v[i].dev.name);
+		} else {
+			devs[n++] = x->v[i].dev;
+		}
+	}
+	free(x->v);
+	x->v = NULL;
+	x->n = 0;
+	if (n)
+		qsort(devs, n, sizeof(*devs), by_name_then_path);
+	*devsp = devs;
+	return (int)n;
+}
+
+static void found_free(struct expansion *x)
+{
+	for (size_t i = 0; i < x->n; i++) {
+		free(x->v[i].dev.path);
+		free(x->v[i].dev.name);
+	}
+	free(x->v);
+}
+
+int config_expand(const struct config *cfg, struct cfg_dev **devsp)
+{
+	struct expansion x = { .cfg = cfg };
+	int ret = 0;
+
+	*devsp = NULL;
+	for (size_t i = 0; !ret && i < cfg->nrules; i++)
+		ret = expand_rule(&x, &cfg->rules[i]);
+	if (!ret && x.n > INT_MAX)
+		ret = -EOVERFLOW;
+	if (!ret)
+		ret = dedupe(&x, devsp);
+	if (ret < 0)
+		found_free(&x);
+	return ret;
+}
+
+void config_devs_free(struct cfg_dev *devs, size_t n)
+{
+	if (!devs)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(devs[i].path);
+		free(devs[i].name);
+	}
+	free(devs);
+}
