@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pathcheckd's control socket on plain files (docs/man/pathcheckd.8): every
- * command and its errors, permissions by SO_PEERCRED, the metrics file
- * and its atomic rewrite, reconfigure (command and SIGHUP) keeping the
- * state of kept paths and the old config on an error, -t, and start-up
- * refusals.  The daemon runs for real (tests/lib/daemon_fixture.h) on
+ * pathcheckd's life on plain files: the metrics file and its atomic
+ * rewrite, reconfigure (command and SIGHUP) keeping the state of kept
+ * paths and the old config on an error, -t, start-up refusals and
+ * shutdown.  The daemon runs for real (tests/lib/daemon_fixture.h) on
  * files in a temporary directory, read with O_DIRECT through Linux AIO.
  */
 #include <errno.h>
@@ -26,830 +25,10 @@
 #include "harness.h"
 
 #define REPLY_CAP	(1 << 20)
-#define INTERVAL_MS	200
+#define INTERVAL_MS	DAEMON_FX_INTERVAL_MS
 #define NOBODY		65534
 
 static char R[REPLY_CAP];	/* the last reply */
-
-/* n files, the daemon on them (interval 200ms, timeout 2s, socket 0666
- * plus extra config lines), all ready. */
-static struct daemon_fx *start_files(unsigned int n, const char *extra)
-{
-	struct daemon_fx *fx = daemon_fx_files(n);
-
-	if (!fx)
-		return NULL;
-	if (daemon_start(fx, "interval %ums\ntimeout 2s\nsocket_mode 0666\n%spath %s/f*\n",
-			 INTERVAL_MS, extra ? extra : "", fx->dir) ||
-	    daemon_wait_states(fx, n, "ready", 2 * INTERVAL_MS + daemon_slack_ms())) {
-		CU_FAIL("daemon start, or its paths did not become ready within 2 intervals");
-		daemon_fx_free(fx);
-		return NULL;
-	}
-	return fx;
-}
-
-static void finish(struct daemon_fx *fx)
-{
-	daemon_stop(fx);
-	daemon_fx_free(fx);
-}
-
-/* Runs cmd; true if the reply is exactly want (printed otherwise). */
-static bool reply_is(struct daemon_fx *fx, const char *cmd, const char *want)
-{
-	int n = daemon_cmd(fx, cmd, R, sizeof(R));
-
-	if (n >= 0 && !strcmp(R, want))
-		return true;
-	printf("\n  '%s': wanted '%s', got (%d) '%s'\n", cmd, want, n, R);
-	return false;
-}
-
-/* Runs cmd; true if the reply starts with want. */
-static bool reply_starts(struct daemon_fx *fx, const char *cmd, const char *want)
-{
-	int n = daemon_cmd(fx, cmd, R, sizeof(R));
-
-	if (n >= 0 && !strncmp(R, want, strlen(want)))
-		return true;
-	printf("\n  '%s': wanted '%s...', got (%d) '%s'\n", cmd, want, n, R);
-	return false;
-}
-
-static long long path_int(struct daemon_fx *fx, const char *dev, const char *key)
-{
-	char cmd[PATH_MAX + 32];
-	long long v = -1;
-
-	snprintf(cmd, sizeof(cmd), "show path %s json", dev);
-	if (daemon_cmd(fx, cmd, R, sizeof(R)) < 0 || !reply_json_int(R, key, &v))
-		printf("\n  %s: no %s in '%s'\n", dev, key, R);
-	return v;
-}
-
-static bool is_iso_time(const char *s)
-{
-	/* 2026-11-25T07:00:00Z */
-	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
-
-	if (strlen(s) != sizeof(shape) - 1)
-		return false;
-	for (size_t i = 0; shape[i]; i++)
-		if (shape[i] == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != shape[i])
-			return false;
-	return true;
-}
-
-/* The text at the column of the header's title, to the next double space. */
-static void column(const char *header, const char *row, const char *title,
-		   char *out, size_t len)
-{
-	const char *at = strstr(header, title);
-	size_t off = at ? (size_t)(at - header) : 0, n;
-
-	out[0] = '\0';
-	if (!at || strlen(row) <= off)
-		return;
-	n = strcspn(row + off, "\n");
-	for (size_t i = 0; i + 1 < n; i++)
-		if (row[off + i] == ' ' && row[off + i + 1] == ' ') {
-			n = i;
-			break;
-		}
-	snprintf(out, len, "%.*s", (int)n, row + off);
-}
-
-/* --- show paths, show path ---------------------------------------------------------- */
-
-/*
- * Every configured path listed, ready within two intervals (its first
- * check lands somewhere in the first), the table aligned under its
- * header, the JSON complete with per-rule interval and timeout.
- */
-/* What `show paths` says of each of the four ready files: the same in both forms. */
-static const struct { const char *key, *value; } ready_words[] = {
-	{ "chk_st", "ready" }, { "reason", "ok" },
-};
-static const struct { const char *key; long long min, max; } ready_numbers[] = {
-	{ "error", 0, 0 }, { "checks", 1, LLONG_MAX }, { "transitions", 1, 1 },
-	{ "latency_us", 0, LLONG_MAX },
-};
-/* f3 has its own interval and timeout. */
-static const struct { unsigned int interval_ms, timeout_ms; } show_timing[4] = {
-	{ 200, 2000 }, { 200, 2000 }, { 200, 2000 }, { 300, 1000 },
-};
-
-/* The table: a title line, then one line a path in name order. */
-static void check_paths_table(char *text)
-{
-	static const char *const titles[] = { "dev", "chk_st", "checks", "transitions",
-					       "latency_us", "last_change", "reason" };
-	char *lines[8] = { 0 }, *save = NULL, *l, s[256], name[16];
-	const char *p;
-	int n = 0;
-
-	for (l = strtok_r(text, "\n", &save); l && n < 8; l = strtok_r(NULL, "\n", &save))
-		lines[n++] = l;
-	CU_ASSERT_EQUAL(n, 5);
-	PC_REQUIRE(n == 5);
-	p = lines[0];
-	for (size_t i = 0; i < sizeof(titles) / sizeof(titles[0]); i++) {
-		const char *at = strstr(p, titles[i]);
-
-		CU_ASSERT_PTR_NOT_NULL(at);
-		if (at)
-			p = at + strlen(titles[i]);
-	}
-	for (int i = 1; i < 5; i++) {
-		snprintf(name, sizeof(name), "f%d", i - 1);
-		column(lines[0], lines[i], "dev", s, sizeof(s));
-		CU_ASSERT_STRING_EQUAL(s, name);
-		for (size_t k = 0; k < sizeof(ready_words) / sizeof(ready_words[0]); k++) {
-			column(lines[0], lines[i], ready_words[k].key, s, sizeof(s));
-			CU_ASSERT_STRING_EQUAL(s, ready_words[k].value);
-		}
-		column(lines[0], lines[i], "last_change", s, sizeof(s));
-		CU_ASSERT(is_iso_time(s));
-		CU_ASSERT_EQUAL(strlen(lines[i]) >= strlen(lines[0]) - strlen("reason"), 1);
-	}
-}
-
-/* The JSON: one line, the paths in name order, each with every field. */
-static void check_paths_json(struct daemon_fx *fx, const char *text)
-{
-	char obj[2048], s[256], want[PATH_MAX], name[16];
-	long long v;
-
-	CU_ASSERT(reply_starts_with(text, "{\"paths\":[{"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(text, "}]}\n"));
-	CU_ASSERT_EQUAL(strchr(text, '\n'), text + strlen(text) - 1);	/* one line */
-	CU_ASSERT_EQUAL(reply_count(text, "{\"dev\":"), 4);
-	CU_ASSERT(strstr(text, "\"f0\"") < strstr(text, "\"f1\"") &&
-		  strstr(text, "\"f1\"") < strstr(text, "\"f2\"") &&
-		  strstr(text, "\"f2\"") < strstr(text, "\"f3\""));
-	for (int i = 0; i < 4; i++) {
-		snprintf(name, sizeof(name), "f%d", i);
-		CU_ASSERT(reply_json_path(text, name, obj, sizeof(obj)));
-		snprintf(want, sizeof(want), "%s/f%d", fx->dir, i);
-		CU_ASSERT(reply_json_str(obj, "path", s, sizeof(s)) && !strcmp(s, want));
-		CU_ASSERT(reply_json_str(obj, "state", s, sizeof(s)) && !strcmp(s, "up"));
-		for (size_t k = 0; k < sizeof(ready_words) / sizeof(ready_words[0]); k++)
-			CU_ASSERT(reply_json_str(obj, ready_words[k].key, s, sizeof(s)) &&
-				  !strcmp(s, ready_words[k].value));
-		for (size_t k = 0; k < sizeof(ready_numbers) / sizeof(ready_numbers[0]); k++)
-			CU_ASSERT(reply_json_int(obj, ready_numbers[k].key, &v) &&
-				  v >= ready_numbers[k].min && v <= ready_numbers[k].max);
-		CU_ASSERT(reply_json_str(obj, "last_change", s, sizeof(s)) && is_iso_time(s));
-		CU_ASSERT(reply_json_int(obj, "interval_ms", &v) && v == show_timing[i].interval_ms);
-		CU_ASSERT(reply_json_int(obj, "timeout_ms", &v) && v == show_timing[i].timeout_ms);
-	}
-}
-
-static void test_show_paths(void)
-{
-	struct daemon_fx *fx = daemon_fx_files(4);
-	char want[PATH_MAX];
-	uint64_t t0;
-
-	if (!fx)
-		return;
-	PC_REQUIRE(daemon_start(fx, "interval 200ms\ntimeout 2s\n"
-				"path %s/f3 interval=300ms timeout=1s\npath %s/f*\n",
-				fx->dir, fx->dir) == 0);
-	t0 = pc_test_now_ms();
-	CU_ASSERT_EQUAL(daemon_wait_states(fx, 4, "ready", 2 * 300 + daemon_slack_ms()), 0);
-	printf("\n  all 4 ready %llu ms after the daemon answered\n",
-	       (unsigned long long)(pc_test_now_ms() - t0));
-	snprintf(want, sizeof(want), "pathcheckd: ready, 4 paths, socket %s", fx->sock);
-	CU_ASSERT_EQUAL(daemon_log_count(fx, want), 1);
-	CU_ASSERT(daemon_cmd(fx, "show paths", R, sizeof(R)) > 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(R, "dev"));
-	check_paths_table(R);
-	CU_ASSERT(daemon_cmd(fx, "show paths json", R, sizeof(R)) > 0);
-	check_paths_json(fx, R);
-	CU_ASSERT(reply_starts(fx, "show status json", "{\"paths\":4,\"ready\":4,"));
-	finish(fx);
-}
-
-/* DEV is a name, the configured path, or any path resolving to it. */
-static void test_show_path(void)
-{
-	struct daemon_fx *fx = start_files(3, NULL);
-	char cmd[PATH_MAX + 64], link[PATH_MAX], s[256];
-
-	if (!fx)
-		return;
-	CU_ASSERT(daemon_cmd(fx, "show path f1", R, sizeof(R)) > 0);
-	CU_ASSERT_EQUAL(reply_count(R, "\n"), 2);
-	CU_ASSERT(reply_starts_with(R, "dev "));
-	CU_ASSERT_PTR_NOT_NULL(strstr(R, "\nf1 "));
-	CU_ASSERT_PTR_NOT_NULL(strstr(R, " ready "));
-
-	snprintf(cmd, sizeof(cmd), "show path %s/f1 json", fx->dir);
-	CU_ASSERT(daemon_cmd(fx, cmd, R, sizeof(R)) > 0);
-	CU_ASSERT(reply_starts_with(R, "{\"dev\":\"f1\","));
-	CU_ASSERT_EQUAL(reply_count(R, "\n"), 1);
-
-	snprintf(link, sizeof(link), "%s/link-to-f1", fx->dir);
-	PC_REQUIRE(symlink("f1", link) == 0);
-	snprintf(cmd, sizeof(cmd), "show path %s json", link);
-	CU_ASSERT(daemon_cmd(fx, cmd, R, sizeof(R)) > 0);
-	CU_ASSERT(reply_json_str(R, "dev", s, sizeof(s)) && !strcmp(s, "f1"));
-
-	CU_ASSERT(reply_is(fx, "show path f9", "error: no such path 'f9'\n"));
-	CU_ASSERT(reply_is(fx, "show path f9 json", "error: no such path 'f9'\n"));
-	/* a relative path never resolves in the daemon's cwd */
-	CU_ASSERT(reply_is(fx, "show path ./f1", "error: no such path './f1'\n"));
-	snprintf(cmd, sizeof(cmd), "show path %s/nothing", fx->dir);
-	CU_ASSERT(reply_starts(fx, cmd, "error: no such path '"));
-	finish(fx);
-}
-
-/* --- stats, status, daemon, metrics ------------------------------------------------- */
-
-static void test_stats_status_daemon(void)
-{
-	static const char *const keys[] = {
-		"paths", "groups", "inflight", "orphans", "checks", "up", "down", "timeouts",
-		"records", "transitions", "checks_started", "checks_busy", "results",
-		"schedule_slips", "clients", "subscribers", "clients_accepted",
-		"clients_dropped", "commands", "command_errors", "events_sent",
-		"reconfigures", "reconfigure_errors", "uptime_s",
-	};
-	struct daemon_fx *fx = start_files(3, NULL);
-	char want[PATH_MAX + 64];
-	uint64_t v, sum = 0;
-	long long j;
-
-	if (!fx)
-		return;
-	CU_ASSERT(daemon_cmd(fx, "show stats", R, sizeof(R)) > 0);
-	/* every line "key value" */
-	for (char *l = R; *l;) {
-		char key[64];
-		unsigned long long n;
-		char *nl = strchr(l, '\n');
-
-		CU_ASSERT(sscanf(l, "%63s %llu", key, &n) == 2);
-		if (!nl)
-			break;
-		l = nl + 1;
-	}
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		bool has = reply_kv_u64(R, keys[i], &v);
-
-		if (!has)
-			printf("\n  show stats has no %s\n", keys[i]);
-		CU_ASSERT(has);
-	}
-	CU_ASSERT(reply_kv_u64(R, "records", &v) && v == 3);
-	CU_ASSERT(reply_kv_u64(R, "paths", &v) && v == 3);
-	CU_ASSERT(reply_kv_u64(R, "transitions", &v) && v == 3);
-	CU_ASSERT(reply_kv_u64(R, "clients", &v) && v == 1);
-	CU_ASSERT(reply_kv_u64(R, "up", &v) && v >= 3);
-	CU_ASSERT(reply_kv_u64(R, "down", &v) && v == 0);
-
-	CU_ASSERT(daemon_cmd(fx, "show stats json", R, sizeof(R)) > 0);
-	CU_ASSERT_EQUAL(R[0], '{');
-	CU_ASSERT_EQUAL(reply_count(R, "\n"), 1);
-	CU_ASSERT(reply_json_int(R, "records", &j) && j == 3);
-	CU_ASSERT(reply_json_int(R, "clients_dropped", &j) && j == 0);
-
-	CU_ASSERT(daemon_cmd(fx, "show status", R, sizeof(R)) > 0);
-	CU_ASSERT(reply_starts_with(R, "path checker states:\n"));
-	{
-		const char *st[] = { "ready", "faulty", "i/o timeout", "i/o pending", "undef" };
-
-		for (size_t i = 0; i < 5; i++) {
-			char *l = strstr(R, st[i]);
-			unsigned long long n = 0;
-
-			CU_ASSERT(l && sscanf(l + strlen(st[i]), " %llu", &n) == 1);
-			sum += n;
-		}
-	}
-	CU_ASSERT_EQUAL(sum, 3);
-	CU_ASSERT(reply_kv_u64(R, "ready", &v) && v == 3);
-	CU_ASSERT_PTR_NOT_NULL(strstr(R, "paths: 3\n"));
-	CU_ASSERT(reply_is(fx, "show status json",
-			   "{\"paths\":3,\"ready\":3,\"faulty\":0,\"i/o timeout\":0,"
-			   "\"i/o pending\":0,\"undef\":0}\n"));
-
-	CU_ASSERT(daemon_cmd(fx, "show daemon", R, sizeof(R)) > 0);
-	snprintf(want, sizeof(want), "pid %d running\n", (int)fx->pid);
-	CU_ASSERT_EQUAL(strncmp(R, want, strlen(want)), 0);
-	snprintf(want, sizeof(want), "\nconfig %s\n", fx->conf);
-	CU_ASSERT_PTR_NOT_NULL(strstr(R, want));
-	snprintf(want, sizeof(want), "\nsocket %s\n", fx->sock);
-	CU_ASSERT_PTR_NOT_NULL(strstr(R, want));
-	CU_ASSERT_PTR_NOT_NULL(strstr(R, "\npaths 3\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(R, "\nuptime "));
-	CU_ASSERT(reply_starts(fx, "help", "commands"));
-	finish(fx);
-}
-
-struct family {
-	char name[128];
-	char type[16];
-};
-
-static struct family *family_of(struct family *f, size_t n, const char *sample)
-{
-	for (size_t i = 0; i < n; i++) {
-		size_t l = strlen(f[i].name);
-
-		if (strncmp(sample, f[i].name, l))
-			continue;
-		if (sample[l] == '{' || sample[l] == ' ')
-			return &f[i];
-		if (!strcmp(f[i].type, "histogram") &&
-		    (reply_starts_with(sample + l, "_bucket{") || reply_starts_with(sample + l, "_sum ") ||
-		     reply_starts_with(sample + l, "_count ")))
-			return &f[i];
-	}
-	return NULL;
-}
-
-/*
- * (text is cut into lines in place.)
- * Prometheus text format: every sample "name{labels} value" or "name value"
- * of a family declared by "# TYPE" before it; names pathcheck_*, counters
- * *_total; histogram buckets cumulative, +Inf equal to _count.  Returns
- * the number of families, 0 on a malformed text (asserted here).
- */
-static size_t check_metrics(char *text)
-{
-	struct family fam[64];
-	size_t nfam = 0, bad = 0;
-	double last_bucket = -1;
-
-	for (char *l = text, *nl; l && *l; l = nl) {
-		nl = strchr(l, '\n');
-		if (nl)
-			*nl++ = '\0';
-		if (reply_starts_with(l, "# HELP "))
-			continue;
-		if (reply_starts_with(l, "# TYPE ")) {
-			struct family *f = &fam[nfam < 64 ? nfam++ : 63];
-
-			if (sscanf(l + 7, "%127s %15s", f->name, f->type) != 2 ||
-			    (strcmp(f->type, "counter") && strcmp(f->type, "gauge") &&
-			     strcmp(f->type, "histogram")) ||
-			    !reply_starts_with(f->name, "pathcheck_") ||
-			    (!strcmp(f->type, "counter") &&
-			     strcmp(f->name + strlen(f->name) - 6, "_total"))) {
-				printf("\n  bad TYPE line: %s\n", l);
-				bad++;
-			}
-			last_bucket = -1;
-			continue;
-		}
-		{
-			struct family *f = family_of(fam, nfam, l);
-			const char *sp = strrchr(l, ' ');
-			char *end;
-			double v;
-
-			if (!f || !sp) {
-				printf("\n  sample without a TYPE before it: %s\n", l);
-				bad++;
-				continue;
-			}
-			if (strchr(l, '{') && (!strchr(l, '}') || strchr(l, '}') > sp ||
-					       strchr(l, '{') > strchr(l, '}'))) {
-				printf("\n  bad labels: %s\n", l);
-				bad++;
-			}
-			v = strtod(sp + 1, &end);
-			if (*end || end == sp + 1) {
-				printf("\n  bad value: %s\n", l);
-				bad++;
-			}
-			if (strstr(l, "_bucket{")) {
-				if (v < last_bucket) {
-					printf("\n  buckets not cumulative: %s\n", l);
-					bad++;
-				}
-				last_bucket = v;
-			} else if (!strcmp(f->type, "histogram") && strstr(l, "_count ") &&
-				   v != last_bucket) {
-				printf("\n  _count %g is not the +Inf bucket %g\n", v, last_bucket);
-				bad++;
-			}
-		}
-	}
-	CU_ASSERT_EQUAL(bad, 0);
-	CU_ASSERT(nfam >= 10 && nfam < 64);
-	return bad ? 0 : nfam;
-}
-
-static void test_metrics(void)
-{
-	struct daemon_fx *fx = start_files(3, NULL);
-
-	if (!fx)
-		return;
-	CU_ASSERT(daemon_cmd(fx, "show metrics", R, sizeof(R)) > 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(R, "\npathcheck_paths{state=\"ready\"} 3\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(R, "\npathcheck_path_transitions_total 3\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(R, "# TYPE pathcheck_check_latency_seconds histogram\n"));
-	CU_ASSERT(check_metrics(R) > 0);
-	CU_ASSERT(reply_starts(fx, "show metrics json", "error: "));
-	finish(fx);
-}
-
-/* --- check -------------------------------------------------------------------------- */
-
-static void test_check(void)
-{
-	struct daemon_fx *fx = start_files(3, NULL);
-	char cmd[PATH_MAX + 32], s[64];
-	unsigned long long us;
-	long long before, after;
-	char tail[8];
-
-	if (!fx)
-		return;
-	before = path_int(fx, "f2", "checks");
-	CU_ASSERT(daemon_cmd(fx, "check f2", R, sizeof(R)) > 0);
-	CU_ASSERT(sscanf(R, "f2: ready (%llu us%7[^\n]", &us, tail) == 2 &&
-		  !strcmp(tail, ")"));
-	CU_ASSERT_EQUAL(reply_count(R, "\n"), 1);
-	after = path_int(fx, "f2", "checks");
-	CU_ASSERT(after > before);
-
-	snprintf(cmd, sizeof(cmd), "check %s/f2 json", fx->dir);
-	CU_ASSERT(daemon_cmd(fx, cmd, R, sizeof(R)) > 0);
-	CU_ASSERT(reply_starts_with(R, "{\"dev\":\"f2\","));
-	CU_ASSERT(reply_json_str(R, "chk_st", s, sizeof(s)) && !strcmp(s, "ready"));
-	CU_ASSERT(reply_is(fx, "check nope", "error: no such path 'nope'\n"));
-	CU_ASSERT(reply_starts(fx, "check", "error: unknown command 'check'"));
-	finish(fx);
-}
-
-/* --- add path, del path ------------------------------------------------------------- */
-
-static void test_add_del(void)
-{
-	struct daemon_fx *fx = start_files(3, NULL);
-	char cmd[PATH_MAX + 64], want[PATH_MAX + 128], x0[PATH_MAX], link[PATH_MAX];
-	long long v;
-
-	if (!fx)
-		return;
-	/* outside the config's glob f* */
-	PC_REQUIRE(daemon_file(fx, "x0", 1 << 20, x0, sizeof(x0)) == 0);
-	snprintf(cmd, sizeof(cmd), "add path %s", x0);
-	CU_ASSERT(reply_is(fx, cmd, "ok\n"));
-	snprintf(want, sizeof(want), "x0: path added (%s)", x0);
-	CU_ASSERT_EQUAL(daemon_log_count(fx, want), 1);
-	CU_ASSERT_EQUAL(path_int(fx, "x0", "interval_ms"), INTERVAL_MS);
-	CU_ASSERT_EQUAL(path_int(fx, "x0", "timeout_ms"), 2000);
-	CU_ASSERT_EQUAL(daemon_wait_states(fx, 4, "ready", INTERVAL_MS + daemon_slack_ms()), 0);
-
-	/* errors */
-	snprintf(want, sizeof(want), "error: path %s is already checked\n", x0);
-	CU_ASSERT(reply_is(fx, cmd, want));
-	snprintf(link, sizeof(link), "%s/link-to-x0", fx->dir);
-	PC_REQUIRE(symlink(x0, link) == 0);
-	snprintf(cmd, sizeof(cmd), "add path %s", link);
-	CU_ASSERT(reply_is(fx, cmd, want));
-	CU_ASSERT(reply_is(fx, "add path x0", "error: add path needs an absolute path, not 'x0'\n"));
-	snprintf(cmd, sizeof(cmd), "add path %s/missing", fx->dir);
-	snprintf(want, sizeof(want), "error: %s/missing: No such file or directory\n", fx->dir);
-	CU_ASSERT(reply_is(fx, cmd, want));
-	snprintf(cmd, sizeof(cmd), "add path %s", fx->dir);
-	snprintf(want, sizeof(want), "error: %s is not a block device or a file\n", fx->dir);
-	CU_ASSERT(reply_is(fx, cmd, want));
-	CU_ASSERT(reply_is(fx, "add path /dev/null",
-			   "error: /dev/null is not a block device or a file\n"));
-	CU_ASSERT(reply_starts(fx, "add path", "error: unknown command 'add'"));
-	CU_ASSERT(reply_starts(fx, "add x0", "error: unknown command 'add'"));
-	CU_ASSERT(daemon_cmd(fx, "show paths json", R, sizeof(R)) > 0);
-	CU_ASSERT_EQUAL(reply_count(R, "{\"dev\":"), 4);
-
-	/* del by name, by path, remove alias */
-	CU_ASSERT(reply_is(fx, "del path x0", "ok\n"));
-	CU_ASSERT(reply_is(fx, "show path x0", "error: no such path 'x0'\n"));
-	CU_ASSERT(reply_is(fx, "del path x0", "error: no such path 'x0'\n"));
-	snprintf(cmd, sizeof(cmd), "del path %s/f0", fx->dir);
-	CU_ASSERT(reply_is(fx, cmd, "ok\n"));
-	CU_ASSERT(reply_is(fx, "remove path f1", "ok\n"));
-	CU_ASSERT(daemon_cmd(fx, "show paths json", R, sizeof(R)) > 0);
-	CU_ASSERT_EQUAL(reply_count(R, "{\"dev\":"), 1);
-	CU_ASSERT(reply_json_int(R, "checks", &v) && v > 0);
-	snprintf(want, sizeof(want), "f1: path removed (%s/f1)", fx->dir);
-	CU_ASSERT_EQUAL(daemon_log_count(fx, want), 1);
-
-	/* back by hand, then reconfigure: the config's paths, and only them */
-	snprintf(cmd, sizeof(cmd), "add path %s/f0", fx->dir);
-	CU_ASSERT(reply_is(fx, cmd, "ok\n"));
-	snprintf(cmd, sizeof(cmd), "add path %s", x0);
-	CU_ASSERT(reply_is(fx, cmd, "ok\n"));
-	CU_ASSERT(reply_is(fx, "reconfigure", "ok\n"));
-	CU_ASSERT(reply_is(fx, "show path x0", "error: no such path 'x0'\n"));
-	CU_ASSERT_EQUAL(daemon_wait_states(fx, 3, "ready", 2 * INTERVAL_MS + daemon_slack_ms()), 0);
-	finish(fx);
-}
-
-/*
- * A configured path that cannot be opened is listed as faulty with the
- * reason, answers `check` at once, and is opened on reconfigure once it
- * exists.
- */
-static void test_open_failed(void)
-{
-	struct daemon_fx *fx = daemon_fx_files(1);
-	char s[256];
-
-	if (!fx)
-		return;
-	PC_REQUIRE(daemon_start(fx, "interval 200ms\npath %s/f0\npath %s/later\n",
-				fx->dir, fx->dir) == 0);
-	CU_ASSERT(daemon_cmd(fx, "show path later json", R, sizeof(R)) > 0);
-	CU_ASSERT(reply_json_str(R, "chk_st", s, sizeof(s)) && !strcmp(s, "faulty"));
-	CU_ASSERT(reply_json_str(R, "reason", s, sizeof(s)) &&
-		  !strcmp(s, "open failed: No such file or directory"));
-	CU_ASSERT(reply_is(fx, "check later", "later: faulty (open failed: No such file or directory)\n"));
-	CU_ASSERT(daemon_log_count(fx, "later: cannot open ") == 1);
-	CU_ASSERT(reply_starts(fx, "show status json", "{\"paths\":2,"));
-	PC_REQUIRE(daemon_file(fx, "later", 1 << 20, NULL, 0) == 0);
-	CU_ASSERT(reply_is(fx, "reconfigure", "ok\n"));
-	CU_ASSERT_EQUAL(daemon_wait_states(fx, 2, "ready", INTERVAL_MS + daemon_slack_ms()), 0);
-	CU_ASSERT(reply_starts(fx, "check later", "later: ready ("));
-	finish(fx);
-}
-
-/* --- errors ------------------------------------------------------------------------- */
-
-/* Each error is one "error: ..." line, and the connection goes on. */
-static void test_errors_keep_connection(void)
-{
-	static const struct {
-		const char *cmd, *want;
-	} cases[] = {
-		{ "foo", "error: unknown command 'foo' (try help)\n" },
-		{ "", "error: empty command (try help)\n" },
-		{ " \t ", "error: empty command (try help)\n" },
-		{ "show a b c d e f g h", "error: too many words (try help)\n" },
-		{ "show", "error: unknown command 'show' (try help)\n" },
-		{ "show bogus", "error: unknown command 'show bogus' (try help)\n" },
-		{ "show paths extra", "error: unknown command 'show paths' (try help)\n" },
-		{ "help json", "error: 'help' has no json form\n" },
-		{ "show daemon json", "error: unknown command 'show daemon' (try help)\n" },
-		{ "shutdown now", "error: unknown command 'shutdown' (try help)\n" },
-		{ "reconfigure x", "error: unknown command 'reconfigure' (try help)\n" },
-		{ "show\x01paths", "error: control characters in command\n" },
-		{ "json", "error: unknown command 'json' (try help)\n" },
-	};
-	struct daemon_fx *fx = start_files(2, NULL);
-	struct dconn *c;
-	char big[4200];
-	uint64_t errors0 = 0, errors1 = 0;
-
-	if (!fx)
-		return;
-	CU_ASSERT(daemon_cmd(fx, "show stats", R, sizeof(R)) > 0);
-	CU_ASSERT(reply_kv_u64(R, "command_errors", &errors0));
-	PC_REQUIRE(dconn_open(fx, &c) == 0);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int n = dconn_cmd(c, cases[i].cmd, R, sizeof(R), fx->reply_ms);
-
-		if (n < 0 || strcmp(R, cases[i].want))
-			printf("\n  '%s': wanted '%s', got (%d) '%s'\n", cases[i].cmd,
-			       cases[i].want, n, R);
-		CU_ASSERT_STRING_EQUAL(R, cases[i].want);
-		/* and the same connection still works */
-		CU_ASSERT(dconn_cmd(c, "show status json", R, sizeof(R), fx->reply_ms) > 0);
-		CU_ASSERT(reply_starts_with(R, "{\"paths\":2,"));
-	}
-	/* spaces, tabs and CRLF around the words */
-	CU_ASSERT(dconn_cmd(c, "  show\t\tstatus   json  \r", R, sizeof(R), fx->reply_ms) > 0);
-	CU_ASSERT(reply_starts_with(R, "{\"paths\":2,"));
-	/* pipelined: replies in order */
-	CU_ASSERT_EQUAL(dconn_write(c, "show status json\nbar\nshow daemon\n", 33, 5000), 0);
-	CU_ASSERT(dconn_reply(c, R, sizeof(R), fx->reply_ms) > 0);
-	CU_ASSERT(reply_starts_with(R, "{\"paths\":2,"));
-	CU_ASSERT(dconn_reply(c, R, sizeof(R), fx->reply_ms) > 0);
-	CU_ASSERT_STRING_EQUAL(R, "error: unknown command 'bar' (try help)\n");
-	CU_ASSERT(dconn_reply(c, R, sizeof(R), fx->reply_ms) > 0);
-	CU_ASSERT(reply_starts_with(R, "pid "));
-	/* the longest line taken: 4096 bytes */
-	memset(big, 'a', 4096);
-	big[4096] = '\n';
-	CU_ASSERT_EQUAL(dconn_write(c, big, 4097, 5000), 0);
-	CU_ASSERT(dconn_reply(c, R, sizeof(R), fx->reply_ms) > 0);
-	CU_ASSERT(reply_starts_with(R, "error: unknown command 'aaaa"));
-	CU_ASSERT(dconn_cmd(c, "show status json", R, sizeof(R), fx->reply_ms) > 0);
-	dconn_close(c);
-
-	CU_ASSERT(daemon_cmd(fx, "show stats", R, sizeof(R)) > 0);
-	CU_ASSERT(reply_kv_u64(R, "command_errors", &errors1));
-	CU_ASSERT_EQUAL(errors1 - errors0, sizeof(cases) / sizeof(cases[0]) + 2);
-	finish(fx);
-}
-
-/*
- * What the daemon answers and then hangs up on: a line one byte over the
- * limit, a NUL byte; and a last line without a newline before EOF, which
- * is answered.  Each on its own connection; the others stay served.
- */
-static void test_errors_close_connection(void)
-{
-	static const struct {
-		const char *what, *bytes;	/* bytes NULL: 4097 'b' and a newline */
-		size_t len;
-		bool shut_wr;			/* EOF after the bytes */
-		const char *want;		/* the reply, or how it begins */
-		bool whole;			/* want is the whole reply */
-	} cases[] = {
-		{ "one byte too long", NULL, 4098, false,
-		  "error: command longer than 4096 bytes\n", true },
-		{ "a NUL byte", "show\0paths\n", 11, false, "error: NUL byte in command\n", true },
-		{ "no newline before EOF", "show status json", 16, true, "{\"paths\":2,", false },
-	};
-	struct daemon_fx *fx = start_files(2, NULL);
-	uint64_t clients = 0;
-	struct dconn *c;
-	char big[4200];
-
-	if (!fx)
-		return;
-	memset(big, 'b', 4097);
-	big[4097] = '\n';
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		PC_REQUIRE(dconn_open(fx, &c) == 0);
-		CU_ASSERT_EQUAL(dconn_write(c, cases[i].bytes ? cases[i].bytes : big,
-					    cases[i].len, 5000), 0);
-		if (cases[i].shut_wr)
-			CU_ASSERT_EQUAL(shutdown(dconn_fd(c), SHUT_WR), 0);
-		CU_ASSERT(dconn_reply(c, R, sizeof(R), fx->reply_ms) > 0);
-		if (cases[i].whole ? strcmp(R, cases[i].want) : !reply_starts_with(R, cases[i].want))
-			printf("\n  %s: wanted '%s', got '%s'\n", cases[i].what, cases[i].want, R);
-		if (cases[i].whole)
-			CU_ASSERT_STRING_EQUAL(R, cases[i].want)
-		else
-			CU_ASSERT(reply_starts_with(R, cases[i].want));
-		CU_ASSERT_EQUAL(dconn_wait_eof(c, fx->reply_ms), 0);
-		dconn_close(c);
-	}
-	CU_ASSERT(daemon_cmd(fx, "show stats", R, sizeof(R)) > 0);
-	CU_ASSERT(reply_kv_u64(R, "clients", &clients) && clients == 1);
-	finish(fx);
-}
-
-/* `list` is `show` everywhere. */
-static void test_list_synonym(void)
-{
-	struct daemon_fx *fx = start_files(2, NULL);
-	char a[8192];
-
-	if (!fx)
-		return;
-	CU_ASSERT(daemon_cmd(fx, "show status", a, sizeof(a)) > 0);
-	CU_ASSERT(reply_is(fx, "list status", a));
-	CU_ASSERT(daemon_cmd(fx, "show status json", a, sizeof(a)) > 0);
-	CU_ASSERT(reply_is(fx, "list status json", a));
-	CU_ASSERT(reply_starts(fx, "list paths", "dev "));
-	CU_ASSERT_EQUAL(reply_count(R, "\n"), 3);
-	CU_ASSERT(reply_starts(fx, "list paths json", "{\"paths\":[{\"dev\":\"f0\""));
-	CU_ASSERT(reply_starts(fx, "list path f1 json", "{\"dev\":\"f1\""));
-	CU_ASSERT(reply_starts(fx, "list stats", "paths "));
-	CU_ASSERT(reply_starts(fx, "list daemon", "pid "));
-	CU_ASSERT(reply_starts(fx, "list metrics", "# HELP pathcheck_"));
-	CU_ASSERT(reply_is(fx, "list foo", "error: unknown command 'list foo' (try help)\n"));
-	finish(fx);
-}
-
-/* --- permissions -------------------------------------------------------------------- */
-
-/*
- * As uid 65534 (set before connect: SO_PEERCRED is taken at connect), run
- * the commands and write "<reply>\x1e" for each to fd; the connect's errno
- * as "connect: N\x1e" if it fails.
- */
-static void as_nobody(const char *sock, const char *const *cmds, int fd)
-{
-	struct dconn *c;
-	char buf[65536];
-	int ret;
-
-	if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))
-		_exit(3);
-	ret = dconn_try_open(sock, &c);
-	if (ret) {
-		int n = snprintf(buf, sizeof(buf), "connect: %d\x1e", -ret);
-
-		_exit(write(fd, buf, (size_t)n) == n ? 0 : 4);
-	}
-	for (; *cmds; cmds++) {
-		int n = dconn_cmd(c, *cmds, buf, sizeof(buf) - 1, 10000);
-
-		if (n < 0)
-			n = snprintf(buf, sizeof(buf), "(no reply: %d)", n);
-		buf[n++] = '\x1e';
-		if (write(fd, buf, (size_t)n) != n)
-			_exit(4);
-	}
-	_exit(0);
-}
-
-/* Runs cmds as nobody; the replies, \x1e-separated, in out. */
-static int run_as_nobody(struct daemon_fx *fx, const char *const *cmds, char *out, size_t len)
-{
-	int p[2], status;
-	size_t got = 0;
-	pid_t pid;
-
-	if (pipe2(p, O_CLOEXEC))
-		return -errno;
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		close(p[0]);
-		as_nobody(fx->sock, cmds, p[1]);
-	}
-	close(p[1]);
-	for (;;) {
-		struct pollfd pf = { .fd = p[0], .events = POLLIN };
-		ssize_t n;
-
-		if (poll(&pf, 1, 20000) <= 0)
-			break;
-		n = read(p[0], out + got, len - 1 - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	out[got] = '\0';
-	close(p[0]);
-	waitpid(pid, &status, 0);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static void test_permissions(void)
-{
-	static const char *const cmds[] = {
-		"show paths json", "show stats", "check f0", "shutdown", "reconfigure",
-		"add path /dev/null", "del path f0", "remove path f1", "show status json",
-		"subscribe", NULL,
-	};
-	static const char *const denied[] = { "shutdown", "reconfigure", "add", "del", "remove" };
-	struct daemon_fx *fx;
-	char out[1 << 17], want[128], *parts[16], *save = NULL, *p;
-	struct stat st;
-	int n = 0;
-
-	if (pc_test_need_root())
-		PC_SKIP("%s: setuid to another user", pc_test_need_root());
-	fx = start_files(2, NULL);
-	if (!fx)
-		return;
-	/* Others may pass through the directory to the socket. */
-	PC_REQUIRE(chmod(fx->dir, 0711) == 0);
-	PC_REQUIRE(stat(fx->sock, &st) == 0);
-	CU_ASSERT_EQUAL(st.st_mode & 0777, 0666);
-
-	CU_ASSERT_EQUAL(run_as_nobody(fx, cmds, out, sizeof(out)), 0);
-	/* the last, subscribe: an empty reply */
-	CU_ASSERT(strlen(out) > 2 && !strcmp(out + strlen(out) - 2, "\x1e\x1e"));
-	for (p = strtok_r(out, "\x1e", &save); p && n < 16; p = strtok_r(NULL, "\x1e", &save))
-		parts[n++] = p;
-	CU_ASSERT_EQUAL(n, 9);	/* "subscribe" replies empty: no part */
-	PC_REQUIRE(n == 9);
-	CU_ASSERT(reply_starts_with(parts[0], "{\"paths\":[{\"dev\":\"f0\""));
-	CU_ASSERT(reply_starts_with(parts[1], "paths "));
-	CU_ASSERT(reply_starts_with(parts[2], "f0: ready ("));
-	for (int i = 0; i < 5; i++) {
-		snprintf(want, sizeof(want), "error: permission denied: '%s' needs root or uid 0\n",
-			 denied[i]);
-		if (strcmp(parts[3 + i], want))
-			printf("\n  wanted '%s', got '%s'\n", want, parts[3 + i]);
-		CU_ASSERT_STRING_EQUAL(parts[3 + i], want);
-	}
-	CU_ASSERT(reply_starts_with(parts[8], "{\"paths\":2,\"ready\":2,"));
-	CU_ASSERT(daemon_exited(fx) == -EBUSY);
-	CU_ASSERT_EQUAL(daemon_log_count(fx, "shutdown requested"), 0);
-	CU_ASSERT(daemon_cmd(fx, "show stats", R, sizeof(R)) > 0);
-	{
-		uint64_t v;
-
-		CU_ASSERT(reply_kv_u64(R, "records", &v) && v == 2);
-		CU_ASSERT(reply_kv_u64(R, "reconfigures", &v) && v == 0);
-	}
-
-	/* socket_mode 0600 (reconfigured): others cannot even connect */
-	PC_REQUIRE(daemon_config(fx, "interval %ums\ntimeout 2s\nsocket_mode 0600\npath %s/f*\n",
-				 INTERVAL_MS, fx->dir) == 0);
-	CU_ASSERT(reply_is(fx, "reconfigure", "ok\n"));
-	PC_REQUIRE(stat(fx->sock, &st) == 0);
-	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
-	CU_ASSERT_EQUAL(run_as_nobody(fx, cmds, out, sizeof(out)), 0);
-	snprintf(want, sizeof(want), "connect: %d\x1e", EACCES);
-	CU_ASSERT_STRING_EQUAL(out, want);
-	finish(fx);
-}
 
 /* --- the metrics file --------------------------------------------------------------- */
 
@@ -872,7 +51,7 @@ static void test_metrics_file(void)
 				file, fx->dir) == 0);
 	CU_ASSERT_EQUAL(daemon_wait_states(fx, 3, "ready", 200 + daemon_slack_ms()), 0);
 	CU_ASSERT(daemon_cmd(fx, "show metrics", R, sizeof(R)) > 0);
-	nfam = check_metrics(R);
+	nfam = reply_check_metrics(R);
 
 	t0 = pc_test_now_ms();
 	deadline = t0 + 1500;
@@ -908,7 +87,7 @@ static void test_metrics_file(void)
 		if (reads % 50 == 0) {
 			char *copy = strdup(R);	/* check_metrics cuts its lines */
 
-			if (!copy || check_metrics(copy) != nfam)
+			if (!copy || reply_check_metrics(copy) != nfam)
 				CU_FAIL("the metrics file's families differ from show metrics");
 			free(copy);
 		}
@@ -916,7 +95,7 @@ static void test_metrics_file(void)
 	printf("\n  %zu reads, %zu versions of the file in 1.5 s\n", reads, ninodes);
 	CU_ASSERT(ninodes >= 5);	/* rewritten every 100 ms */
 	CU_ASSERT_PTR_NOT_NULL(strstr(R, "\npathcheck_paths{state=\"ready\"} 3\n"));
-	finish(fx);
+	daemon_fx_finish(fx);
 
 	/* --metrics-file wins over the config's */
 	fx = daemon_fx_files(1);
@@ -936,7 +115,7 @@ static void test_metrics_file(void)
 		pc_test_sleep_ms(10);
 	CU_ASSERT_EQUAL(access(cli, F_OK), 0);
 	CU_ASSERT_NOT_EQUAL(access(file, F_OK), 0);
-	finish(fx);
+	daemon_fx_finish(fx);
 }
 
 /* --- reconfigure -------------------------------------------------------------------- */
@@ -976,7 +155,7 @@ static void assert_kept(struct daemon_fx *fx, const char *dev, const struct snap
 
 static void test_reconfigure(void)
 {
-	struct daemon_fx *fx = start_files(3, NULL);
+	struct daemon_fx *fx = daemon_fx_ready_files(3, NULL);
 	struct snap s[3];
 	char path[PATH_MAX], want[PATH_MAX + 64];
 	uint64_t v;
@@ -994,7 +173,7 @@ static void test_reconfigure(void)
 	}
 	/* a new file in the glob */
 	PC_REQUIRE(daemon_file(fx, "f3", 1 << 20, path, sizeof(path)) == 0);
-	CU_ASSERT(reply_is(fx, "reconfigure", "ok\n"));
+	CU_ASSERT(daemon_reply_is(fx, "reconfigure", "ok\n"));
 	CU_ASSERT(daemon_cmd(fx, "show paths json", R, sizeof(R)) > 0);
 	CU_ASSERT_EQUAL(reply_count(R, "{\"dev\":"), 4);
 	assert_kept(fx, "f0", &s[0]);
@@ -1006,8 +185,8 @@ static void test_reconfigure(void)
 	/* a file gone */
 	snprintf(path, sizeof(path), "%s/f1", fx->dir);
 	PC_REQUIRE(unlink(path) == 0);
-	CU_ASSERT(reply_is(fx, "reconfigure", "ok\n"));
-	CU_ASSERT(reply_is(fx, "show path f1", "error: no such path 'f1'\n"));
+	CU_ASSERT(daemon_reply_is(fx, "reconfigure", "ok\n"));
+	CU_ASSERT(daemon_reply_is(fx, "show path f1", "error: no such path 'f1'\n"));
 	CU_ASSERT(daemon_cmd(fx, "show paths json", R, sizeof(R)) > 0);
 	CU_ASSERT_EQUAL(reply_count(R, "{\"dev\":"), 3);
 	assert_kept(fx, "f0", &s[0]);
@@ -1017,10 +196,10 @@ static void test_reconfigure(void)
 	PC_REQUIRE(daemon_config(fx, "interval %ums\ntimeout 2s\nsocket_mode 0666\n"
 				 "path %s/f0 interval=300ms timeout=1500ms\npath %s/f*\n",
 				 INTERVAL_MS, fx->dir, fx->dir) == 0);
-	CU_ASSERT(reply_is(fx, "reconfigure", "ok\n"));
-	CU_ASSERT_EQUAL(path_int(fx, "f0", "interval_ms"), 300);
-	CU_ASSERT_EQUAL(path_int(fx, "f0", "timeout_ms"), 1500);
-	CU_ASSERT_EQUAL(path_int(fx, "f2", "interval_ms"), INTERVAL_MS);
+	CU_ASSERT(daemon_reply_is(fx, "reconfigure", "ok\n"));
+	CU_ASSERT_EQUAL(daemon_path_int(fx, "f0", "interval_ms"), 300);
+	CU_ASSERT_EQUAL(daemon_path_int(fx, "f0", "timeout_ms"), 1500);
+	CU_ASSERT_EQUAL(daemon_path_int(fx, "f2", "interval_ms"), INTERVAL_MS);
 	assert_kept(fx, "f0", &s[0]);
 	snap_path(fx, "f0", &s[0]);
 	pc_test_sleep_ms(2 * 300 + 100);
@@ -1035,13 +214,13 @@ static void test_reconfigure(void)
 	CU_ASSERT(reply_kv_u64(R, "reconfigure_errors", &v) && v == 0);
 	snprintf(want, sizeof(want), "reconfigured: 3 paths");
 	CU_ASSERT_EQUAL(daemon_log_count(fx, want), 2);
-	finish(fx);
+	daemon_fx_finish(fx);
 }
 
 /* A config that does not parse: the error, and the old config goes on. */
 static void test_reconfigure_bad(void)
 {
-	struct daemon_fx *fx = start_files(3, NULL);
+	struct daemon_fx *fx = daemon_fx_ready_files(3, NULL);
 	struct snap s[3];
 	char want[PATH_MAX + 64];
 	uint64_t v;
@@ -1057,9 +236,9 @@ static void test_reconfigure_bad(void)
 	PC_REQUIRE(daemon_config(fx, "interval 100ms\npath %s/f0\nintervall 5s\npath %s/x*\n",
 				 fx->dir, fx->dir) == 0);
 	snprintf(want, sizeof(want), "error: %s:3: ", fx->conf);
-	CU_ASSERT(reply_starts(fx, "reconfigure", want));
-	CU_ASSERT_PTR_NOT_NULL(strstr(R, "'intervall'"));
-	CU_ASSERT_EQUAL(reply_count(R, "\n"), 1);
+	CU_ASSERT(daemon_reply_starts(fx, "reconfigure", want));
+	CU_ASSERT_PTR_NOT_NULL(strstr(fx->last, "'intervall'"));
+	CU_ASSERT_EQUAL(reply_count(fx->last, "\n"), 1);
 	snprintf(want, sizeof(want), "reconfigure failed, old config kept: %s:3: ", fx->conf);
 	CU_ASSERT_EQUAL(daemon_log_count(fx, want), 1);
 
@@ -1081,7 +260,7 @@ static void test_reconfigure_bad(void)
 	/* a config that is gone: the same */
 	PC_REQUIRE(unlink(fx->conf) == 0);
 	snprintf(want, sizeof(want), "error: %s: ", fx->conf);
-	CU_ASSERT(reply_starts(fx, "reconfigure", want));
+	CU_ASSERT(daemon_reply_starts(fx, "reconfigure", want));
 	CU_ASSERT(daemon_cmd(fx, "show stats", R, sizeof(R)) > 0);
 	CU_ASSERT(reply_kv_u64(R, "records", &v) && v == 3);
 	CU_ASSERT(reply_kv_u64(R, "reconfigure_errors", &v) && v == 2);
@@ -1089,17 +268,17 @@ static void test_reconfigure_bad(void)
 
 	/* and a good one afterwards is taken */
 	PC_REQUIRE(daemon_config(fx, "interval 100ms\npath %s/f0\n", fx->dir) == 0);
-	CU_ASSERT(reply_is(fx, "reconfigure", "ok\n"));
-	CU_ASSERT_EQUAL(path_int(fx, "f0", "interval_ms"), 100);
+	CU_ASSERT(daemon_reply_is(fx, "reconfigure", "ok\n"));
+	CU_ASSERT_EQUAL(daemon_path_int(fx, "f0", "interval_ms"), 100);
 	CU_ASSERT(daemon_cmd(fx, "show paths json", R, sizeof(R)) > 0);
 	CU_ASSERT_EQUAL(reply_count(R, "{\"dev\":"), 1);
-	finish(fx);
+	daemon_fx_finish(fx);
 }
 
 /* SIGHUP is reconfigure, errors included. */
 static void test_sighup(void)
 {
-	struct daemon_fx *fx = start_files(2, NULL);
+	struct daemon_fx *fx = daemon_fx_ready_files(2, NULL);
 	struct snap s0;
 	char path[PATH_MAX], want[PATH_MAX + 64];
 	uint64_t v;
@@ -1124,7 +303,7 @@ static void test_sighup(void)
 	CU_ASSERT(reply_kv_u64(R, "reconfigures", &v) && v == 1);
 	CU_ASSERT(reply_kv_u64(R, "reconfigure_errors", &v) && v == 1);
 	assert_kept(fx, "f0", &s0);
-	finish(fx);
+	daemon_fx_finish(fx);
 }
 
 /* --- -t, start-up, shutdown ---------------------------------------------------------- */
@@ -1175,8 +354,8 @@ static void test_test_config(void)
 	/* the daemon checks just those */
 	PC_REQUIRE(daemon_start_args(fx, NULL) == 0);
 	CU_ASSERT_EQUAL(daemon_wait_states(fx, 3, "ready", 2 * 250 + daemon_slack_ms()), 0);
-	CU_ASSERT_EQUAL(path_int(fx, "f2", "timeout_ms"), 1000);
-	CU_ASSERT_EQUAL(path_int(fx, "f1", "interval_ms"), 250);
+	CU_ASSERT_EQUAL(daemon_path_int(fx, "f2", "timeout_ms"), 1000);
+	CU_ASSERT_EQUAL(daemon_path_int(fx, "f1", "interval_ms"), 250);
 	daemon_stop(fx);
 
 	PC_REQUIRE(daemon_config(fx, "interval 250ms\n\nfoo bar\n") == 0);
@@ -1192,7 +371,7 @@ static void test_test_config(void)
  * stale socket file is replaced; another kind of file is never removed. */
 static void test_socket_refusals(void)
 {
-	struct daemon_fx *fx = start_files(1, NULL);
+	struct daemon_fx *fx = daemon_fx_ready_files(1, NULL);
 	char out[4096], err[4096], other[PATH_MAX];
 	const char *args[] = { "-f", "--log", "stderr", "-c", NULL, "-s", NULL, NULL };
 	int st;
@@ -1204,8 +383,8 @@ static void test_socket_refusals(void)
 	st = run_daemon(fx, args, out, sizeof(out), err, sizeof(err));
 	CU_ASSERT_EQUAL(st, 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "another pathcheckd answers there"));
-	CU_ASSERT(reply_starts(fx, "show status json", "{\"paths\":1,"));
-	finish(fx);
+	CU_ASSERT(daemon_reply_starts(fx, "show status json", "{\"paths\":1,"));
+	daemon_fx_finish(fx);
 
 	/* the first one is gone and removed its socket: a stale one now */
 	fx = daemon_fx_files(1);
@@ -1219,7 +398,7 @@ static void test_socket_refusals(void)
 		close(fd);	/* the file stays, nobody listens */
 	}
 	PC_REQUIRE(daemon_start(fx, "interval 200ms\npath %s/f*\n", fx->dir) == 0);
-	finish(fx);
+	daemon_fx_finish(fx);
 
 	/* a regular file where the socket should go: refused, kept */
 	fx = daemon_fx_files(1);
@@ -1239,37 +418,26 @@ static void test_socket_refusals(void)
 /* `shutdown`: "ok", the daemon stops, logs it, removes its socket, exits 0. */
 static void test_shutdown(void)
 {
-	struct daemon_fx *fx = start_files(2, NULL);
+	struct daemon_fx *fx = daemon_fx_ready_files(2, NULL);
 	uint64_t t0;
 	int st;
 
 	if (!fx)
 		return;
 	t0 = pc_test_now_ms();
-	CU_ASSERT(reply_is(fx, "shutdown", "ok\n"));
+	CU_ASSERT(daemon_reply_is(fx, "shutdown", "ok\n"));
 	st = daemon_wait_exit(fx, 1000 + daemon_slack_ms());
 	printf("\n  exited %d after %llu ms\n", st, (unsigned long long)(pc_test_now_ms() - t0));
 	CU_ASSERT_EQUAL(st, 0);
 	CU_ASSERT_EQUAL(daemon_log_count(fx, "pathcheckd: stopped in "), 1);
 	CU_ASSERT_EQUAL(daemon_log_count(fx, "shutdown requested by pid "), 1);
 	CU_ASSERT_NOT_EQUAL(access(fx->sock, F_OK), 0);
-	finish(fx);
+	daemon_fx_finish(fx);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct pc_test tests[] = {
-		{ "show_paths", test_show_paths },
-		{ "show_path", test_show_path },
-		{ "stats_status_daemon", test_stats_status_daemon },
-		{ "metrics", test_metrics },
-		{ "check", test_check },
-		{ "add_del", test_add_del },
-		{ "open_failed", test_open_failed },
-		{ "errors_keep_connection", test_errors_keep_connection },
-		{ "errors_close_connection", test_errors_close_connection },
-		{ "list_synonym", test_list_synonym },
-		{ "permissions", test_permissions },
 		{ "metrics_file", test_metrics_file },
 		{ "reconfigure", test_reconfigure },
 		{ "reconfigure_bad", test_reconfigure_bad },

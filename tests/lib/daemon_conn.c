@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Connections to the daemon under test: see daemon_conn.h. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "daemon_conn.h"
 #include "daemon_fixture.h"
 #include "harness.h"
+#include "reply.h"
 
 #define BUF_MAX		(64u << 20)	/* a reply larger than this is a bug */
 
@@ -285,4 +287,41 @@ int daemon_cmd(struct daemon_fx *fx, const char *cmd, char *reply, size_t len)
 		       len ? reply : "");
 	dconn_close(c);
 	return ret;
+}
+
+bool daemon_reply_is(struct daemon_fx *fx, const char *cmd, const char *want)
+{
+	int n = daemon_cmd(fx, cmd, fx->last, fx->last_cap);
+
+	if (n >= 0 && !strcmp(fx->last, want))
+		return true;
+	printf("\n  '%s': wanted '%s', got (%d) '%s'\n", cmd, want, n, fx->last);
+	return false;
+}
+
+bool daemon_reply_starts(struct daemon_fx *fx, const char *cmd, const char *want)
+{
+	int n = daemon_cmd(fx, cmd, fx->last, fx->last_cap);
+
+	if (n >= 0 && !strncmp(fx->last, want, strlen(want)))
+		return true;
+	printf("\n  '%s': wanted '%s...', got (%d) '%s'\n", cmd, want, n, fx->last);
+	return false;
+}
+
+long long daemon_path_int(struct daemon_fx *fx, const char *dev, const char *key)
+{
+	char cmd[PATH_MAX + 32];
+	long long v = -1;
+
+	snprintf(cmd, sizeof(cmd), "show path %s json", dev);
+	if (daemon_cmd(fx, cmd, fx->last, fx->last_cap) < 0 || !reply_json_int(fx->last, key, &v))
+		printf("\n  %s: no %s in '%s'\n", dev, key, fx->last);
+	return v;
+}
+
+bool daemon_stat(struct daemon_fx *fx, const char *key, uint64_t *v)
+{
+	return daemon_cmd(fx, "show stats", fx->last, fx->last_cap) > 0 &&
+	       reply_kv_u64(fx->last, key, v);
 }

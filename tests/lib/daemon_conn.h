@@ -8,7 +8,9 @@
 #ifndef PC_DAEMON_CONN_H
 #define PC_DAEMON_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct daemon_fx;
 
@@ -44,5 +46,14 @@ int dconn_drain(struct dconn *c);
 /* send + reply in one go: its length or -errno. */
 int dconn_cmd(struct dconn *c, const char *cmd, char *reply, size_t len,
 	      unsigned int timeout_ms);
+
+/* Runs cmd; true if the reply (in fx->last) is exactly want; printed if not. */
+bool daemon_reply_is(struct daemon_fx *fx, const char *cmd, const char *want);
+/* Runs cmd; true if the reply (in fx->last) starts with want; printed if not. */
+bool daemon_reply_starts(struct daemon_fx *fx, const char *cmd, const char *want);
+/* The integer key of `show path DEV json`, or -1 (printed). */
+long long daemon_path_int(struct daemon_fx *fx, const char *dev, const char *key);
+/* The number key of `show stats`: true if there. */
+bool daemon_stat(struct daemon_fx *fx, const char *key, uint64_t *v);
 
 #endif

@@ -140,6 +140,14 @@ struct daemon_fx *daemon_fx_new(void)
 	while ((stale = registry_stale(CU_get_current_test(), false)))
 		daemon_fx_free(stale);
 	fx = calloc(1, sizeof(*fx));
+	if (fx) {
+		fx->last_cap = 1u << 20;
+		fx->last = calloc(1, fx->last_cap);
+		if (!fx->last) {
+			free(fx);
+			fx = NULL;
+		}
+	}
 	if (!fx) {
 		fixture_fail("out of memory");
 		return NULL;
@@ -152,23 +160,20 @@ struct daemon_fx *daemon_fx_new(void)
 	if (access(fx->bin, X_OK)) {
 		printf("\n  %s: %s\n", fx->bin, strerror(errno));
 		fixture_fail("pathcheckd is not built (it is part of the build)");
-		free(fx);
-		return NULL;
+		goto fail;
 	}
 	snprintf(made, sizeof(made), "%s/pcd.XXXXXX", pc_test_tmpdir());
 	if (!mkdtemp(made)) {
 		printf("\n  mkdtemp %s: %s\n", made, strerror(errno));
 		fixture_fail("cannot make the temporary directory");
-		free(fx);
-		return NULL;
+		goto fail;
 	}
 	real = realpath(made, NULL);
 	if (!real || strlen(real) + 16 >= sizeof(fx->sock)) {
 		free(real);
 		rmdir(made);
 		fixture_fail("temporary directory path too long for a socket");
-		free(fx);
-		return NULL;
+		goto fail;
 	}
 	snprintf(fx->dir, sizeof(fx->dir), "%s", real);
 	free(real);
@@ -179,6 +184,10 @@ struct daemon_fx *daemon_fx_new(void)
 	memcpy(fx->sock + strlen(fx->dir), "/ctl.sock", sizeof("/ctl.sock"));
 	registry_add(fx);
 	return fx;
+fail:
+	free(fx->last);
+	free(fx);
+	return NULL;
 }
 
 void daemon_fx_attach_sim(struct daemon_fx *fx, struct pathsim *sim)
@@ -217,6 +226,7 @@ void daemon_fx_free(struct daemon_fx *fx)
 	}
 	if (fx->dir[0])
 		nftw(fx->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(fx->last);
 	free(fx);
 }
 
@@ -584,4 +594,26 @@ struct daemon_fx *daemon_fx_files(unsigned int n)
 	if (fd >= 0)
 		close(fd);
 	return fx;
+}
+
+struct daemon_fx *daemon_fx_ready_files(unsigned int n, const char *extra)
+{
+	struct daemon_fx *fx = daemon_fx_files(n);
+
+	if (!fx)
+		return NULL;
+	if (daemon_start(fx, "interval %ums\ntimeout 2s\nsocket_mode 0666\n%spath %s/f*\n",
+			 DAEMON_FX_INTERVAL_MS, extra ? extra : "", fx->dir) ||
+	    daemon_wait_states(fx, n, "ready", 2 * DAEMON_FX_INTERVAL_MS + daemon_slack_ms())) {
+		CU_FAIL("daemon start, or its paths did not become ready within 2 intervals");
+		daemon_fx_free(fx);
+		return NULL;
+	}
+	return fx;
+}
+
+void daemon_fx_finish(struct daemon_fx *fx)
+{
+	daemon_stop(fx);
+	daemon_fx_free(fx);
 }

@@ -52,6 +52,8 @@ struct daemon_fx {
 	char sim_control[DAEMON_FX_MAX_SIMS][PATH_MAX];	/* released before a kill */
 	unsigned int nsims;
 	unsigned int reply_ms;		/* bound on one reply (default 10 s) */
+	char *last;			/* the reply daemon_reply_is/_starts/daemon_path_int got */
+	size_t last_cap;
 	void *test;			/* the CUnit test it was made in */
 	struct daemon_fx *next;		/* registry of live fixtures */
 };
@@ -80,6 +82,16 @@ int daemon_file(struct daemon_fx *fx, const char *name, off_t size,
 /* A new fixture with 1 MiB files f0..f{n-1}, O_DIRECT checked; NULL after
  * a skip or a failure (already reported). */
 struct daemon_fx *daemon_fx_files(unsigned int n);
+
+#define DAEMON_FX_INTERVAL_MS	200
+
+/* daemon_fx_files(n) and the daemon on them (interval 200ms, timeout 2s,
+ * socket_mode 0666, then the extra config lines), all paths ready; NULL
+ * after a skip or a failure. */
+struct daemon_fx *daemon_fx_ready_files(unsigned int n, const char *extra);
+
+/* daemon_stop (the test fails unless it exits cleanly), then daemon_fx_free. */
+void daemon_fx_finish(struct daemon_fx *fx);
 
 /*
  * Writes the config, starts the daemon and waits (bounded) until it

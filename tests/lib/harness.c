@@ -2,6 +2,7 @@
 #include <CUnit/Basic.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/loop.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -219,4 +220,40 @@ int pc_test_loop_detach(const char *dev)
 		err = -errno;
 	close(fd);
 	return err;
+}
+
+/* One write(2) of text to path: 0 or -errno. */
+int pc_test_write_file(const char *path, const char *text)
+{
+	ssize_t n;
+	int fd, ret;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, strlen(text));
+	ret = n < 0 ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+bool pc_test_is_mounted(const char *dir)
+{
+	char *mounts = pc_test_read_file("/proc/self/mounts", NULL), pat[PATH_MAX + 2];
+	bool found;
+
+	if (!mounts)
+		return true;
+	snprintf(pat, sizeof(pat), " %s ", dir);
+	found = strstr(mounts, pat) != NULL;
+	free(mounts);
+	return found;
+}
+
+bool pc_test_all_zero(const char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (buf[i])
+			return false;
+	return true;
 }

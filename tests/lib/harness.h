@@ -100,4 +100,13 @@ int pc_test_wait_exit(pid_t pid, unsigned int ms);
  * NULL with errno set on failure. */
 char *pc_test_read_file(const char *path, size_t *lenp);
 
+/* One write(2) of text to path (which must exist): 0 or -errno. */
+int pc_test_write_file(const char *path, const char *text);
+
+/* Whether dir is a mount point in /proc/self/mounts (true when unreadable). */
+bool pc_test_is_mounted(const char *dir);
+
+/* Every byte of buf is zero. */
+bool pc_test_all_zero(const char *buf, size_t len);
+
 #endif

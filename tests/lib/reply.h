@@ -20,4 +20,20 @@ unsigned int reply_count(const char *s, const char *needle);
 /* "key   value" lines (`show stats`): true if the key has a number. */
 bool reply_kv_u64(const char *text, const char *key, uint64_t *v);
 
+/* s is an ISO 8601 UTC time as the daemon writes it: 2026-11-25T07:00:00Z. */
+bool reply_is_iso_time(const char *s);
+/* In a table, the text of row at the column of the header's title, up to
+ * the next double space. */
+void reply_column(const char *header, const char *row, const char *title,
+		  char *out, size_t len);
+
+/*
+ * Checks Prometheus text (cut into lines in place): every sample of a
+ * family declared by "# TYPE" before it, names pathcheck_*, counters
+ * *_total, histogram buckets cumulative with +Inf equal to _count.  Fails
+ * the running test on anything else.  Returns the number of families, 0
+ * on a malformed text.
+ */
+size_t reply_check_metrics(char *text);
+
 #endif
