@@ -362,6 +362,17 @@ static void scene_end(struct scene *s, const char *const want[NPATHS], unsigned 
 	pathsim_stop(s->sim);
 }
 
+/* Sets dev's mode: the index in A's stream of the event dev -> to, or -1. */
+static int set_mode_until(struct scene *s, const char *dev, const char *mode, const char *to)
+{
+	int i = -1;
+
+	CU_ASSERT_EQUAL(pathsim_set(s->sim, dev, mode), 0);
+	i = sub_until(&s->a, dev, to, INTERVAL_MS + s->slack);
+	CU_ASSERT(i >= 0);
+	return i;
+}
+
 /* p1 answers EIO: one event ready -> faulty, with the errno. */
 static void test_eio(void)
 {
@@ -372,9 +383,7 @@ static void test_eio(void)
 
 	if (!scene_start(&s))
 		return;
-	PC_REQUIRE(pathsim_set(s.sim, "p1", "eio") == 0);
-	i = sub_until(&s.a, "p1", "faulty", INTERVAL_MS + s.slack);
-	CU_ASSERT(i >= 0);
+	i = set_mode_until(&s, "p1", "eio", "faulty");
 	if (i >= 0) {
 		CU_ASSERT_STRING_EQUAL(s.a.ev[i].from, "ready");
 		CU_ASSERT_STRING_EQUAL(s.a.ev[i].reason, "io error: Input/output error");
@@ -385,6 +394,16 @@ static void test_eio(void)
 	CU_ASSERT_EQUAL(daemon_log_count(s.fx, "p1: directio checker reports path is down "
 					 "(io error: Input/output error)"), 1);
 	scene_end(&s, want, 1);
+}
+
+/* Sets p2 hung: when, once the reads started before are answered. */
+static uint64_t hang_p2(struct scene *s)
+{
+	uint64_t t0 = pc_test_now_ms();
+
+	CU_ASSERT_EQUAL(pathsim_set(s->sim, "p2", "hung"), 0);
+	pc_test_sleep_ms(50);	/* reads started before the set are answered */
+	return t0;
 }
 
 /* p2 was set hung at t0: its event ready -> i/o timeout comes after the read's deadline. */
@@ -418,9 +437,7 @@ static void test_hung_check(void)
 
 	if (!scene_start(&s))
 		return;
-	t0 = pc_test_now_ms();
-	PC_REQUIRE(pathsim_set(s.sim, "p2", "hung") == 0);
-	pc_test_sleep_ms(50);	/* reads started before the set are answered */
+	t0 = hang_p2(&s);
 	PC_REQUIRE(dconn_open(s.fx, &gone) == 0);
 	CU_ASSERT_EQUAL(dconn_send(gone, "check p2"), 0);
 	dconn_close(gone);
@@ -464,9 +481,7 @@ static void test_hung_comes_back(void)
 
 	if (!scene_start(&s))
 		return;
-	t0 = pc_test_now_ms();
-	PC_REQUIRE(pathsim_set(s.sim, "p2", "hung") == 0);
-	pc_test_sleep_ms(50);	/* reads started before the set are answered */
+	t0 = hang_p2(&s);
 	wait_p2_timeout(&s, t0);
 	PC_REQUIRE(pathsim_set(s.sim, "p2", "up") == 0);
 	PC_REQUIRE(pathsim_release(s.sim) == 0);
@@ -492,9 +507,7 @@ static void test_short_read(void)
 
 	if (!scene_start(&s))
 		return;
-	PC_REQUIRE(pathsim_set(s.sim, "p3", "short") == 0);
-	i = sub_until(&s.a, "p3", "faulty", INTERVAL_MS + s.slack);
-	CU_ASSERT(i >= 0);
+	i = set_mode_until(&s, "p3", "short", "faulty");
 	if (i >= 0)
 		CU_ASSERT_STRING_EQUAL(s.a.ev[i].reason, "short read");
 	CU_ASSERT_EQUAL(daemon_log_count(s.fx, "p3: directio checker reports path is down "

@@ -30,14 +30,9 @@ static char R[4 << 20];
 
 static uint64_t rng_state;
 
-/* splitmix64 */
 static uint64_t rnd(void)
 {
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return pc_test_rand(&rng_state);
 }
 
 static unsigned int rn(unsigned int n)

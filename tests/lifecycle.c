@@ -241,14 +241,10 @@ static int write_sysctl(const char *path, unsigned long v)
 
 static unsigned long read_sysctl(const char *path)
 {
-	unsigned long v = 0;
-	FILE *f = fopen(path, "r");
+	char *text = pc_test_read_file(path, NULL);
+	unsigned long v = text ? strtoul(text, NULL, 10) : 0;
 
-	if (f) {
-		if (fscanf(f, "%lu", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
+	free(text);
 	return v;
 }
 

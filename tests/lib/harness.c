@@ -257,3 +257,13 @@ bool pc_test_all_zero(const char *buf, size_t len)
 			return false;
 	return true;
 }
+
+/* splitmix64: small, seedable, good enough for tests' dice */
+uint64_t pc_test_rand(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}

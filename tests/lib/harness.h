@@ -109,4 +109,7 @@ bool pc_test_is_mounted(const char *dir);
 /* Every byte of buf is zero. */
 bool pc_test_all_zero(const char *buf, size_t len);
 
+/* The next number of a seeded pseudo-random sequence (splitmix64). */
+uint64_t pc_test_rand(uint64_t *state);
+
 #endif
