@@ -238,6 +238,46 @@ static void test_multipath_missing(void)
 	CU_ASSERT_EQUAL(json[0], 0);
 }
 
+/*
+ * Durations: a bare number is seconds, ms and s are units; --timeout-ms
+ * still works, with a note on stderr to write --timeout MSms.
+ */
+static void test_timeout_units(void)
+{
+	static const struct {
+		const char *opt;
+		int rc;
+		const char *note;	/* in the messages, or NULL: no message */
+	} cases[] = {
+		{ "--timeout 300ms", 0, NULL },
+		{ "--timeout 1", 0, NULL },
+		{ "--timeout 0.5s --duration 300ms", 0, NULL },
+		{ "--timeout-ms 300", 0,
+		  "pathcheck-stress: note: --timeout-ms is deprecated; write --timeout 300ms\n" },
+		{ "--timeout 0", 2, "bad value for --timeout: '0'" },
+		{ "--timeout 3x", 2, "bad value for --timeout: '3x'" },
+		{ "--duration 2x", 2, "bad value for --duration: '2x'" },
+	};
+	char json[4096], msg[4096], args[512];
+
+	if (make_files() < 0) {
+		remove_files();
+		CU_FAIL("cannot create temporary files");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(args, sizeof(args), "--devices %s --paths 4 --duration 0.2 %s",
+			 files[0], cases[i].opt);
+		CU_ASSERT_EQUAL(run_stress_msg(args, json, sizeof(json), msg, sizeof(msg)),
+				cases[i].rc);
+		if (cases[i].note)
+			CU_ASSERT_PTR_NOT_NULL(strstr(msg, cases[i].note))
+		else
+			CU_ASSERT_STRING_EQUAL(msg, "");
+	}
+	remove_files();
+}
+
 static void test_bad_input(void)
 {
 	char out[4096];
@@ -257,6 +297,7 @@ int main(int argc, char **argv)
 		{ "batch_files", test_batch_files },
 		{ "sync_churn_reset", test_sync_churn_reset },
 		{ "async_churn", test_async_churn },
+		{ "timeout_units", test_timeout_units },
 		{ "pathsim_hung_eio", test_pathsim_hung_eio },
 		{ "pathsim_flip_batch", test_pathsim_flip_batch },
 		{ "multipath_baseline", test_multipath_baseline },
