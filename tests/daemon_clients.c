@@ -205,17 +205,59 @@ static void read_sub(struct dconn *c, unsigned long long *last_seq, unsigned lon
 	}
 }
 
+/* What the other clients saw while the two that never read were pending. */
+struct served {
+	unsigned int queries, slow;	/* `show stats` asked; answered late or not */
+	uint64_t max_ms;		/* the slowest answer */
+	uint64_t dropped;		/* clients_dropped, last seen */
+	uint64_t first_drop;		/* ms after t0 when the first was dropped */
+};
+
+/* New clients ask `show stats` until both lazy clients are dropped (or
+ * past the bound); the reading subscriber reads on meanwhile. */
+static void serve_until_dropped(struct daemon_fx *fx, struct dconn *sub, struct served *sv,
+				unsigned long long *last_seq, unsigned long long *events,
+				unsigned int *gaps)
+{
+	uint64_t t0 = pc_test_now_ms();
+	struct dconn *c;
+	int ret;
+
+	while (pc_test_now_ms() - t0 < CTL_STALL_MS + 1000 + 2 * daemon_slack_ms()) {
+		uint64_t q0 = pc_test_now_ms(), ms;
+
+		ret = dconn_open(fx, &c);
+		if (!ret)
+			ret = dconn_cmd(c, "show stats", R, sizeof(R), 5000);
+		dconn_close(c);
+		ms = pc_test_now_ms() - q0;
+		sv->queries++;
+		if (ms > sv->max_ms)
+			sv->max_ms = ms;
+		if (ret <= 0 || ms >= 1000) {
+			printf("\n  show stats: %d after %llu ms", ret, (unsigned long long)ms);
+			sv->slow++;
+		}
+		if (ret > 0 && reply_kv_u64(R, "clients_dropped", &sv->dropped) && sv->dropped &&
+		    !sv->first_drop)
+			sv->first_drop = pc_test_now_ms() - t0;
+		if (sv->dropped >= 2)
+			break;
+		read_sub(sub, last_seq, events, gaps, 100, false);
+	}
+}
+
 static void test_slow_clients(void)
 {
 	struct pathsim *sim = pathsim_start_or_skip(FLAKY_PATHS + 1, 0);
 	struct daemon_fx *fx;
-	struct dconn *lazy_sub, *lazy_cmd, *sub, *c;
+	struct dconn *lazy_sub, *lazy_cmd, *sub;
 	unsigned long long last_seq = 0, events = 0;
-	unsigned int gaps = 0, queries = 0, slow = 0;
-	uint64_t t0, t_stuff, t_both, max_ms = 0, dropped = 0, first_drop = 0, v;
+	unsigned int gaps = 0;
+	struct served sv = { 0 };
+	uint64_t t_stuff, t_both, v;
 	char target[32];
 	size_t stuffed;
-	int ret;
 
 	if (!sim)
 		return;
@@ -239,34 +281,13 @@ static void test_slow_clients(void)
 	PC_REQUIRE(pathsim_set(sim, target, "flaky:0.5") == 0);
 
 	/* everyone else is served promptly until both are dropped */
-	t0 = pc_test_now_ms();
-	while (pc_test_now_ms() - t0 < CTL_STALL_MS + 1000 + 2 * daemon_slack_ms()) {
-		uint64_t q0 = pc_test_now_ms(), ms;
-
-		ret = dconn_open(fx, &c);
-		if (!ret)
-			ret = dconn_cmd(c, "show stats", R, sizeof(R), 5000);
-		dconn_close(c);
-		ms = pc_test_now_ms() - q0;
-		queries++;
-		if (ms > max_ms)
-			max_ms = ms;
-		if (ret <= 0 || ms >= 1000) {
-			printf("\n  show stats: %d after %llu ms", ret, (unsigned long long)ms);
-			slow++;
-		}
-		if (ret > 0 && reply_kv_u64(R, "clients_dropped", &dropped) && dropped && !first_drop)
-			first_drop = pc_test_now_ms() - t0;
-		if (dropped >= 2)
-			break;
-		read_sub(sub, &last_seq, &events, &gaps, 100, false);
-	}
+	serve_until_dropped(fx, sub, &sv, &last_seq, &events, &gaps);
 	t_both = pc_test_now_ms() - t_stuff;
 	printf("\n  first dropped after %llu ms, both after %llu ms (clients_dropped %llu); "
 	       "%u queries, slowest %llu ms; the reading subscriber got %llu events\n",
-	       (unsigned long long)first_drop, (unsigned long long)t_both,
-	       (unsigned long long)dropped, queries,
-	       (unsigned long long)max_ms, events);
+	       (unsigned long long)sv.first_drop, (unsigned long long)t_both,
+	       (unsigned long long)sv.dropped, sv.queries,
+	       (unsigned long long)sv.max_ms, events);
 	{
 		char *log = daemon_log(fx);
 
@@ -274,15 +295,15 @@ static void test_slow_clients(void)
 			printf("  %.*s\n", (int)strcspn(l, "\n"), l);
 		free(log);
 	}
-	CU_ASSERT_EQUAL(slow, 0);
-	CU_ASSERT_EQUAL(dropped, 2);
+	CU_ASSERT_EQUAL(sv.slow, 0);
+	CU_ASSERT_EQUAL(sv.dropped, 2);
 	/* the one with commands stalled: dropped after 10 s of no progress, not before */
 	CU_ASSERT(t_both >= CTL_STALL_MS);
 	CU_ASSERT(t_both <= CTL_STALL_MS + 1000 + daemon_slack_ms());
 	/* the subscriber for its backlog (> 1 MiB), the other for its stall */
 	CU_ASSERT_EQUAL(daemon_log_count(fx, "dropped: subscriber not reading its events"), 1);
 	CU_ASSERT_EQUAL(daemon_log_count(fx, "dropped: not reading its replies"), 1);
-	CU_ASSERT(first_drop < CTL_STALL_MS);
+	CU_ASSERT(sv.first_drop < CTL_STALL_MS);
 	/* the dropped ones see their stream end */
 	CU_ASSERT_EQUAL(dconn_wait_eof(lazy_sub, 5000), 0);
 	CU_ASSERT_EQUAL(dconn_wait_eof(lazy_cmd, 5000), 0);

@@ -164,6 +164,31 @@ static bool snapshot_ok(struct daemon_fx *fx, struct path_seen *seen)
 	return true;
 }
 
+/* RECONFIGS reconfigures, A A B B A A ...: the same config again, then 10
+ * more paths, then not.  How many times the path count was wrong after. */
+static unsigned int reconfigure_many(struct daemon_fx *fx, struct pathsim *sim)
+{
+	unsigned int wrong_count = 0;
+
+	for (int r = 0; r < RECONFIGS; r++) {
+		unsigned int n = (r / 2) % 2 ? KEPT + EXTRA : KEPT;
+		char dev[16];
+
+		CU_ASSERT_EQUAL(write_paths_config(fx, sim, n), 0);
+		CU_ASSERT(daemon_cmd(fx, "reconfigure", R, sizeof(R)) >= 0 && !strcmp(R, "ok\n"));
+		CU_ASSERT(daemon_cmd(fx, "show paths json", R, sizeof(R)) >= 0);
+		if (reply_count(R, "{\"dev\":") != n) {
+			printf("\n  after reconfigure %d: %u paths, wanted %u\n", r,
+			       reply_count(R, "{\"dev\":"), n);
+			wrong_count++;
+		}
+		snprintf(dev, sizeof(dev), "\"p%d\"", KEPT + EXTRA - 1);
+		CU_ASSERT_EQUAL(strstr(R, dev) != NULL, n > KEPT);
+		pc_test_sleep_ms(100);
+	}
+	return wrong_count;
+}
+
 static void test_reconfigure_under_load(void)
 {
 	struct pathsim *sim = pathsim_start_or_skip(KEPT + EXTRA, 0);
@@ -202,23 +227,7 @@ static void test_reconfigure_under_load(void)
 		PC_REQUIRE(pthread_create(&th[i], NULL, querier_main, &qs[i]) == 0);
 	}
 	t0 = pc_test_now_ms();
-	for (int r = 0; r < RECONFIGS; r++) {
-		/* A A B B A A ...: the same config again, then 10 more paths, then not */
-		unsigned int n = (r / 2) % 2 ? KEPT + EXTRA : KEPT;
-		char dev[16];
-
-		CU_ASSERT_EQUAL(write_paths_config(fx, sim, n), 0);
-		CU_ASSERT(daemon_cmd(fx, "reconfigure", R, sizeof(R)) >= 0 && !strcmp(R, "ok\n"));
-		CU_ASSERT(daemon_cmd(fx, "show paths json", R, sizeof(R)) >= 0);
-		if (reply_count(R, "{\"dev\":") != n) {
-			printf("\n  after reconfigure %d: %u paths, wanted %u\n", r,
-			       reply_count(R, "{\"dev\":"), n);
-			wrong_count++;
-		}
-		snprintf(dev, sizeof(dev), "\"p%d\"", KEPT + EXTRA - 1);
-		CU_ASSERT_EQUAL(strstr(R, dev) != NULL, n > KEPT);
-		pc_test_sleep_ms(100);
-	}
+	wrong_count = reconfigure_many(fx, sim);
 	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
 	for (int i = 0; i < QUERIERS; i++) {
 		pthread_join(th[i], NULL);

@@ -117,23 +117,24 @@ static int bad(const char *opt, const char *val)
 	return -EINVAL;
 }
 
+static const struct option opts[] = {
+	{ "paths", 1, 0, 'n' }, { "devices", 1, 0, 'd' },
+	{ "threads", 1, 0, 't' }, { "duration", 1, 0, 'D' },
+	{ "checks", 1, 0, 'c' }, { "mode", 1, 0, 'm' },
+	{ "churn", 1, 0, 'C' }, { "reset-every", 1, 0, 'r' },
+	{ "hung", 1, 0, 'H' }, { "eio", 1, 0, 'E' },
+	{ "slow", 1, 0, 'S' }, { "flaky", 1, 0, 'F' },
+	{ "flip", 1, 0, 'f' }, { "workers", 1, 0, 'w' },
+	{ "group-size", 1, 0, 'g' }, { "timeout-ms", 1, 0, 'M' },
+	{ "timeout", 1, 0, 'T' },
+	{ "json", 0, 0, 'j' }, { "quiet", 0, 0, 'q' },
+	{ "baseline", 1, 0, 'b' }, { "lifecycle", 0, 0, 'L' }, { "shared-fd", 0, 0, 'X' }, { "help", 0, 0, 'h' },
+	{ "sched", 1, 0, 's' },
+	{ 0, 0, 0, 0 },
+};
+
 int parse_args(struct stress_cfg *cfg, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "paths", 1, 0, 'n' }, { "devices", 1, 0, 'd' },
-		{ "threads", 1, 0, 't' }, { "duration", 1, 0, 'D' },
-		{ "checks", 1, 0, 'c' }, { "mode", 1, 0, 'm' },
-		{ "churn", 1, 0, 'C' }, { "reset-every", 1, 0, 'r' },
-		{ "hung", 1, 0, 'H' }, { "eio", 1, 0, 'E' },
-		{ "slow", 1, 0, 'S' }, { "flaky", 1, 0, 'F' },
-		{ "flip", 1, 0, 'f' }, { "workers", 1, 0, 'w' },
-		{ "group-size", 1, 0, 'g' }, { "timeout-ms", 1, 0, 'M' },
-		{ "timeout", 1, 0, 'T' },
-		{ "json", 0, 0, 'j' }, { "quiet", 0, 0, 'q' },
-		{ "baseline", 1, 0, 'b' }, { "lifecycle", 0, 0, 'L' }, { "shared-fd", 0, 0, 'X' }, { "help", 0, 0, 'h' },
-		{ "sched", 1, 0, 's' },
-		{ 0, 0, 0, 0 },
-	};
 	int c, idx;
 	unsigned int u;
 
