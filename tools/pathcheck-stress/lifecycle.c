@@ -62,7 +62,7 @@ int lifecycle(struct stress *s)
 	uint64_t t0, t1, t2, t3;
 	unsigned int i, n;
 	long rss0 = peak_rss_kib(), rss1;
-	int ret = 0;
+	int ret = 0, rc = 2;
 
 	if (!pp)
 		return 2;
@@ -73,14 +73,11 @@ int lifecycle(struct stress *s)
 	ret = pc_engine_new(&o, &s->engine);
 	if (ret < 0) {
 		fprintf(stderr, "pathcheck-stress: pc_engine_new: %s\n", strerror(-ret));
-		free(pp);
-		return 2;
+		s->engine = NULL;
+		goto out;
 	}
-	if (s->cfg.shared_fd && open_shared_fds(s) < 0) {
-		pc_engine_free(s->engine);
-		free(pp);
-		return 2;
-	}
+	if (s->cfg.shared_fd && open_shared_fds(s) < 0)
+		goto out;
 	for (n = 0; n < s->cfg.npaths; n++) {
 		if (s->cfg.shared_fd)
 			ret = pc_path_new(s->engine, s->shared_fds[n % s->cfg.ndevs], NULL,
@@ -103,14 +100,19 @@ int lifecycle(struct stress *s)
 		pc_path_free(pp[i]);
 	t2 = now_us();
 	pc_engine_free(s->engine);
+	s->engine = NULL;
 	t3 = now_us();
-	close_shared_fds(s);
-	free(pp);
 	printf("{\"lifecycle\":\"pathcheck\",\"paths\":%u,\"groups\":%" PRIu64
 	       ",\"create_s\":%.6f,\"free_paths_s\":%.6f,\"free_engine_s\":%.6f,"
 	       "\"total_s\":%.6f,\"rss_kib\":%ld,\"rss_per_path_b\":%.0f}\n",
 	       n, st.groups, (double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6,
 	       (double)(t3 - t2) / 1e6, (double)(t3 - t0) / 1e6, rss1,
 	       n ? (double)(rss1 - rss0) * 1024.0 / n : 0);
-	return ret < 0 ? 1 : 0;
+	rc = ret < 0 ? 1 : 0;
+out:
+	if (s->engine)
+		pc_engine_free(s->engine);
+	close_shared_fds(s);
+	free(pp);
+	return rc;
 }

@@ -439,21 +439,22 @@ static int read_file(struct parser *p, char **textp, size_t *lenp)
 	int fd = open(p->file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK), ret = 0;
 	size_t len = 0;
 	struct stat st;
-	char *text;
 	ssize_t n;
+
+	char *text = NULL;
 
 	if (fd < 0) {
 		ret = -errno;
 		return fail(p, ret, "cannot open: %s", strerror(-ret));
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return fail(p, -EINVAL, "not a regular file");
+		ret = fail(p, -EINVAL, "not a regular file");
+		goto out;
 	}
 	text = malloc(MAX_FILE + 1);
 	if (!text) {
-		close(fd);
-		return fail(p, -ENOMEM, "out of memory");
+		ret = fail(p, -ENOMEM, "out of memory");
+		goto out;
 	}
 	while (len <= MAX_FILE && (n = read(fd, text + len, MAX_FILE + 1 - len)) != 0) {
 		if (n < 0 && errno == EINTR)
@@ -461,20 +462,21 @@ static int read_file(struct parser *p, char **textp, size_t *lenp)
 		if (n < 0) {
 			ret = -errno;
 			fail(p, ret, "read: %s", strerror(-ret));
-			break;
+			goto out;
 		}
 		len += (size_t)n;
 	}
-	close(fd);
-	if (!ret && len > MAX_FILE)
+	if (len > MAX_FILE) {
 		ret = fail(p, -EINVAL, "larger than 1 MiB, refused");
-	if (ret) {
-		free(text);
-		return ret;
+		goto out;
 	}
 	*textp = text;
 	*lenp = len;
-	return 0;
+	text = NULL;
+out:
+	close(fd);
+	free(text);
+	return ret;
 }
 
 int config_load(const char *file, struct config *cfg, char *err, size_t errlen)

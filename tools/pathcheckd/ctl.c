@@ -32,6 +32,8 @@
 int ctl_listen(struct daemon *d)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	mode_t old;
 	int fd, ret;
 
 	if (strlen(d->socket_path) >= sizeof(sa.sun_path))
@@ -42,22 +44,19 @@ int ctl_listen(struct daemon *d)
 		return -errno;
 	/* A socket file left by a crash: refuse if a daemon still answers. */
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-		close(fd);
-		return -EADDRINUSE;
+		ret = -EADDRINUSE;
+		goto fail;
 	}
 	/* Only ever remove a stale socket, never another kind of file. */
-	struct stat st;
-
 	if (lstat(d->socket_path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			close(fd);
-			return -EEXIST;
+			ret = -EEXIST;
+			goto fail;
 		}
 		unlink(d->socket_path);
 	}
 	/* Bind under a tight umask, then widen: never a moment world-open. */
-	mode_t old = umask(0177);
-
+	old = umask(0177);
 	ret = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
 	if (ret == 0 && chmod(d->socket_path, d->cfg.socket_mode) != 0)
@@ -66,11 +65,13 @@ int ctl_listen(struct daemon *d)
 		ret = listen(fd, 128);
 	if (ret != 0) {
 		ret = -errno;
-		close(fd);
-		return ret;
+		goto fail;
 	}
 	d->listen_fd = fd;
 	return 0;
+fail:
+	close(fd);
+	return ret;
 }
 
 void ctl_close(struct daemon *d)
