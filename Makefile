@@ -112,6 +112,7 @@ $(SO).$(VERSION): $(LIB_PIC) src/libpathcheck.map
 	@echo '  LD     $@'
 	$(Q)$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) \
 		-Wl,--version-script=src/libpathcheck.map -Wl,-z,defs \
+		-Wl,-z,nodelete \
 		-o $@ $(LIB_PIC) $(LIB_LIBS)
 $(SO): $(SO).$(VERSION)
 	ln -sf $(notdir $<) $(B)/$(SONAME)
