@@ -75,6 +75,9 @@ pathcheckd_LIBS   = -lm
 pathcheck-stress_LIBS = -lm
 
 # --- tests: tests/NAME.c is build/tests/NAME ---------------------------------
+# extra link flags of a test: NAME_TEST_LIBS
+dlclose_TEST_LIBS            = -ldl
+destroyer_nothread_TEST_LIBS = -Wl,--wrap=pthread_create
 TEST_SRCS  := $(wildcard tests/*.c)
 TESTS      := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
@@ -108,7 +111,7 @@ $(B)/obj/%.o: %.c $(B)/.deps
 	@echo '  CC     $@'
 	$(Q)$(CC) $(ALL_CFLAGS) $($(notdir $(patsubst %/,%,$(dir $<)))_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(SO).$(VERSION): $(LIB_PIC) src/libpathcheck.map
+$(SO).$(VERSION): $(LIB_PIC) src/libpathcheck.map Makefile
 	@echo '  LD     $@'
 	$(Q)$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) \
 		-Wl,--version-script=src/libpathcheck.map -Wl,-z,defs \
@@ -134,7 +137,7 @@ $(TOOLS): $(B)/%: $$(addprefix $(B)/obj/,$$(addsuffix .o,$$(basename $$(wildcard
 $(TESTS): $(B)/tests/%: $(B)/obj/tests/%.o $(TEST_LIB) $(A)
 	@mkdir -p $(dir $@)
 	@echo '  LD     $@'
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(A) $(LIB_LIBS) -lcunit
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(A) $(LIB_LIBS) -lcunit $($*_TEST_LIBS)
 
 # The README's embedding example, compiled against the shared library.
 $(B)/readme-example.c: README.md
