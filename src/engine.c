@@ -13,6 +13,9 @@ static int fill_options(struct pc_options *o, const struct pc_options *in)
 
 	if (in)
 		*o = *in;
+	for (size_t i = 0; i < sizeof(o->resv) / sizeof(o->resv[0]); i++)
+		if (o->resv[i])
+			return -EINVAL;	/* a field of a later release */
 	if (o->group_size > PC_MAX_GROUP_SIZE || o->workers > PC_MAX_WORKERS ||
 	    o->timeout_ms > PC_MAX_TIMEOUT_MS ||
 	    o->shutdown_ms > PC_MAX_TIMEOUT_MS)

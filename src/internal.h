@@ -15,7 +15,9 @@
  * Locks (outermost first; nothing else nests)
  *   engine->groups_lock  protects: creating groups and choosing their ids,
  *                        writing the group table (readers use RCU).
- *                        May be held across io_setup() (not I/O).
+ *                        May be held across io_setup() (not I/O), never
+ *                        across a callback: log lines made under it are
+ *                        kept (struct pending_log) and written after.
  *   group->lock          protects: every field marked [G] below, the state
  *                        of the group's requests, the check fields of its
  *                        paths.  Held across io_cancel() (does not block),
@@ -24,8 +26,17 @@
  *   graveyard_lock       (destroy.c) the handshake between an engine and
  *                        the destroyer threads that may outlive it.  Taken
  *                        alone.
- * A function named __name() must be called with the group lock held;
- * lock_held() asserts it in debug and sanitizer builds.
+ *   odirect_lock         (odirect.c) the process's registry of open file
+ *                        descriptions we set O_DIRECT on.  Taken alone.
+ * No library lock is held across a callback (on_result, log).
+ * A function named __name() must be called with the group lock held
+ * (__odirect_*(): odirect_lock); lock_held() (odirect_held()) asserts it
+ * in every build, not only debug ones: a violation aborts with a message.
+ *
+ * Atomics name their memory order.  Statistics counters go through
+ * stat_add()/stat_sub() (relaxed).  The seq_cst pairs: worker->delivering
+ * with path->life (deliver() and pc_path_free), and a group's
+ * next_deadline_us with worker->sleep_until_us (worker_watch_deadline()).
  */
 #ifndef PC_INTERNAL_H
 #define PC_INTERNAL_H
@@ -143,7 +154,7 @@ struct pc_path {
 	int fd;
 	bool own_fd;			/* pc_path_open(): we close it */
 	unsigned int blksize;
-	_Atomic unsigned int timeout_ms;
+	_Atomic unsigned int timeout_ms;	/* relaxed: a plain setting */
 	_Atomic enum path_life life;
 	/*
 	 * Checks are numbered.  started > finished: a check runs.  A result is
@@ -191,14 +202,19 @@ enum group_state {
 
 struct aio_group {
 	pthread_mutex_t lock;
-	_Atomic int lock_owner;		/* tid holding lock, 0: none */
+	/* tid holding lock, 0: none.  Relaxed: a thread only compares it
+	 * with its own tid, and always sees its own stores. */
+	_Atomic int lock_owner;
 	enum group_state state;		/* [G] */
 	unsigned int size;		/* slots: paths + orphans <= size */
 	unsigned int paths;		/* [G] */
 	unsigned int orphans;		/* [G] slots held by orphans */
 	unsigned int inflight;		/* [G] reads in the kernel */
-	_Atomic unsigned int used;	/* paths + orphans, for lockless scans */
-	_Atomic uint64_t next_deadline_us; /* heap top, UINT64_MAX when empty */
+	/* paths + orphans, for lockless scans; relaxed, rechecked locked */
+	_Atomic unsigned int used;
+	/* heap top, UINT64_MAX when empty; seq_cst, see
+	 * worker_watch_deadline() */
+	_Atomic uint64_t next_deadline_us;
 	struct deadline_heap heap;	/* [G] */
 	struct cds_list_head path_list;	/* [G] */
 	struct cds_list_head orphan_list; /* [G] ORPHAN and (retired) REAPED */
