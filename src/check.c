@@ -47,6 +47,12 @@ static void __hand_out(struct aio_group *g, struct pc_path *p, int state,
 		return;
 	p->reported = p->finished;
 	if (w) {
+		if (p->owed) {
+			/* An older result still owed goes first. */
+			cds_list_del(&p->owed_node);
+			p->owed = false;
+			worker_queue_delivery(w, p, p->owed_state);
+		}
 		worker_queue_delivery(w, p, state);
 	} else if (!p->owed) {
 		p->owed = true;
@@ -56,7 +62,8 @@ static void __hand_out(struct aio_group *g, struct pc_path *p, int state,
 		atomic_store_explicit(&g->has_owed, true, memory_order_relaxed);
 	} else {
 		/* Cannot happen: a new check waits for the kernel's answer
-		 * (REQ_TIMEDOUT), and the worker pays what it owes first. */
+		 * (REQ_TIMEDOUT), which the worker reaps, and it pays what
+		 * it owes each round.  Keep the latest rather than none. */
 		p->owed_state = state;
 	}
 }
@@ -427,15 +434,20 @@ static int check_sync(struct pc_path *p)
 
 	if (in_worker_thread())
 		return -EDEADLK;	/* on_result would wait for a worker */
+	/* Until sync_users counts us, the read section keeps p allocated
+	 * should an on_result free it meanwhile. */
+	pc_rcu_read_lock();
 	lock_group(g);
 	if (atomic_load_explicit(&p->life, memory_order_relaxed) != PATH_LIVE) {
 		unlock_group(g);
+		pc_rcu_read_unlock();
 		return -ENODEV;
 	}
 	owed = __finish_overdue(g, p->req, now);
 	if (p->req->state == REQ_TIMEDOUT) {
 		p->reported = p->started;
 		unlock_group(g);
+		pc_rcu_read_unlock();
 		if (owed)
 			worker_wake(g->worker);
 		return PC_DOWN;		/* no new read until the kernel answers */
@@ -449,6 +461,7 @@ static int check_sync(struct pc_path *p)
 	/* Relaxed: ordered by the group lock before pc_path_free sees it. */
 	atomic_fetch_add_explicit(&p->sync_users, 1, memory_order_relaxed);
 	unlock_group(g);
+	pc_rcu_read_unlock();
 	if (owed)
 		worker_wake(g->worker);
 	if (iocb) {

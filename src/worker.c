@@ -158,8 +158,9 @@ void worker_del_group(struct worker *w, struct aio_group *g)
 
 void worker_queue_delivery(struct worker *w, struct pc_path *p, int state)
 {
-	if (!w || w->batch_n >= BATCH) {
-		/* Every caller bounds its batch by BATCH: a bug, loudly. */
+	if (!w || w->batch_n >= 2 * BATCH) {
+		/* Every caller bounds its batch by BATCH checks, each with at
+		 * most one owed result before it: a bug, loudly. */
 		fprintf(stderr, "pathcheck: delivery batch overflow\n");
 		abort();
 	}
@@ -444,7 +445,7 @@ static int worker_init(struct pc_engine *e, struct worker *w, unsigned int id)
 	atomic_init(&w->sleep_until_us, UINT64_MAX);
 	atomic_init(&w->delivering, NULL);
 	atomic_init(&w->waiting_for, NULL);
-	w->batch = calloc(BATCH, sizeof(*w->batch));
+	w->batch = calloc(2 * BATCH, sizeof(*w->batch));
 	if (!w->batch)
 		return -ENOMEM;
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
