@@ -13,6 +13,8 @@
  * The registry is process-wide (two engines may check one fd), hashed by
  * inode; each entry lists its paths, and the first one's fd stands for the
  * description (the caller keeps every path's fd open until pc_path_free).
+ * A lookup costs one kcmp() per other description of the same inode that
+ * we set O_DIRECT on: cheap for the usual one fd per device.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -93,6 +95,10 @@ static struct odirect_file *__odirect_find(int fd, const struct stat *st)
 
 		if (f->dev != st->st_dev || f->ino != st->st_ino)
 			continue;
+		/* One fd is one description: no system call for the
+		 * common case of many paths on one fd. */
+		if (fd == first_fd(f))
+			return f;
 		same = same_description(fd, first_fd(f));
 		if (same < 0)
 			same = fd == first_fd(f);
