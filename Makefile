@@ -81,6 +81,9 @@ pathcheckd_LIBS   = -lm
 pathcheck-stress_LIBS = -lm
 
 # --- tests: tests/NAME.c is build/tests/NAME ---------------------------------
+# extra link flags of a test: NAME_TEST_LIBS
+dlclose_TEST_LIBS            = -ldl
+destroyer_nothread_TEST_LIBS = -Wl,--wrap=pthread_create
 TEST_SRCS  := $(wildcard tests/*.c)
 TESTS      := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
@@ -114,10 +117,11 @@ $(B)/obj/%.o: %.c $(B)/.deps
 	@echo '  CC     $@'
 	$(Q)$(CC) $(call dir_cppflags,$<) $(ALL_CFLAGS) $($(notdir $(patsubst %/,%,$(dir $<)))_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(SO).$(VERSION): $(LIB_PIC) src/libpathcheck.map
+$(SO).$(VERSION): $(LIB_PIC) src/libpathcheck.map Makefile
 	@echo '  LD     $@'
 	$(Q)$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) \
 		-Wl,--version-script=src/libpathcheck.map -Wl,-z,defs \
+		-Wl,-z,nodelete \
 		-o $@ $(LIB_PIC) $(LIB_LIBS)
 $(SO): $(SO).$(VERSION)
 	ln -sf $(notdir $<) $(B)/$(SONAME)
@@ -139,7 +143,7 @@ $(TOOLS): $(B)/%: $$(addprefix $(B)/obj/,$$(addsuffix .o,$$(basename $$(wildcard
 $(TESTS): $(B)/tests/%: $(B)/obj/tests/%.o $(TEST_LIB) $(A)
 	@mkdir -p $(dir $@)
 	@echo '  LD     $@'
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(A) $(LIB_LIBS) -lcunit
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(A) $(LIB_LIBS) -lcunit $($*_TEST_LIBS)
 
 # The README's embedding example, compiled against the shared library.
 $(B)/readme-example.c: README.md

@@ -5,8 +5,33 @@
  *
  * Every function returns a negative errno value on failure.  Functions that
  * report a path state return one of enum pc_state (never negative).
- * Every call may come from any thread at any time, except that a path must
- * not be used during or after its own pc_path_free().
+ *
+ * Synchronization: every call may come from any thread at any time, with
+ * these rules (docs/design.md has the reasons):
+ *
+ *                          | pc_check*  pc_path_state  pc_path_new  pc_path_free  pc_engine_   pc_engine_
+ *                          |            _result ...    pc_path_open               reset/stats  free
+ *  ------------------------+---------------------------------------------------------------------------
+ *  pc_check* (same path)   | yes        yes            yes          [1]           yes          no
+ *  pc_check* (other path)  | yes        yes            yes          yes           yes          no
+ *  pc_path_new/open        | yes        yes            yes          yes           yes          no
+ *  pc_engine_reset/stats   | yes        yes            yes          yes           yes          no
+ *  on_result (a worker)    | yes        yes            yes          yes [2]       yes          [3]
+ *
+ *  [1] A call that races with pc_path_free() of its path answers -ENODEV
+ *      (pc_path_arg: NULL) or works as if it came first; a call made after
+ *      pc_path_free() has returned is a use after free.  From on_result the
+ *      path passed in stays valid until the callback returns, whoever frees
+ *      it meanwhile, and answers -ENODEV once a free has begun.
+ *  [2] Once pc_path_free(path) has returned, no on_result for path runs or
+ *      will run, except when callbacks free each other's paths (a true
+ *      cycle): see pc_path_free(3).
+ *  [3] Refused (logged) from on_result.  While pc_engine_free() frees the
+ *      paths, callbacks still running may touch any path of the engine:
+ *      those being freed answer -ENODEV.
+ *
+ * No library lock is held while a callback (on_result, log) runs: a callback
+ * may take the application's locks and call any pc_* function allowed above.
  */
 #ifndef PATHCHECK_H
 #define PATHCHECK_H
@@ -48,28 +73,40 @@ enum pc_reason {
 
 /* Flags of pc_check(). */
 /* Wait for the result: until the read's deadline (plus 20 ms for the
- * worker's verdict).  From on_result: -EDEADLK. */
+ * worker's verdict; past that the caller finishes the check DOWN itself,
+ * and that is the check's one result).  From on_result: -EDEADLK. */
 #define PC_SYNC	(1U << 0)
 
+/*
+ * ABI: pc_options, pc_stats and pc_result end in reserved space, so that
+ * later releases add fields without changing their size (docs/abi.md).
+ * Zero pc_options whole (a designated initializer or memset) before setting
+ * fields: pc_engine_new() refuses non-zero reserved fields with -EINVAL.
+ */
 struct pc_options {		/* zeroed fields take defaults */
 	unsigned int workers;	/* default: online CPUs */
 	unsigned int group_size; /* paths per aio group: PC_DEFAULT_GROUP_SIZE */
 	unsigned int timeout_ms; /* deadline of a check: PC_DEFAULT_TIMEOUT_MS */
 	unsigned int shutdown_ms; /* most pc_engine_free waits on hung reads:
 				    PC_DEFAULT_SHUTDOWN_MS */
-	/* syslog priorities; NULL: warnings and worse to stderr */
+	/* syslog priorities; NULL: warnings and worse to stderr.  Called
+	 * with no library lock held. */
 	void (*log)(void *arg, int priority, const char *msg);
 	void *log_arg;
 	/*
 	 * Optional.  Called from a worker thread exactly once for every check
-	 * that finishes, timeouts included, sync checks included.  Must not
-	 * block.  It may call any pc_* function, pc_path_free() of any path
-	 * included, but not pc_engine_free() (refused, logged) nor a PC_SYNC
-	 * check (-EDEADLK).  Once pc_path_free(path) has returned, no
-	 * on_result for path runs or will run (see pc_path_free(3) for the
-	 * one exception: two callbacks freeing each other's paths).
+	 * that finishes, timeouts included, sync checks included, with the
+	 * same state the check's other observers got (pc_check's return,
+	 * pc_path_result).  Must not block.  It may call any pc_* function,
+	 * pc_path_free() of any path included, but not pc_engine_free()
+	 * (refused, logged) nor a PC_SYNC check (-EDEADLK).  Calls on a path
+	 * whose pc_path_free() has begun answer -ENODEV.  Once
+	 * pc_path_free(path) has returned, no on_result for path runs or will
+	 * run (see pc_path_free(3) for the one exception: callbacks freeing
+	 * each other's paths).  No library lock is held while it runs.
 	 */
 	void (*on_result)(struct pc_path *path, int state, void *path_arg);
+	uint64_t resv[8];	/* must be zero */
 };
 
 struct pc_stats {
@@ -86,6 +123,7 @@ struct pc_stats {
 	uint64_t orphans_reaped; /* orphans freed by the reaper */
 	uint64_t late_completions; /* answers that came after the deadline */
 	uint64_t aio_slots;	/* io_setup events held: fs.aio-nr used by us */
+	uint64_t resv[8];	/* zero; later counters come here */
 };
 
 /* The latest finished check of a path. */
@@ -97,6 +135,7 @@ struct pc_result {
 	uint64_t latency_us;	/* submit to answer (timeouts: to the deadline) */
 	uint64_t finished_ms;	/* CLOCK_MONOTONIC milliseconds */
 	uint64_t checks;	/* checks finished on this path so far */
+	uint64_t resv[4];	/* zero; later fields come here */
 };
 
 int  pc_engine_new(const struct pc_options *opts, struct pc_engine **enginep);

@@ -12,22 +12,59 @@
 
 #include "internal.h"
 
-static void __hand_out(struct pc_engine *e, struct pc_path *p, int state,
-		       struct worker *w)
+/* Wakes every PC_SYNC waiter of p with state. */
+void __post_waiters(struct pc_path *p, int state)
 {
 	struct sync_waiter *wt, *next;
 
-	if (p->waiters)
-		p->reported = p->finished;
+	lock_held(p->group);
 	for (wt = p->waiters; wt; wt = next) {
 		next = wt->next;	/* wt is gone once posted */
+		/* Pairs with the acquire load in wait_result(). */
 		atomic_store_explicit(&wt->state, state, memory_order_release);
 		sem_post(&wt->done);
 	}
 	p->waiters = NULL;
-	if (e->opts.on_result) {
-		worker_queue_delivery(w, p, state);
+}
+
+/*
+ * A finished check's one result goes to everyone who waits for it.  w is
+ * the worker finishing it; NULL when a caller finished it because the
+ * deadline had passed and the worker had not yet acted (__finish_overdue):
+ * then on_result is owed, and the group's worker delivers it (the caller
+ * wakes it once it has dropped the lock).
+ */
+static void __hand_out(struct aio_group *g, struct pc_path *p, int state,
+		       struct worker *w)
+{
+	struct pc_engine *e = g->engine;
+
+	lock_held(g);
+	if (p->waiters)
 		p->reported = p->finished;
+	__post_waiters(p, state);
+	if (!e->opts.on_result)
+		return;
+	p->reported = p->finished;
+	if (w) {
+		if (p->owed) {
+			/* An older result still owed goes first. */
+			cds_list_del(&p->owed_node);
+			p->owed = false;
+			worker_queue_delivery(w, p, p->owed_state);
+		}
+		worker_queue_delivery(w, p, state);
+	} else if (!p->owed) {
+		p->owed = true;
+		p->owed_state = state;
+		cds_list_add_tail(&p->owed_node, &g->owed_list);
+		/* Relaxed: the worker reads the list under the lock. */
+		atomic_store_explicit(&g->has_owed, true, memory_order_relaxed);
+	} else {
+		/* Cannot happen: a new check waits for the kernel's answer
+		 * (REQ_TIMEDOUT), which the worker reaps, and it pays what
+		 * it owes each round.  Keep the latest rather than none. */
+		p->owed_state = state;
 	}
 }
 
@@ -50,13 +87,14 @@ static void __path_finish(struct aio_group *g, struct pc_req *r, int reason,
 	res->latency_us = now > r->submit_us ? now - r->submit_us : 0;
 	res->finished_ms = now / 1000u;
 	res->checks++;
-	atomic_fetch_add_explicit(&e->stats.checks, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(state == PC_UP ? &e->stats.up : &e->stats.down,
-				  1, memory_order_relaxed);
+	stat_add(e, checks, 1);
+	if (state == PC_UP)
+		stat_add(e, up, 1);
+	else
+		stat_add(e, down, 1);
 	if (reason == PC_REASON_TIMEOUT)
-		atomic_fetch_add_explicit(&e->stats.timeouts, 1,
-					  memory_order_relaxed);
-	__hand_out(e, p, state, w);
+		stat_add(e, timeouts, 1);
+	__hand_out(g, p, state, w);
 }
 
 static int classify(const struct pc_req *r, long res, int *error)
@@ -73,15 +111,16 @@ static int classify(const struct pc_req *r, long res, int *error)
 
 static void __inflight_dec(struct aio_group *g)
 {
+	lock_held(g);
 	g->inflight--;
-	atomic_fetch_sub_explicit(&g->engine->stats.inflight, 1,
-				  memory_order_relaxed);
+	stat_sub(g->engine, inflight, 1);
 }
 
 /* Returns true when r went to the reaper, which the caller wakes once it
  * has dropped the lock. */
 static bool __req_orphan_answered(struct aio_group *g, struct pc_req *r)
 {
+	lock_held(g);
 	cds_list_del(&r->list);
 	r->state = REQ_REAPED;
 	if (g->state == GROUP_ACTIVE) {
@@ -122,8 +161,7 @@ bool __req_complete(struct aio_group *g, struct pc_req *r, long res,
 		break;
 	case REQ_TIMEDOUT:
 		__inflight_dec(g);
-		atomic_fetch_add_explicit(&g->engine->stats.late_completions,
-					  1, memory_order_relaxed);
+		stat_add(g->engine, late_completions, 1);
 		r->state = REQ_IDLE;
 		break;
 	case REQ_ORPHAN:
@@ -131,8 +169,8 @@ bool __req_complete(struct aio_group *g, struct pc_req *r, long res,
 		return __req_orphan_answered(g, r);
 	case REQ_IDLE:
 	case REQ_REAPED:
-		pc_log(g->engine, LOG_ERR, "group %u: answer for a request in state "
-		       "%d dropped", g->id, (int)r->state);
+		/* A bug; the worker says so once it has dropped the lock. */
+		atomic_fetch_add_explicit(&g->dropped, 1, memory_order_relaxed);
 		break;
 	}
 	return false;
@@ -184,8 +222,7 @@ static struct iocb *__start_read(struct aio_group *g, struct pc_path *p,
 	heap_push(&g->heap, r);
 	__group_update_deadline(g);
 	g->inflight++;
-	atomic_fetch_add_explicit(&g->engine->stats.inflight, 1,
-				  memory_order_relaxed);
+	stat_add(g->engine, inflight, 1);
 	p->started++;
 	return &r->iocb;
 }
@@ -203,7 +240,9 @@ static void fail_submit(struct aio_group *g, struct pc_req *r, int err)
 		r->state = REQ_FAILED;
 		r->res = err;
 		cds_list_add_tail(&r->list, &g->failed_list);
-		atomic_store(&g->has_failed, true);
+		/* Relaxed: the worker reads the list under the lock. */
+		atomic_store_explicit(&g->has_failed, true,
+				      memory_order_relaxed);
 		wake = true;
 	} else {
 		/* Timed out or orphaned meanwhile: no answer will come. */
@@ -232,18 +271,52 @@ static void submit(struct aio_group *g, struct iocb **iocbs, long n)
 	}
 }
 
+/*
+ * The deadline of r's check has passed (now >= deadline) and its worker has
+ * not acted yet (it is late, e.g. busy in a callback): the caller finishes
+ * the check DOWN here, so that the first verdict handed out is the only
+ * one; a late answer is then a late completion, never a second result.
+ * A FAILED request whose worker is late is finished as the worker would.
+ * Returns true when on_result became owed: the caller wakes g's worker
+ * once it has dropped the lock.
+ */
+bool __finish_overdue(struct aio_group *g, struct pc_req *r, uint64_t now)
+{
+	lock_held(g);
+	switch (r->state) {
+	case REQ_INFLIGHT:
+		if (now < r->deadline_us)
+			return false;
+		__req_timeout(g, r, NULL);
+		break;
+	case REQ_FAILED:
+		if (now < r->deadline_us)
+			return false;
+		cds_list_del(&r->list);
+		__req_complete(g, r, r->res, NULL);
+		break;
+	default:
+		return false;
+	}
+	return g->engine->opts.on_result != NULL;
+}
+
 /* What pc_check() returns without starting anything; *start when it
  * should start a read.  Hands a finished result out at most once. */
-static int __poll_state(struct pc_path *p, uint64_t now, bool *start)
+static int __poll_state(struct aio_group *g, struct pc_path *p, uint64_t now,
+			bool *start, bool *owed)
 {
 	struct pc_req *r = p->req;
 
+	lock_held(g);
 	*start = false;
+	*owed = false;
 	switch (r->state) {
 	case REQ_INFLIGHT:
 		if (now < r->deadline_us)
 			return PC_PENDING;
-		p->reported = p->started;	/* the worker is about to */
+		*owed = __finish_overdue(g, r, now);
+		p->reported = p->finished;
 		return PC_DOWN;
 	case REQ_FAILED:
 		return PC_PENDING;
@@ -266,16 +339,20 @@ static int check_async(struct pc_path *p)
 	struct aio_group *g = p->group;
 	struct iocb *iocb = NULL;
 	uint64_t now = pc_now_us(), deadline = 0;
-	bool start;
-	int state;
+	bool start = false, owed = false;
+	int state = -ENODEV;
 
 	lock_group(g);
-	state = __poll_state(p, now, &start);
-	if (start) {
-		iocb = __start_read(g, p, now);
-		deadline = p->req->deadline_us;
+	if (atomic_load_explicit(&p->life, memory_order_relaxed) == PATH_LIVE) {
+		state = __poll_state(g, p, now, &start, &owed);
+		if (start) {
+			iocb = __start_read(g, p, now);
+			deadline = p->req->deadline_us;
+		}
 	}
 	unlock_group(g);
+	if (owed)
+		worker_wake(g->worker);
 	if (iocb) {
 		worker_watch_deadline(g->worker, deadline);
 		submit(g, &iocb, 1);
@@ -283,46 +360,66 @@ static int check_async(struct pc_path *p)
 	return state;
 }
 
-static void __remove_waiter(struct pc_path *p, struct sync_waiter *wt,
-			    bool *found)
+static void __remove_waiter(struct pc_path *p, struct sync_waiter *wt)
 {
-	struct sync_waiter **pp;
-
-	*found = false;
-	for (pp = &p->waiters; *pp; pp = &(*pp)->next) {
+	lock_held(p->group);
+	for (struct sync_waiter **pp = &p->waiters; *pp; pp = &(*pp)->next)
 		if (*pp == wt) {
 			*pp = wt->next;
-			*found = true;
 			return;
 		}
-	}
 }
 
+static bool __waiter_queued(struct pc_path *p, struct sync_waiter *wt)
+{
+	lock_held(p->group);
+	for (struct sync_waiter *it = p->waiters; it; it = it->next)
+		if (it == wt)
+			return true;
+	return false;
+}
+
+/*
+ * Waits for the check's one result.  Past the deadline (and the grace for
+ * the worker's verdict) the waiter stops waiting for a late worker and
+ * finishes the check DOWN itself (__finish_overdue), under the lock, so
+ * that the path's result, this return and on_result all say the same.
+ * p stays allocated while we wait: pc_path_free() waits for sync_users.
+ */
 static int wait_result(struct pc_path *p, struct sync_waiter *wt,
 		       uint64_t until_us)
 {
+	struct aio_group *g = p->group;
 	struct timespec ts = {
 		.tv_sec = (time_t)(until_us / 1000000u),
 		.tv_nsec = (long)(until_us % 1000000u) * 1000L,
 	};
-	bool queued;
+	bool owed = false;
 	int err;
 
 	do
 		err = sem_clockwait(&wt->done, CLOCK_MONOTONIC, &ts);
 	while (err && errno == EINTR);
 	if (!err)
-		return atomic_load_explicit(&wt->state, memory_order_acquire);
-	/* The worker is late with the verdict; the deadline has passed. */
-	lock_group(p->group);
-	__remove_waiter(p, wt, &queued);
-	if (queued)
-		p->reported = p->started;
-	unlock_group(p->group);
-	if (queued)
-		return PC_DOWN;
+		goto posted;
+	lock_group(g);
+	if (__waiter_queued(p, wt))
+		owed = __finish_overdue(g, p->req, pc_now_us());
+	if (__waiter_queued(p, wt)) {
+		/* Cannot happen: a queued waiter's check is INFLIGHT or
+		 * FAILED.  Never hang on it. */
+		__remove_waiter(p, wt);
+		atomic_store_explicit(&wt->state, PC_DOWN,
+				      memory_order_relaxed);
+		sem_post(&wt->done);
+	}
+	unlock_group(g);
+	if (owed)
+		worker_wake(g->worker);
 	while (sem_wait(&wt->done) && errno == EINTR)
 		;	/* posted under the lock we just held: returns at once */
+posted:
+	/* Pairs with the release store in __post_waiters(). */
 	return atomic_load_explicit(&wt->state, memory_order_acquire);
 }
 
@@ -332,14 +429,27 @@ static int check_sync(struct pc_path *p)
 	struct sync_waiter wt = { .state = PC_UNCHECKED };
 	struct iocb *iocb = NULL;
 	uint64_t now = pc_now_us(), deadline;
+	bool owed = false;
 	int state;
 
 	if (in_worker_thread())
 		return -EDEADLK;	/* on_result would wait for a worker */
+	/* Until sync_users counts us, the read section keeps p allocated
+	 * should an on_result free it meanwhile. */
+	pc_rcu_read_lock();
 	lock_group(g);
+	if (atomic_load_explicit(&p->life, memory_order_relaxed) != PATH_LIVE) {
+		unlock_group(g);
+		pc_rcu_read_unlock();
+		return -ENODEV;
+	}
+	owed = __finish_overdue(g, p->req, now);
 	if (p->req->state == REQ_TIMEDOUT) {
 		p->reported = p->started;
 		unlock_group(g);
+		pc_rcu_read_unlock();
+		if (owed)
+			worker_wake(g->worker);
 		return PC_DOWN;		/* no new read until the kernel answers */
 	}
 	if (p->req->state == REQ_IDLE)
@@ -348,23 +458,38 @@ static int check_sync(struct pc_path *p)
 	sem_init(&wt.done, 0, 0);
 	wt.next = p->waiters;
 	p->waiters = &wt;
+	/* Relaxed: ordered by the group lock before pc_path_free sees it. */
+	atomic_fetch_add_explicit(&p->sync_users, 1, memory_order_relaxed);
 	unlock_group(g);
+	pc_rcu_read_unlock();
+	if (owed)
+		worker_wake(g->worker);
 	if (iocb) {
 		worker_watch_deadline(g->worker, deadline);
 		submit(g, &iocb, 1);
 	}
 	state = wait_result(p, &wt, deadline + PC_SYNC_GRACE_MS * 1000u);
 	sem_destroy(&wt.done);
+	/* Our last touch of p.  Release: pairs with pc_path_free's acquire,
+	 * which may free p right after. */
+	atomic_fetch_sub_explicit(&p->sync_users, 1, memory_order_release);
 	return state;
 }
 
 int pc_check(struct pc_path *path, int flags)
 {
+	int ret;
+
 	if (!path || (flags & ~(int)PC_SYNC))
 		return -EINVAL;
 	if (flags & PC_SYNC)
 		return check_sync(path);
-	return check_async(path);
+	/* The read section keeps path allocated should another thread (an
+	 * on_result) free it meanwhile: the call then answers -ENODEV. */
+	pc_rcu_read_lock();
+	ret = check_async(path);
+	pc_rcu_read_unlock();
+	return ret;
 }
 
 static int by_group(const void *a, const void *b)
@@ -384,7 +509,9 @@ static size_t start_group(struct aio_group *g, struct pc_path *const *paths,
 
 	lock_group(g);
 	for (size_t i = 0; i < n; i++) {
-		if (paths[i]->req->state != REQ_IDLE)
+		if (atomic_load_explicit(&paths[i]->life,
+					 memory_order_relaxed) != PATH_LIVE ||
+		    paths[i]->req->state != REQ_IDLE)
 			continue;	/* one read in the kernel at most */
 		iocbs[k++] = __start_read(g, paths[i], now);
 		if (paths[i]->req->deadline_us < first)
@@ -434,11 +561,13 @@ int pc_check_many(struct pc_path *const *paths, size_t n)
 		qsort(sorted, n, sizeof(*sorted), by_group);
 		run = sorted;
 	}
+	pc_rcu_read_lock();	/* paths freed meanwhile stay allocated */
 	for (i = 0; i < n; i = j) {
 		for (j = i + 1; j < n && run[j]->group == run[i]->group; j++)
 			;
 		started += start_group(run[i]->group, run + i, j - i, iocbs);
 	}
+	pc_rcu_read_unlock();
 	free(sorted);
 	free(iocbs);
 	return (int)started;
@@ -478,6 +607,6 @@ bool __req_detach(struct aio_group *g, struct pc_req *r)
 	r->path = NULL;
 	cds_list_add(&r->list, &g->orphan_list);
 	g->orphans++;
-	atomic_fetch_add(&e->stats.orphans, 1);
+	stat_add(e, orphans, 1);
 	return false;
 }

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <syslog.h>
 #include <time.h>
 
@@ -29,6 +30,7 @@ struct destroy_job {
 };
 
 #define DESTROYER_STACK	(64u * 1024u)
+#define DESTROY_RETRY_MS	100u
 
 static void destroyed(struct destroy_job *job, unsigned int size,
 		      unsigned int orphans, unsigned int inflight)
@@ -38,12 +40,12 @@ static void destroyed(struct destroy_job *job, unsigned int size,
 	pthread_mutex_lock(&graveyard_lock);
 	e = job->engine;
 	if (e) {
-		atomic_fetch_sub(&e->stats.groups, 1);
-		atomic_fetch_add(&e->stats.groups_destroyed, 1);
-		atomic_fetch_sub(&e->stats.aio_slots, size);
-		atomic_fetch_sub(&e->stats.orphans, orphans);
-		atomic_fetch_add(&e->stats.orphans_reaped, orphans);
-		atomic_fetch_sub(&e->stats.inflight, inflight);
+		stat_sub(e, groups, 1);
+		stat_add(e, groups_destroyed, 1);
+		stat_sub(e, aio_slots, size);
+		stat_sub(e, orphans, orphans);
+		stat_add(e, orphans_reaped, orphans);
+		stat_sub(e, inflight, inflight);
 		cds_list_del(&job->node);
 		e->destroying--;
 		pthread_cond_broadcast(&e->destroyed);
@@ -67,20 +69,22 @@ static void *destroyer_main(void *arg)
 	return NULL;
 }
 
-int destroy_group_async(struct pc_engine *e, struct aio_group *g)
+/* Groups given up at shutdown because no thread could be started to
+ * destroy them and they still had reads in the kernel: kept (reachable)
+ * until the process exits, which releases their aio contexts.  Under
+ * graveyard_lock. */
+static CDS_LIST_HEAD(abandoned);
+
+/* Starts a destroyer for g: 0, or -errno when no thread could be made. */
+static int spawn_destroyer(struct pc_engine *e, struct aio_group *g)
 {
 	struct destroy_job *job;
 	pthread_t t;
 	int err;
 
 	job = calloc(1, sizeof(*job));
-	while (!job) {
-		/* The group is already unlinked: it must go somewhere. */
-		struct timespec ts = { 0, 1000000 };
-
-		nanosleep(&ts, NULL);
-		job = calloc(1, sizeof(*job));
-	}
+	if (!job)
+		return -ENOMEM;
 	job->group = g;
 	job->engine = e;
 	pthread_mutex_lock(&graveyard_lock);
@@ -88,14 +92,85 @@ int destroy_group_async(struct pc_engine *e, struct aio_group *g)
 	cds_list_add(&job->node, &e->destroy_jobs);
 	pthread_mutex_unlock(&graveyard_lock);
 	err = spawn_quiet(&t, DESTROYER_STACK, destroyer_main, job);
-	if (err) {
-		pc_log(e, LOG_WARNING, "no thread to destroy aio group %u "
-		       "(%d): destroying it in the reaper", g->id, err);
-		destroyer_main(job);
-		return err;
+	if (!err) {
+		pthread_detach(t);
+		return 0;
 	}
-	pthread_detach(t);
-	return 0;
+	pthread_mutex_lock(&graveyard_lock);
+	cds_list_del(&job->node);
+	e->destroying--;
+	pthread_mutex_unlock(&graveyard_lock);
+	free(job);
+	return err;
+}
+
+/*
+ * Reaper only.  Hands g, unlinked and a grace period past, to a destroyer
+ * thread.  Never destroys it here: io_destroy() waits for hung reads, and
+ * pc_engine_free() waits for the reaper.  Without a thread, g waits in the
+ * engine's backlog, which the reaper retries (destroy_retry_backlog).
+ */
+void destroy_group_async(struct pc_engine *e, struct aio_group *g)
+{
+	int err = spawn_destroyer(e, g);
+
+	if (!err)
+		return;
+	if (!e->backlog_n)
+		pc_log(e, LOG_WARNING, "no thread to destroy aio group %u (%s); "
+		       "retrying every %u ms", g->id, strerror(-err),
+		       DESTROY_RETRY_MS);
+	cds_list_add_tail(&g->backlog_node, &e->backlog);
+	e->backlog_n++;
+}
+
+/*
+ * Reaper only.  Retries the backlog.  When the engine stops, what still
+ * has no thread is destroyed here if nothing of it is in the kernel
+ * (io_destroy then waits only for a grace period) and shutdown_ms allows,
+ * and given up otherwise: pc_engine_free() stays bounded whatever fails.
+ */
+void destroy_retry_backlog(struct pc_engine *e, bool stopping)
+{
+	struct aio_group *g, *tmp;
+	unsigned int given_up = 0;
+
+	cds_list_for_each_entry_safe(g, tmp, &e->backlog, backlog_node) {
+		uint64_t until = atomic_load_explicit(&e->shutdown_until_us,
+						      memory_order_relaxed);
+
+		if (spawn_destroyer(e, g) == 0) {
+			cds_list_del(&g->backlog_node);
+			e->backlog_n--;
+			continue;
+		}
+		if (!stopping)
+			break;	/* still no threads: try again later */
+		cds_list_del(&g->backlog_node);
+		e->backlog_n--;
+		/* Stopping: no worker runs, g is unlinked, we alone have it. */
+		if (!g->inflight && pc_now_us() < until) {
+			unsigned int size = g->size, orphans = g->orphans;
+
+			io_destroy(g->ctx);
+			group_free(g);
+			stat_sub(e, groups, 1);
+			stat_add(e, groups_destroyed, 1);
+			stat_sub(e, aio_slots, size);
+			stat_sub(e, orphans, orphans);
+			stat_add(e, orphans_reaped, orphans);
+			continue;
+		}
+		pthread_mutex_lock(&graveyard_lock);
+		cds_list_add(&g->backlog_node, &abandoned);
+		pthread_mutex_unlock(&graveyard_lock);
+		given_up++;
+	}
+	if (given_up)
+		pc_log(e, LOG_ERR, "%u aio group(s) with reads still in the "
+		       "kernel could not get a thread to destroy them: their "
+		       "aio contexts are kept until the process exits (raise "
+		       "the thread or memory limits)", given_up);
 }
 
 /* Waits for the engine's destroyers until until_us, then lets go of the

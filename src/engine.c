@@ -13,6 +13,9 @@ static int fill_options(struct pc_options *o, const struct pc_options *in)
 
 	if (in)
 		*o = *in;
+	for (size_t i = 0; i < sizeof(o->resv) / sizeof(o->resv[0]); i++)
+		if (o->resv[i])
+			return -EINVAL;	/* a field of a later release */
 	if (o->group_size > PC_MAX_GROUP_SIZE || o->workers > PC_MAX_WORKERS ||
 	    o->timeout_ms > PC_MAX_TIMEOUT_MS ||
 	    o->shutdown_ms > PC_MAX_TIMEOUT_MS)
@@ -41,6 +44,8 @@ static int engine_init(struct pc_engine *e)
 	pthread_cond_init(&e->destroyed, &attr);
 	pthread_condattr_destroy(&attr);
 	CDS_INIT_LIST_HEAD(&e->destroy_jobs);
+	CDS_INIT_LIST_HEAD(&e->backlog);
+	atomic_init(&e->shutdown_until_us, 0);
 	e->reaper.wakefd = -1;
 	return 0;
 }
@@ -126,6 +131,9 @@ void pc_engine_free(struct pc_engine *engine)
 		return;
 	}
 	until = pc_now_us() + (uint64_t)engine->opts.shutdown_ms * 1000u;
+	/* Relaxed: the reaper reads it after the stop handshake's release. */
+	atomic_store_explicit(&engine->shutdown_until_us, until,
+			      memory_order_relaxed);
 	free_all_paths(engine);
 	workers_stop(engine);
 	engine_retire_all_groups(engine);

@@ -87,7 +87,8 @@ static unsigned long read_sysctl(const char *path)
 	return v;
 }
 
-static int setup_context(struct pc_engine *e, struct aio_group *g)
+/* Runs under groups_lock: says why into l, written once it is dropped. */
+static int setup_context(struct aio_group *g, struct pending_log *l)
 {
 	int err = io_setup(g->size, &g->ctx);
 
@@ -95,14 +96,14 @@ static int setup_context(struct pc_engine *e, struct aio_group *g)
 		unsigned long max = read_sysctl("/proc/sys/fs/aio-max-nr");
 		unsigned long nr = read_sysctl("/proc/sys/fs/aio-nr");
 
-		pc_log(e, LOG_ERR,
+		pc_log_later(l, LOG_ERR,
 		       "io_setup(%u) failed: fs.aio-max-nr (%lu) exhausted, "
 		       "fs.aio-nr is %lu; a new aio group needs %u more slots: "
 		       "raise fs.aio-max-nr (sysctl -w fs.aio-max-nr=%lu) or "
 		       "lower group_size", g->size, max, nr, g->size,
 		       nr + g->size > max ? nr + g->size : max);
 	} else if (err < 0) {
-		pc_log(e, LOG_ERR, "io_setup(%u) failed: %s", g->size,
+		pc_log_later(l, LOG_ERR, "io_setup(%u) failed: %s", g->size,
 		       strerror(-err));
 	}
 	return err;
@@ -122,7 +123,8 @@ void group_free(struct aio_group *g)
 	free(g);
 }
 
-static int group_init(struct pc_engine *e, struct aio_group *g)
+static int group_init(struct pc_engine *e, struct aio_group *g,
+		      struct pending_log *l)
 {
 	int err;
 
@@ -137,6 +139,9 @@ static int group_init(struct pc_engine *e, struct aio_group *g)
 	CDS_INIT_LIST_HEAD(&g->path_list);
 	CDS_INIT_LIST_HEAD(&g->orphan_list);
 	CDS_INIT_LIST_HEAD(&g->failed_list);
+	CDS_INIT_LIST_HEAD(&g->owed_list);
+	atomic_init(&g->has_owed, false);
+	atomic_init(&g->dropped, 0);
 	cds_wfcq_node_init(&g->reap.node);
 	g->reap.kind = REAP_GROUP;
 	err = heap_init(&g->heap, g->size);
@@ -153,18 +158,19 @@ static int group_init(struct pc_engine *e, struct aio_group *g)
 	g->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (g->efd < 0)
 		return -errno;
-	return setup_context(e, g);
+	return setup_context(g, l);
 }
 
-/* Caller holds groups_lock. */
-static int group_create(struct pc_engine *e, struct aio_group **gp)
+/* Caller holds groups_lock, and writes l once it has dropped it. */
+static int group_create(struct pc_engine *e, struct aio_group **gp,
+			struct pending_log *l)
 {
 	struct aio_group *g = calloc(1, sizeof(*g));
 	int err;
 
 	if (!g)
 		return -ENOMEM;
-	err = group_init(e, g);
+	err = group_init(e, g, l);
 	if (err)
 		goto fail;
 	g->id = free_group_id(e);
@@ -180,10 +186,11 @@ static int group_create(struct pc_engine *e, struct aio_group **gp)
 		worker_del_group(g->worker, g);
 		goto destroy;
 	}
-	atomic_fetch_add(&e->stats.groups, 1);
-	atomic_fetch_add(&e->stats.groups_created, 1);
-	atomic_fetch_add(&e->stats.aio_slots, g->size);
-	pc_log(e, LOG_DEBUG, "aio group %u created, %u slots", g->id, g->size);
+	stat_add(e, groups, 1);
+	stat_add(e, groups_created, 1);
+	stat_add(e, aio_slots, g->size);
+	pc_log_later(l, LOG_DEBUG, "aio group %u created, %u slots", g->id,
+		     g->size);
 	*gp = g;
 	return 0;
 destroy:
@@ -197,6 +204,8 @@ fail:
 
 static void __set_used(struct aio_group *g)
 {
+	lock_held(g);
+	/* Relaxed: a hint for lockless scans, rechecked under the lock. */
 	atomic_store_explicit(&g->used, g->paths + g->orphans,
 			      memory_order_relaxed);
 }
@@ -239,6 +248,7 @@ static struct aio_group *find_slot(struct pc_engine *e)
  */
 int group_get_slot(struct pc_engine *e, struct aio_group **gp)
 {
+	struct pending_log l = { .msg = "" };
 	int err = 0;
 
 	*gp = find_slot(e);
@@ -247,8 +257,9 @@ int group_get_slot(struct pc_engine *e, struct aio_group **gp)
 	pthread_mutex_lock(&e->groups_lock);
 	*gp = find_slot(e);	/* another thread may have made one */
 	if (!*gp)
-		err = group_create(e, gp);
+		err = group_create(e, gp, &l);
 	pthread_mutex_unlock(&e->groups_lock);
+	pc_log_flush(e, &l);	/* the log callback runs with no lock held */
 	return err;
 }
 
@@ -263,8 +274,11 @@ void __group_update_deadline(struct aio_group *g)
 	struct pc_req *top = heap_top(&g->heap);
 
 	lock_held(g);
-	/* Pairs with the worker's scan: see worker_watch_deadline(). */
-	atomic_store(&g->next_deadline_us, top ? top->deadline_us : UINT64_MAX);
+	/* seq_cst: pairs with the worker's sleep_until_us store and rescan,
+	 * see worker_watch_deadline() and arm(). */
+	atomic_store_explicit(&g->next_deadline_us,
+			      top ? top->deadline_us : UINT64_MAX,
+			      memory_order_seq_cst);
 }
 
 /* Returns true when the caller must hand the group to the reaper once it

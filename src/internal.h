@@ -15,7 +15,9 @@
  * Locks (outermost first; nothing else nests)
  *   engine->groups_lock  protects: creating groups and choosing their ids,
  *                        writing the group table (readers use RCU).
- *                        May be held across io_setup() (not I/O).
+ *                        May be held across io_setup() (not I/O), never
+ *                        across a callback: log lines made under it are
+ *                        kept (struct pending_log) and written after.
  *   group->lock          protects: every field marked [G] below, the state
  *                        of the group's requests, the check fields of its
  *                        paths.  Held across io_cancel() (does not block),
@@ -24,8 +26,17 @@
  *   graveyard_lock       (destroy.c) the handshake between an engine and
  *                        the destroyer threads that may outlive it.  Taken
  *                        alone.
- * A function named __name() must be called with the group lock held;
- * lock_held() asserts it in debug and sanitizer builds.
+ *   odirect_lock         (odirect.c) the process's registry of open file
+ *                        descriptions we set O_DIRECT on.  Taken alone.
+ * No library lock is held across a callback (on_result, log).
+ * A function named __name() must be called with the group lock held
+ * (__odirect_*(): odirect_lock); lock_held() (odirect_held()) asserts it
+ * in every build, not only debug ones: a violation aborts with a message.
+ *
+ * Atomics name their memory order.  Statistics counters go through
+ * stat_add()/stat_sub() (relaxed).  The seq_cst pairs: worker->delivering
+ * with path->life (deliver() and pc_path_free), and a group's
+ * next_deadline_us with worker->sleep_until_us (worker_watch_deadline()).
  */
 #ifndef PC_INTERNAL_H
 #define PC_INTERNAL_H
@@ -119,8 +130,10 @@ struct pc_req {
 	struct reap_item reap;		/* reaper queue, REAPED only */
 };
 
-/* Life of a path: LIVE until pc_path_free() starts.  Read without the lock
- * by the worker delivering its result (see deliver() in worker.c). */
+/* Life of a path: LIVE until pc_path_free() starts.  Written under the
+ * group lock (seq_cst: it pairs with worker->delivering, see deliver() in
+ * worker.c); read under the lock by every call on the path, which then
+ * answers -ENODEV, and without it by deliver(). */
 enum path_life {
 	PATH_LIVE,
 	PATH_FREED,
@@ -140,10 +153,8 @@ struct pc_path {
 	void *arg;
 	int fd;
 	bool own_fd;			/* pc_path_open(): we close it */
-	bool restore_flags;		/* we set O_DIRECT on the caller's fd */
-	int saved_flags;
 	unsigned int blksize;
-	_Atomic unsigned int timeout_ms;
+	_Atomic unsigned int timeout_ms;	/* relaxed: a plain setting */
 	_Atomic enum path_life life;
 	/*
 	 * Checks are numbered.  started > finished: a check runs.  A result is
@@ -155,6 +166,17 @@ struct pc_path {
 	uint64_t reported;		/* [G] */
 	struct pc_result result;	/* [G] */
 	struct sync_waiter *waiters;	/* [G] */
+	/* PC_SYNC callers that may still touch the path; pc_path_free waits
+	 * for 0 (release by the waiter, acquire by pc_path_free). */
+	_Atomic unsigned int sync_users;
+	/* A result finished outside a worker (a caller saw the deadline pass
+	 * first) whose on_result a worker still owes: on group->owed_list. */
+	bool owed;			/* [G] */
+	int owed_state;			/* [G] */
+	struct cds_list_head owed_node;	/* [G] */
+	/* The open file description whose O_DIRECT we set (odirect.c). */
+	struct odirect_file *odf;
+	struct cds_list_head odf_node;	/* under odirect_lock */
 	struct cds_list_head node;	/* [G] group->paths */
 	struct rcu_head rcu;
 };
@@ -180,19 +202,27 @@ enum group_state {
 
 struct aio_group {
 	pthread_mutex_t lock;
-	_Atomic int lock_owner;		/* tid holding lock, 0: none */
+	/* tid holding lock, 0: none.  Relaxed: a thread only compares it
+	 * with its own tid, and always sees its own stores. */
+	_Atomic int lock_owner;
 	enum group_state state;		/* [G] */
 	unsigned int size;		/* slots: paths + orphans <= size */
 	unsigned int paths;		/* [G] */
 	unsigned int orphans;		/* [G] slots held by orphans */
 	unsigned int inflight;		/* [G] reads in the kernel */
-	_Atomic unsigned int used;	/* paths + orphans, for lockless scans */
-	_Atomic uint64_t next_deadline_us; /* heap top, UINT64_MAX when empty */
+	/* paths + orphans, for lockless scans; relaxed, rechecked locked */
+	_Atomic unsigned int used;
+	/* heap top, UINT64_MAX when empty; seq_cst, see
+	 * worker_watch_deadline() */
+	_Atomic uint64_t next_deadline_us;
 	struct deadline_heap heap;	/* [G] */
 	struct cds_list_head path_list;	/* [G] */
 	struct cds_list_head orphan_list; /* [G] ORPHAN and (retired) REAPED */
 	struct cds_list_head failed_list; /* [G] FAILED requests */
 	_Atomic bool has_failed;	/* failed_list not empty; set under [G] */
+	struct cds_list_head owed_list;	/* [G] paths owed an on_result */
+	_Atomic bool has_owed;		/* owed_list not empty; set under [G] */
+	_Atomic unsigned int dropped;	/* answers for requests in a wrong state */
 	io_context_t ctx;
 	int efd;			/* every iocb signals it */
 	void *buf;			/* one block; every read lands in it */
@@ -200,6 +230,7 @@ struct aio_group {
 	struct pc_engine *engine;
 	struct worker *worker;		/* the one that polls efd */
 	struct reap_item reap;		/* reaper queue, when RETIRED */
+	struct cds_list_head backlog_node; /* engine->backlog (reaper) */
 };
 
 /*
@@ -241,9 +272,10 @@ struct worker {
 	_Atomic uint64_t sleep_until_us;
 	/* The path whose on_result runs now (pc_path_free waits it out). */
 	_Atomic(struct pc_path *) delivering;
-	/* The worker whose callback this one waits out in pc_path_free, so
-	 * that two callbacks freeing each other's paths see the cycle. */
-	_Atomic(struct worker *) waiting_on;
+	/* The path whose callback this worker's on_result waits out in
+	 * pc_path_free, published only once it knows it must wait, so that
+	 * callbacks freeing each other's paths see a true cycle and no other. */
+	_Atomic(struct pc_path *) waiting_for;
 	struct delivery *batch;		/* worker-private */
 	size_t batch_n, batch_cap;
 };
@@ -276,10 +308,33 @@ struct pc_engine {
 	unsigned int destroying;
 	struct cds_list_head destroy_jobs;
 	pthread_cond_t destroyed;	/* signalled under graveyard_lock */
+	/* Retired groups no destroyer thread could be started for yet;
+	 * reaper-private.  The reaper retries; pc_engine_free gives up on
+	 * them at shutdown_until_us. */
+	struct cds_list_head backlog;
+	unsigned int backlog_n;
+	_Atomic uint64_t shutdown_until_us;	/* 0 until pc_engine_free */
+};
+
+/* Every statistics counter goes through these: relaxed, since a counter
+ * orders nothing (readers get a snapshot that may be a moment old). */
+#define stat_add(e, f, n) \
+	atomic_fetch_add_explicit(&(e)->stats.f, (n), memory_order_relaxed)
+#define stat_sub(e, f, n) \
+	atomic_fetch_sub_explicit(&(e)->stats.f, (n), memory_order_relaxed)
+
+/* A log line kept while a lock is held and written once it is dropped:
+ * no library lock is ever held across the log callback. */
+struct pending_log {
+	int prio;
+	char msg[400];
 };
 
 /* util.c */
 uint64_t pc_now_us(void);
+void pc_log_later(struct pending_log *l, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void pc_log_flush(struct pc_engine *e, struct pending_log *l);
 void pc_log(struct pc_engine *e, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void lock_group(struct aio_group *g);
@@ -312,6 +367,13 @@ bool __req_complete(struct aio_group *g, struct pc_req *r, long res,
 void __req_timeout(struct aio_group *g, struct pc_req *r, struct worker *w);
 bool __req_try_cancel(struct aio_group *g, struct pc_req *r);
 bool __req_detach(struct aio_group *g, struct pc_req *r);
+bool __finish_overdue(struct aio_group *g, struct pc_req *r, uint64_t now);
+void __post_waiters(struct pc_path *p, int state);
+
+/* odirect.c */
+struct odirect_file;
+int odirect_attach(struct pc_engine *e, struct pc_path *p, const char *name);
+void odirect_detach(struct pc_path *p);
 
 /* worker.c */
 int workers_start(struct pc_engine *e);
@@ -335,7 +397,8 @@ void reaper_wake(struct pc_engine *e);
 void reaper_take_group(struct pc_engine *e, struct aio_group *g);
 
 /* destroy.c */
-int destroy_group_async(struct pc_engine *e, struct aio_group *g);
+void destroy_group_async(struct pc_engine *e, struct aio_group *g);
+void destroy_retry_backlog(struct pc_engine *e, bool stopping);
 void destroy_wait(struct pc_engine *e, uint64_t until_us);
 
 /* path.c */

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -26,19 +27,20 @@ static const char *file_kind(mode_t mode)
 }
 
 /* Checks that fd, whose flags and stat the caller has, can be read, and
- * gives its block size. */
-static int probe_fd(struct pc_engine *e, int fd, int flags,
+ * gives its block size.  name is what the messages call it: the device
+ * pc_path_open() was given, or "fd N". */
+static int probe_fd(struct pc_engine *e, int fd, const char *name, int flags,
 		    const struct stat *st, unsigned int *blksize)
 {
 	int bs = 0;
 
 	if ((flags & O_ACCMODE) == O_WRONLY) {
-		pc_log(e, LOG_ERR, "fd %d is not open for reading", fd);
+		pc_log(e, LOG_ERR, "%s is not open for reading", name);
 		return -EBADF;
 	}
 	if (!S_ISBLK(st->st_mode) && !S_ISREG(st->st_mode)) {
-		pc_log(e, LOG_ERR, "fd %d is %s: only block devices and "
-		       "regular files can be checked", fd,
+		pc_log(e, LOG_ERR, "%s is %s: only block devices and "
+		       "regular files can be checked", name,
 		       file_kind(st->st_mode));
 		return S_ISDIR(st->st_mode) ? -EISDIR : -ENOTBLK;
 	}
@@ -46,8 +48,8 @@ static int probe_fd(struct pc_engine *e, int fd, int flags,
 	 * reading less than that fails: when it is unknown, take the largest
 	 * we read rather than the smallest. */
 	if (S_ISBLK(st->st_mode) && ioctl(fd, BLKBSZGET, &bs) < 0) {
-		pc_log(e, LOG_INFO, "fd %d: BLKBSZGET: %s; reading %u bytes",
-		       fd, strerror(errno), PC_DEFAULT_BLKSIZE);
+		pc_log(e, LOG_INFO, "%s: BLKBSZGET: %s; reading %u bytes",
+		       name, strerror(errno), PC_DEFAULT_BLKSIZE);
 		bs = 0;
 	}
 	/* Sanity cap: BLKBSZGET is known to lie on DASD. */
@@ -56,26 +58,12 @@ static int probe_fd(struct pc_engine *e, int fd, int flags,
 	return 0;
 }
 
-static int set_direct(struct pc_engine *e, struct pc_path *p, int flags)
-{
-	if (flags & O_DIRECT)
-		return 0;
-	if (fcntl(p->fd, F_SETFL, flags | O_DIRECT) < 0) {
-		pc_log(e, LOG_ERR, "fd %d: cannot set O_DIRECT: %s", p->fd,
-		       strerror(errno));
-		return -EINVAL;
-	}
-	p->restore_flags = !p->own_fd;
-	p->saved_flags = flags;
-	return 0;
-}
-
-static void restore_fd(struct pc_path *p)
+static void release_fd(struct pc_path *p)
 {
 	if (p->own_fd)
 		close(p->fd);
-	else if (p->restore_flags)
-		fcntl(p->fd, F_SETFL, p->saved_flags);
+	else
+		odirect_detach(p);
 }
 
 static struct pc_path *path_alloc(struct pc_engine *e, int fd, void *arg,
@@ -96,6 +84,9 @@ static struct pc_path *path_alloc(struct pc_engine *e, int fd, void *arg,
 	p->own_fd = own_fd;
 	atomic_init(&p->timeout_ms, e->opts.timeout_ms);
 	atomic_init(&p->life, PATH_LIVE);
+	atomic_init(&p->sync_users, 0);
+	CDS_INIT_LIST_HEAD(&p->owed_node);
+	CDS_INIT_LIST_HEAD(&p->odf_node);
 	p->req->state = REQ_IDLE;
 	p->req->path = p;
 	cds_wfcq_node_init(&p->req->reap.node);
@@ -103,7 +94,7 @@ static struct pc_path *path_alloc(struct pc_engine *e, int fd, void *arg,
 	return p;
 }
 
-static int path_new(struct pc_engine *e, int fd, int flags,
+static int path_new(struct pc_engine *e, int fd, const char *name, int flags,
 		    const struct stat *st, void *arg, bool own_fd,
 		    struct pc_path **pathp)
 {
@@ -112,19 +103,21 @@ static int path_new(struct pc_engine *e, int fd, int flags,
 	unsigned int blksize;
 	int err;
 
-	err = probe_fd(e, fd, flags, st, &blksize);
+	err = probe_fd(e, fd, name, flags, st, &blksize);
 	if (err)
 		return err;
 	p = path_alloc(e, fd, arg, own_fd);
 	if (!p)
 		return -ENOMEM;
 	p->blksize = blksize;
-	err = set_direct(e, p, flags);
+	/* pc_path_open() opened it O_DIRECT; a caller's fd may share its
+	 * open file description with other paths (odirect.c). */
+	err = own_fd ? 0 : odirect_attach(e, p, name);
 	if (!err)
 		err = group_get_slot(e, &g);
 	if (err) {
-		if (p->restore_flags)
-			fcntl(fd, F_SETFL, flags);
+		if (!own_fd)
+			odirect_detach(p);
 		free(p->req);
 		free(p);
 		return err;
@@ -134,7 +127,7 @@ static int path_new(struct pc_engine *e, int fd, int flags,
 	lock_group(g);
 	cds_list_add_tail(&p->node, &g->path_list);
 	unlock_group(g);
-	atomic_fetch_add(&e->stats.paths, 1);
+	stat_add(e, paths, 1);
 	*pathp = p;
 	return 0;
 }
@@ -146,18 +139,20 @@ int pc_path_new(struct pc_engine *engine, int fd, void *path_arg,
 		return -EINVAL;
 	*pathp = NULL;
 	struct stat st;
+	char name[32];
 	int flags;
 
 	if (!engine)
 		return -EINVAL;
 	if (fd < 0)
 		return -EBADF;
+	snprintf(name, sizeof(name), "fd %d", fd);
 	flags = fcntl(fd, F_GETFL);
 	if (flags < 0 || fstat(fd, &st) < 0) {
-		pc_log(engine, LOG_ERR, "fd %d: %s", fd, strerror(errno));
+		pc_log(engine, LOG_ERR, "%s: %s", name, strerror(errno));
 		return -EBADF;
 	}
-	return path_new(engine, fd, flags, &st, path_arg, false, pathp);
+	return path_new(engine, fd, name, flags, &st, path_arg, false, pathp);
 }
 
 /* Opens dev for checking: O_DIRECT where the file takes it (else path_new
@@ -204,7 +199,7 @@ int pc_path_open(struct pc_engine *engine, const char *dev, void *path_arg,
 	fd = open_dev(engine, dev, &flags, &st);
 	if (fd < 0)
 		return fd;
-	err = path_new(engine, fd, flags, &st, path_arg, true, pathp);
+	err = path_new(engine, fd, dev, flags, &st, path_arg, true, pathp);
 	if (err)
 		close(fd);
 	return err;
@@ -217,9 +212,40 @@ void path_free_rcu(struct rcu_head *head)
 }
 
 /*
+ * Marks path FREED and takes it out of its group, under the group lock:
+ * every call on it from then on answers -ENODEV.  Returns false when
+ * another thread got there first (a callback and pc_engine_free() may both
+ * free a path): that one finishes the job.
+ */
+static bool __path_unlink(struct aio_group *g, struct pc_path *path,
+			  bool *free_req, bool *retire)
+{
+	lock_held(g);
+	if (atomic_load_explicit(&path->life, memory_order_relaxed) !=
+	    PATH_LIVE)
+		return false;
+	/* seq_cst: the Dekker pair with worker->delivering (deliver()). */
+	atomic_store_explicit(&path->life, PATH_FREED, memory_order_seq_cst);
+	*free_req = __req_detach(g, path->req);
+	__post_waiters(path, -ENODEV);
+	if (path->owed) {
+		cds_list_del(&path->owed_node);
+		path->owed = false;
+	}
+	cds_list_del(&path->node);
+	g->paths--;
+	__group_release_slot(g);
+	*retire = __group_retire_if_fully_orphaned(g);
+	return true;
+}
+
+/*
  * Never blocks on I/O: a read in flight becomes an orphan.  It may wait for
  * a worker that is running this path's on_result right now (callbacks do
- * not block); see worker_wait_delivery() for the one case it does not.
+ * not block), and for PC_SYNC callers it woke with -ENODEV to leave; see
+ * worker_wait_delivery() for the one case it does not wait.  The path's
+ * memory goes by call_rcu(): a callback or a call that found it before the
+ * free began may still look at it, and finds it FREED.
  */
 void pc_path_free(struct pc_path *path)
 {
@@ -227,27 +253,29 @@ void pc_path_free(struct pc_path *path)
 	struct aio_group *g;
 	struct worker *w;
 	struct pc_req *r;
-	bool retire, free_req;
+	bool retire = false, free_req = false, mine;
 
 	if (!path)
 		return;
 	e = path->engine;
 	g = path->group;
+	pc_rcu_read_lock();	/* path stays allocated should we lose */
 	lock_group(g);
 	r = path->req;
-	free_req = __req_detach(g, r);
-	path->req = NULL;
-	cds_list_del(&path->node);
-	g->paths--;
-	__group_release_slot(g);
-	retire = __group_retire_if_fully_orphaned(g);
+	mine = __path_unlink(g, path, &free_req, &retire);
 	w = g->worker;
 	unlock_group(g);
-	/* From here g may be gone unless we retired it ourselves. */
-	atomic_store(&path->life, PATH_FREED);
+	pc_rcu_read_unlock();
+	if (!mine)
+		return;
+	/* From here g may be gone unless we retired it ourselves; path->req
+	 * is r, an orphan's now, or ours to free. */
 	worker_wait_delivery(w, path);
-	restore_fd(path);
-	atomic_fetch_sub(&e->stats.paths, 1);
+	/* Acquire: pairs with the waiters' release in check_sync(). */
+	while (atomic_load_explicit(&path->sync_users, memory_order_acquire))
+		sched_yield();	/* woken above: they leave at once */
+	release_fd(path);
+	stat_sub(e, paths, 1);
 	if (retire)
 		reaper_take_group(e, g);
 	if (free_req)
@@ -255,54 +283,97 @@ void pc_path_free(struct pc_path *path)
 	pc_call_rcu(&path->rcu, path_free_rcu);
 }
 
+static bool path_live(struct pc_path *path)
+{
+	return atomic_load_explicit(&path->life, memory_order_relaxed) ==
+	       PATH_LIVE;
+}
+
+/*
+ * The calls below may run while another thread (an on_result) frees the
+ * path: each looks at it in an RCU read section, so it stays allocated,
+ * and under the group lock, where pc_path_free() marks it FREED.
+ */
 int pc_path_set_timeout(struct pc_path *path, unsigned int timeout_ms)
 {
 	if (!path || !timeout_ms || timeout_ms > PC_MAX_TIMEOUT_MS)
 		return -EINVAL;
-	atomic_store(&path->timeout_ms, timeout_ms);
-	return 0;
+	pc_rcu_read_lock();
+	/* Relaxed: read by the next check's __start_read, no data with it. */
+	atomic_store_explicit(&path->timeout_ms, timeout_ms,
+			      memory_order_relaxed);
+	timeout_ms = path_live(path);
+	pc_rcu_read_unlock();
+	return timeout_ms ? 0 : -ENODEV;
 }
 
 int pc_path_state(struct pc_path *path)
 {
+	struct aio_group *g;
 	struct pc_req *r;
+	bool owed = false;
 	int state;
 
 	if (!path)
 		return -EINVAL;
-	lock_group(path->group);
+	g = path->group;
+	pc_rcu_read_lock();
+	lock_group(g);
 	r = path->req;
-	switch (r->state) {
-	case REQ_INFLIGHT:
-		state = pc_now_us() < r->deadline_us ? PC_PENDING : PC_DOWN;
-		break;
-	case REQ_FAILED:
-		state = PC_PENDING;
-		break;
-	default:
+	if (!path_live(path)) {
+		state = -ENODEV;
+	} else if (r->state == REQ_INFLIGHT || r->state == REQ_FAILED) {
+		/* Past the deadline the check ends DOWN now, for everyone. */
+		owed = __finish_overdue(g, r, pc_now_us());
+		state = r->state == REQ_INFLIGHT || r->state == REQ_FAILED ?
+			PC_PENDING : path->result.state;
+	} else {
 		state = path->result.state;
-		break;
 	}
-	unlock_group(path->group);
+	unlock_group(g);
+	if (owed)
+		worker_wake(g->worker);
+	pc_rcu_read_unlock();
 	return state;
 }
 
 int pc_path_result(struct pc_path *path, struct pc_result *result)
 {
+	int err = 0;
+
 	if (!path || !result)
 		return -EINVAL;
+	pc_rcu_read_lock();
 	lock_group(path->group);
-	*result = path->result;
+	if (path_live(path))
+		*result = path->result;
+	else
+		err = -ENODEV;
 	unlock_group(path->group);
-	return 0;
+	pc_rcu_read_unlock();
+	return err;
 }
 
 int pc_path_blksize(struct pc_path *path)
 {
-	return path ? (int)path->blksize : -EINVAL;
+	int ret;
+
+	if (!path)
+		return -EINVAL;
+	pc_rcu_read_lock();
+	ret = path_live(path) ? (int)path->blksize : -ENODEV;
+	pc_rcu_read_unlock();
+	return ret;
 }
 
 void *pc_path_arg(struct pc_path *path)
 {
-	return path ? path->arg : NULL;
+	void *arg;
+
+	if (!path)
+		return NULL;
+	pc_rcu_read_lock();
+	arg = path_live(path) ? path->arg : NULL;
+	pc_rcu_read_unlock();
+	return arg;
 }

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <syslog.h>
@@ -56,8 +57,8 @@ static void free_orphan(struct pc_engine *e, struct pc_req *r)
 	__group_release_slot(g);
 	unlock_group(g);
 	free(r);
-	atomic_fetch_sub(&e->stats.orphans, 1);
-	atomic_fetch_add(&e->stats.orphans_reaped, 1);
+	stat_sub(e, orphans, 1);
+	stat_add(e, orphans_reaped, 1);
 }
 
 /*
@@ -115,15 +116,23 @@ static void *reaper_main(void *arg)
 	bool stop;
 
 	do {
-		while (read(rp->wakefd, &count, sizeof(count)) < 0 &&
-		       errno == EINTR)
-			;
+		/* With groups waiting for a destroyer thread, retry soon. */
+		struct pollfd pfd = { .fd = rp->wakefd, .events = POLLIN };
+
+		if (poll(&pfd, 1, e->backlog_n ? 100 : -1) > 0)
+			while (read(rp->wakefd, &count, sizeof(count)) < 0 &&
+			       errno == EINTR)
+				;
 		/* Seen before draining: what was queued before the stop
-		 * request is drained below. */
-		stop = atomic_load(&rp->run) == THREAD_STOP;
+		 * request is drained below.  Acquire: pairs with
+		 * reaper_stop()'s release store. */
+		stop = atomic_load_explicit(&rp->run, memory_order_acquire) ==
+		       THREAD_STOP;
 		drain(e, stop);
+		if (e->backlog_n)
+			destroy_retry_backlog(e, stop);
 	} while (!stop);
-	atomic_store(&rp->run, THREAD_STOPPED);
+	atomic_store_explicit(&rp->run, THREAD_STOPPED, memory_order_release);
 	return NULL;
 }
 
@@ -153,10 +162,11 @@ void reaper_stop(struct pc_engine *e)
 
 	if (rp->wakefd < 0)
 		return;
-	atomic_store(&rp->run, THREAD_STOP);
+	atomic_store_explicit(&rp->run, THREAD_STOP, memory_order_release);
 	reaper_wake(e);
 	pthread_join(rp->thread, NULL);
-	atomic_store(&rp->run, THREAD_JOINED);
+	/* Ordered by the join. */
+	atomic_store_explicit(&rp->run, THREAD_JOINED, memory_order_relaxed);
 	close(rp->wakefd);
 	rp->wakefd = -1;
 	cds_wfcq_destroy(&rp->head, &rp->tail);

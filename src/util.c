@@ -37,6 +37,24 @@ void pc_log(struct pc_engine *e, int prio, const char *fmt, ...)
 		fprintf(stderr, "pathcheck: %s\n", msg);
 }
 
+void pc_log_later(struct pending_log *l, int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	l->prio = prio;
+	va_start(ap, fmt);
+	vsnprintf(l->msg, sizeof(l->msg), fmt, ap);
+	va_end(ap);
+}
+
+/* Writes a kept line (if any) and forgets it; call with no lock held. */
+void pc_log_flush(struct pc_engine *e, struct pending_log *l)
+{
+	if (l->msg[0])
+		pc_log(e, l->prio, "%s", l->msg);
+	l->msg[0] = '\0';
+}
+
 /*
  * Group locks record their holder, so that lock_held() can tell "held by
  * me" from "held by someone else" and the __name() convention is enforced

@@ -46,40 +46,73 @@ bool in_worker_of(struct pc_engine *e)
 	return current_worker && current_worker->engine == e;
 }
 
-/* Whether w waits, directly or through other workers, on me. */
+/*
+ * Whether w waits, directly or through other workers, for a callback that
+ * me is running.  A link "x waits for q" counts only while q's worker is
+ * delivering q; the last link is to me, who is delivering it for as long as
+ * this runs, so a chain found here is a true cycle: nobody in it can return
+ * before the others.  waiting_for is published only once its worker knows
+ * it must wait (it saw delivering == q), so a worker that merely passes
+ * through pc_path_free() is never taken for a cycle.
+ *
+ * The paths and groups looked at stay allocated: every worker calling this
+ * is inside deliver(), in an RCU read section.
+ */
 static bool waits_on(struct worker *w, struct worker *me)
 {
 	for (unsigned int i = 0; w && i <= PC_MAX_WORKERS; i++) {
-		w = atomic_load(&w->waiting_on);
-		if (w == me)
+		/* Acquire: pairs with the release store in
+		 * worker_wait_delivery(), so q's fields are readable. */
+		struct pc_path *q = atomic_load_explicit(&w->waiting_for,
+							 memory_order_acquire);
+		struct worker *x;
+
+		if (!q)
+			return false;
+		x = q->group->worker;
+		if (atomic_load_explicit(&x->delivering,
+					 memory_order_seq_cst) != q)
+			return false;	/* w is about to stop waiting */
+		if (x == me)
 			return true;
+		w = x;
 	}
 	return false;
+}
+
+static bool delivering(struct worker *w, struct pc_path *p)
+{
+	/* seq_cst: the Dekker pair with path->life, see deliver(). */
+	return atomic_load_explicit(&w->delivering, memory_order_seq_cst) == p;
 }
 
 /*
  * pc_path_free(p) has marked p FREED; waits until w is not running p's
  * on_result (see deliver()).  A callback freeing its own path does not
  * wait for itself.  A callback freeing a path whose callback runs on
- * another worker waits, unless that worker waits on this one (both
- * freeing each other's paths): then waiting would deadlock, and this call
- * returns with the other callback still running.
+ * another worker waits, unless that worker waits, directly or not, for
+ * this one's callback (callbacks freeing each other's paths): waiting
+ * would deadlock, and this call returns with the other callback still
+ * running.  That true cycle is the only case.
  */
 void worker_wait_delivery(struct worker *w, struct pc_path *p)
 {
 	struct worker *me = current_worker;
 
-	if (me == w)
+	if (me == w || !delivering(w, p))
 		return;
 	if (me)
-		atomic_store(&me->waiting_on, w);
-	while (atomic_load(&w->delivering) == p) {
+		/* Release: p's fields before a cycle check reads them. */
+		atomic_store_explicit(&me->waiting_for, p,
+				      memory_order_release);
+	while (delivering(w, p)) {
 		if (me && waits_on(w, me))
 			break;
 		sched_yield();
 	}
 	if (me)
-		atomic_store(&me->waiting_on, NULL);
+		atomic_store_explicit(&me->waiting_for, NULL,
+				      memory_order_relaxed);
 }
 
 void worker_wake(struct worker *w)
@@ -101,7 +134,8 @@ void worker_wake(struct worker *w)
  */
 void worker_watch_deadline(struct worker *w, uint64_t deadline_us)
 {
-	if (deadline_us < atomic_load(&w->sleep_until_us))
+	if (deadline_us < atomic_load_explicit(&w->sleep_until_us,
+					       memory_order_seq_cst))
 		worker_wake(w);
 }
 
@@ -124,8 +158,9 @@ void worker_del_group(struct worker *w, struct aio_group *g)
 
 void worker_queue_delivery(struct worker *w, struct pc_path *p, int state)
 {
-	if (!w || w->batch_n >= BATCH) {
-		/* Every caller bounds its batch by BATCH: a bug, loudly. */
+	if (!w || w->batch_n >= 2 * BATCH) {
+		/* Every caller bounds its batch by BATCH checks, each with at
+		 * most one owed result before it: a bug, loudly. */
 		fprintf(stderr, "pathcheck: delivery batch overflow\n");
 		abort();
 	}
@@ -148,9 +183,13 @@ static void deliver(struct worker *w)
 	for (size_t i = 0; i < w->batch_n; i++) {
 		struct pc_path *p = w->batch[i].path;
 
-		atomic_store(&w->delivering, p);
-		if (atomic_load(&p->life) == PATH_LIVE)
+		/* seq_cst store then load; pc_path_free stores life, then
+		 * loads delivering (__path_unlink, worker_wait_delivery). */
+		atomic_store_explicit(&w->delivering, p, memory_order_seq_cst);
+		if (atomic_load_explicit(&p->life, memory_order_seq_cst) ==
+		    PATH_LIVE)
 			e->opts.on_result(p, w->batch[i].state, p->arg);
+		/* Release: the callback's work before pc_path_free returns. */
 		atomic_store_explicit(&w->delivering, NULL,
 				      memory_order_release);
 	}
@@ -210,6 +249,40 @@ static void reap_group(struct worker *w, struct aio_group *g)
 	} while (n == BATCH);
 	if (orphans)
 		reaper_wake(w->engine);
+	if (atomic_load_explicit(&g->dropped, memory_order_relaxed))
+		pc_log(w->engine, LOG_ERR, "group %u: %u answers for requests "
+		       "in a wrong state dropped", g->id,
+		       atomic_exchange_explicit(&g->dropped, 0,
+						memory_order_relaxed));
+}
+
+/* Delivers the on_result calls owed for checks that a caller finished
+ * because it saw the deadline pass before this worker did. */
+static void pay_owed(struct worker *w, struct aio_group *g)
+{
+	bool more;
+
+	do {
+		unsigned int k = 0;
+
+		/* Relaxed: a hint; the list is read under the lock. */
+		if (!atomic_load_explicit(&g->has_owed, memory_order_relaxed))
+			return;
+		lock_group(g);
+		while (k < BATCH && !cds_list_empty(&g->owed_list)) {
+			struct pc_path *p = cds_list_first_entry(
+				&g->owed_list, struct pc_path, owed_node);
+
+			cds_list_del(&p->owed_node);
+			p->owed = false;
+			worker_queue_delivery(w, p, p->owed_state);
+			k++;
+		}
+		more = !cds_list_empty(&g->owed_list);
+		atomic_store_explicit(&g->has_owed, more, memory_order_relaxed);
+		unlock_group(g);
+		deliver(w);
+	} while (more);
 }
 
 static void finish_failed(struct worker *w, struct aio_group *g)
@@ -219,7 +292,9 @@ static void finish_failed(struct worker *w, struct aio_group *g)
 	do {
 		unsigned int k = 0;
 
-		if (!atomic_load(&g->has_failed))
+		/* Relaxed: a hint; the list is read under the lock. */
+		if (!atomic_load_explicit(&g->has_failed,
+					  memory_order_relaxed))
 			return;
 		lock_group(g);
 		while (k < BATCH && !cds_list_empty(&g->failed_list)) {
@@ -231,7 +306,8 @@ static void finish_failed(struct worker *w, struct aio_group *g)
 			k++;
 		}
 		more = !cds_list_empty(&g->failed_list);
-		atomic_store(&g->has_failed, more);
+		atomic_store_explicit(&g->has_failed, more,
+				      memory_order_relaxed);
 		unlock_group(g);
 		deliver(w);
 	} while (more);
@@ -269,7 +345,9 @@ static void service_groups(struct worker *w, uint64_t now)
 
 	for_each_my_group(w, t, g, id) {
 		finish_failed(w, g);
-		if (atomic_load(&g->next_deadline_us) <= now)
+		pay_owed(w, g);
+		if (atomic_load_explicit(&g->next_deadline_us,
+					 memory_order_seq_cst) <= now)
 			expire_group(w, g, now);
 	}
 }
@@ -282,7 +360,9 @@ static uint64_t earliest_deadline(struct worker *w)
 	unsigned int id;
 
 	for_each_my_group(w, t, g, id) {
-		uint64_t d = atomic_load(&g->next_deadline_us);
+		/* seq_cst: see worker_watch_deadline(). */
+		uint64_t d = atomic_load_explicit(&g->next_deadline_us,
+						  memory_order_seq_cst);
 
 		if (d < next)
 			next = d;
@@ -296,7 +376,8 @@ static int arm(struct worker *w)
 	uint64_t next = earliest_deadline(w), again, now;
 
 	for (;;) {
-		atomic_store(&w->sleep_until_us, next);
+		atomic_store_explicit(&w->sleep_until_us, next,
+				      memory_order_seq_cst);
 		again = earliest_deadline(w);
 		if (again >= next)
 			break;
@@ -331,7 +412,9 @@ static void *worker_main(void *arg)
 	int timeout;
 
 	current_worker = w;
-	while (atomic_load(&w->run) == THREAD_RUNNING) {
+	/* Acquire: pairs with workers_stop()'s release store of STOP. */
+	while (atomic_load_explicit(&w->run, memory_order_acquire) ==
+	       THREAD_RUNNING) {
 		pc_rcu_read_lock();
 		timeout = arm(w);
 		pc_rcu_read_unlock();
@@ -346,7 +429,7 @@ static void *worker_main(void *arg)
 		service_groups(w, pc_now_us());
 		pc_rcu_read_unlock();
 	}
-	atomic_store(&w->run, THREAD_STOPPED);
+	atomic_store_explicit(&w->run, THREAD_STOPPED, memory_order_release);
 	return NULL;
 }
 
@@ -361,8 +444,8 @@ static int worker_init(struct pc_engine *e, struct worker *w, unsigned int id)
 	atomic_init(&w->run, THREAD_RUNNING);
 	atomic_init(&w->sleep_until_us, UINT64_MAX);
 	atomic_init(&w->delivering, NULL);
-	atomic_init(&w->waiting_on, NULL);
-	w->batch = calloc(BATCH, sizeof(*w->batch));
+	atomic_init(&w->waiting_for, NULL);
+	w->batch = calloc(2 * BATCH, sizeof(*w->batch));
 	if (!w->batch)
 		return -ENOMEM;
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -441,13 +524,18 @@ void workers_stop(struct pc_engine *e)
 	unsigned int i;
 
 	for (i = 0; i < e->nworkers; i++) {
-		atomic_store(&e->workers[i].run, THREAD_STOP);
+		atomic_store_explicit(&e->workers[i].run, THREAD_STOP,
+				      memory_order_release);
 		worker_wake(&e->workers[i]);
 	}
+	/* The join orders the rest; relaxed is enough for our own marks. */
 	for (i = 0; i < e->nworkers; i++)
-		if (atomic_load(&e->workers[i].run) != THREAD_JOINED) {
+		if (atomic_load_explicit(&e->workers[i].run,
+					 memory_order_relaxed) != THREAD_JOINED) {
 			pthread_join(e->workers[i].thread, NULL);
-			atomic_store(&e->workers[i].run, THREAD_JOINED);
+			atomic_store_explicit(&e->workers[i].run,
+					      THREAD_JOINED,
+					      memory_order_relaxed);
 		}
 }
 

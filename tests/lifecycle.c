@@ -156,6 +156,15 @@ static void test_bad_input_no_engine(void)
 	CU_ASSERT_EQUAL(pc_engine_new(NULL, NULL), -EINVAL);
 	CU_ASSERT_EQUAL(pc_engine_new(&big, &e), -EINVAL);
 	CU_ASSERT_PTR_NULL(e);
+	{
+		/* Reserved space is for later releases: refused if set. */
+		struct pc_options later = { .workers = 1 };
+
+		later.resv[7] = 1;
+		e = (void *)1;
+		CU_ASSERT_EQUAL(pc_engine_new(&later, &e), -EINVAL);
+		CU_ASSERT_PTR_NULL(e);
+	}
 	/* Calls after a failed new get -EINVAL, nothing crashes. */
 	CU_ASSERT_EQUAL(pc_path_open(e, file, NULL, &p), -EINVAL);
 	CU_ASSERT_PTR_NULL(p);
@@ -187,9 +196,14 @@ static void test_bad_input(void)
 	struct pc_path *p = (void *)1;
 	char dir[128], fifo[300];
 	int fds, pfd[2], sv[2], wfd, cfd;
+	struct pc_stats st;
 
 	fds = count_fds();
 	PC_REQUIRE(pc_engine_new(&o, &e) == 0);
+	memset(&st, 0xff, sizeof(st));
+	CU_ASSERT_EQUAL(pc_engine_stats(e, &st), 0);
+	for (size_t i = 0; i < sizeof(st.resv) / sizeof(st.resv[0]); i++)
+		CU_ASSERT_EQUAL(st.resv[i], 0);
 	CU_ASSERT_EQUAL(pc_path_new(e, -1, NULL, &p), -EBADF);
 	CU_ASSERT_PTR_NULL(p);
 	cfd = open(file, O_RDONLY);
@@ -202,6 +216,11 @@ static void test_bad_input(void)
 	PC_REQUIRE(pc_test_mkdtemp(dir, sizeof(dir), "pctest.dir") == 0);
 	CU_ASSERT_EQUAL(pc_path_open(e, dir, NULL, &p), -EISDIR);
 	CU_ASSERT_NOT_EQUAL(strstr(log.last, "a directory"), NULL);
+	/* Messages name what the caller named (issue 9). */
+	CU_ASSERT_NOT_EQUAL(strstr(log.last, dir), NULL);
+	CU_ASSERT_EQUAL(pc_path_open(e, "/dev/null", NULL, &p), -ENOTBLK);
+	CU_ASSERT_NOT_EQUAL(strstr(log.last, "/dev/null is a character device"),
+			    NULL);
 	PC_REQUIRE(pipe(pfd) == 0);
 	CU_ASSERT_EQUAL(pc_path_new(e, pfd[0], NULL, &p), -ENOTBLK);
 	CU_ASSERT_NOT_EQUAL(strstr(log.last, "a pipe"), NULL);
