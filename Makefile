@@ -17,8 +17,13 @@ DOCDIR     ?= $(PREFIX)/share/doc/pathcheck
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 DESTDIR    ?=
 
-VERSION  := 0.1.0
-SOMAJOR  := 0
+# The one place the version is set: VERSION.  The release date is NEWS's
+# first heading, "pathcheck X.Y.Z (YYYY-MM-DD)".  Both reach the tools
+# (-DPC_VERSION), the .so name, pathcheck.pc and the man pages' .TH lines;
+# tests/first_hour checks that include/pathcheck.h's MAJOR.MINOR agree.
+VERSION  := $(shell cat VERSION)
+RELDATE  := $(shell sed -n '1s/^pathcheck [^ ]* (\([0-9-]*\)).*/\1/p' NEWS)
+SOMAJOR  := $(firstword $(subst ., ,$(VERSION)))
 
 comma := ,
 V ?= 0
@@ -37,7 +42,7 @@ CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wundef \
 	   -Wvla -Wno-unused-parameter
-PC_CPPFLAGS := -D_GNU_SOURCE -Iinclude -Isrc -Itests/lib
+PC_CPPFLAGS := -D_GNU_SOURCE -Iinclude -Isrc -Itests/lib -DPC_VERSION='"$(VERSION)"'
 PC_CFLAGS   := -std=gnu11 $(WARN) -fno-strict-aliasing -pthread
 SAN_FLAGS   :=
 ifneq ($(SAN),)
@@ -77,15 +82,18 @@ pathcheck-stress_LIBS = -lm
 # --- tests: tests/NAME.c is build/tests/NAME ---------------------------------
 TEST_SRCS  := $(wildcard tests/*.c)
 TESTS      := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
+# tests/*.sh: tests of the build and the install tree, of the shipped
+# contrib files; run by the plain `make check` only (nothing to sanitize).
+SCRIPT_TESTS := $(if $(SAN),,$(sort $(wildcard tests/*.sh)))
 TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
 TEST_LIB   := $(TEST_LIB_SRCS:%.c=$(B)/obj/%.o)
 
 ALL_CFLAGS = $(PC_CPPFLAGS) $(PC_CFLAGS) $(CFLAGS) $(SAN_FLAGS)
 
-.PHONY: all lib tools tests check run bench install uninstall clean deps man
+.PHONY: all lib tools tests check run bench install uninstall clean deps man deb FORCE
 .DEFAULT_GOAL := all
 
-all: $(B)/.deps lib tools
+all: $(B)/.deps lib tools man
 lib: $(SO) $(A) $(PCFILE)
 tools: $(TOOLS)
 tests: $(TESTS)
@@ -98,12 +106,20 @@ $(B)/.deps: scripts/deps.sh
 deps:
 	@sh scripts/deps.sh build
 
-$(B)/obj/pic/%.o: %.c $(B)/.deps
+# Rewritten only when an install directory or the version changes: what
+# embeds them (pathcheck.pc, the man pages) depends on it, so that
+# `make install PREFIX=/usr` after a plain `make` rebuilds them.
+INSTALL_VARS := $(PREFIX) $(LIBDIR) $(INCLUDEDIR) $(BINDIR) $(SBINDIR) $(MANDIR) $(DOCDIR) $(VERSION) $(RELDATE)
+$(B)/.install-vars: FORCE
+	@mkdir -p $(B)
+	@echo '$(INSTALL_VARS)' | cmp -s - $@ 2>/dev/null || echo '$(INSTALL_VARS)' > $@
+
+$(B)/obj/pic/%.o: %.c $(B)/.deps VERSION
 	@mkdir -p $(dir $@)
 	@echo '  CC     $@'
 	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -MMD -MP -c -o $@ $<
 
-$(B)/obj/%.o: %.c $(B)/.deps
+$(B)/obj/%.o: %.c $(B)/.deps VERSION
 	@mkdir -p $(dir $@)
 	@echo '  CC     $@'
 	$(Q)$(CC) $(ALL_CFLAGS) $($(notdir $(patsubst %/,%,$(dir $<)))_CFLAGS) -MMD -MP -c -o $@ $<
@@ -121,9 +137,18 @@ $(A): $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(PCFILE): pathcheck.pc.in Makefile
+$(PCFILE): pathcheck.pc.in Makefile $(B)/.install-vars
 	@mkdir -p $(B)
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
+
+# Man pages with the version, the release date and DOCDIR filled in.
+MAN_SRCS := $(wildcard docs/man/*.[1358])
+MANPAGES := $(MAN_SRCS:docs/man/%=$(B)/man/%)
+man: $(MANPAGES)
+$(B)/man/%: docs/man/% $(B)/.install-vars
+	@mkdir -p $(dir $@)
+	$(Q)sed -e 's|^\.TH \([^ ]*\) \([^ ]*\) [^ ]* "pathcheck [^"]*"|.TH \1 \2 $(RELDATE) "pathcheck $(VERSION)"|' \
+		-e 's|@DOCDIR@|$(DOCDIR)|g' $< > $@
 
 .SECONDEXPANSION:
 $(TOOLS): $(B)/%: $$(addprefix $(B)/obj/,$$(addsuffix .o,$$(basename $$(wildcard tools/$$*/*.c)))) $(TOOL_COMMON) $(A)
@@ -144,7 +169,7 @@ $(B)/readme-example: $(B)/readme-example.c $(SO)
 	$(Q)$(CC) $(filter-out -Isrc -Itests/lib,$(ALL_CFLAGS)) -o $@ $< -L$(B) -lpathcheck -Wl,-rpath,$(abspath $(B))
 
 check: all tests $(B)/readme-example
-	@PC_BUILD_DIR=$(B) SAN=$(SAN) sh tests/run.sh $(TESTS)
+	@PC_BUILD_DIR=$(B) SAN=$(SAN) sh tests/run.sh $(TESTS) $(SCRIPT_TESTS)
 
 # Succeeds when the check ran, whatever the states (exit 1: some path down).
 run: all
@@ -170,11 +195,11 @@ install: all
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g; s|@BINDIR@|$(BINDIR)|g' \
 		tools/pathcheckd/pathcheckd.service > $(DESTDIR)$(UNITDIR)/pathcheckd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/pathcheckd.service
-	install -m 0644 docs/pathcheckd.conf.example $(DESTDIR)$(DOCDIR)/
+	install -m 0644 docs/pathcheckd.conf.example docs/pathsim.md $(DESTDIR)$(DOCDIR)/
 	for s in 1 3 5 8; do \
-		ls docs/man/*.$$s >/dev/null 2>&1 || continue; \
+		ls $(B)/man/*.$$s >/dev/null 2>&1 || continue; \
 		install -d $(DESTDIR)$(MANDIR)/man$$s; \
-		install -m 0644 docs/man/*.$$s $(DESTDIR)$(MANDIR)/man$$s/; \
+		install -m 0644 $(B)/man/*.$$s $(DESTDIR)$(MANDIR)/man$$s/; \
 	done
 
 uninstall:
@@ -182,6 +207,7 @@ uninstall:
 		$(DESTDIR)$(LIBDIR)/pkgconfig/pathcheck.pc
 	for t in $(TOOL_DIRS); do rm -f $(DESTDIR)$(BINDIR)/$$t $(DESTDIR)$(SBINDIR)/$$t; done
 	rm -f $(DESTDIR)$(UNITDIR)/pathcheckd.service
+	for m in $(notdir $(MAN_SRCS)); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$$m; done
 	rm -rf $(DESTDIR)$(DOCDIR)
 
 clean:

@@ -82,7 +82,8 @@ static void usage(FILE *f)
 "  --baseline multipath-directio  multipath-tools' directio checker over\n"
 "                     the paths for --duration (throughput reference)\n"
 "  --sched rr|other   with it: SCHED_RR 99 as multipathd (default) or not\n"
-"  --json --quiet\n");
+"  --json --quiet\n"
+"  --help --version\n");
 }
 
 static int parse_uint(const char *s, unsigned int *v)
@@ -160,6 +161,7 @@ static int parse_args(int argc, char **argv, int *baseline)
 		{ "group-size", 1, 0, 'g' }, { "timeout-ms", 1, 0, 'T' },
 		{ "json", 0, 0, 'j' }, { "quiet", 0, 0, 'q' },
 		{ "baseline", 1, 0, 'b' }, { "lifecycle", 0, 0, 'L' }, { "shared-fd", 0, 0, 'X' }, { "help", 0, 0, 'h' },
+		{ "version", 0, 0, 'V' },
 		{ "sched", 1, 0, 's' },
 		{ 0, 0, 0, 0 },
 	};
@@ -206,6 +208,7 @@ static int parse_args(int argc, char **argv, int *baseline)
 			else return bad(name, optarg);
 			break;
 		case 'h': usage(stdout); exit(0);
+		case 'V': printf("pathcheck-stress %s\n", PC_VERSION); exit(0);
 		default: usage(stderr); return -EINVAL;
 		}
 		idx = -1;
@@ -495,11 +498,10 @@ static void *checker(void *arg)
 
 static int open_path(struct spath *sp)
 {
-	int ret = pc_path_open(engine, sp->dev, sp, &sp->p);
+	int ret = stress_path_open(engine, sp->dev, sp, &sp->p);
 
 	if (ret < 0) {
 		sp->p = NULL;
-		fprintf(stderr, "pathcheck-stress: %s: %s\n", sp->dev, strerror(-ret));
 	} else if (cfg.timeout_ms) {
 		pc_path_set_timeout(sp->p, cfg.timeout_ms);
 	}
@@ -778,6 +780,7 @@ static int lifecycle(void)
 	o.workers = cfg.workers;
 	o.group_size = cfg.group_size;
 	o.timeout_ms = cfg.timeout_ms;
+	o.log = stress_log;
 	t0 = now_us();
 	ret = pc_engine_new(&o, &engine);
 	if (ret < 0) {
@@ -795,13 +798,10 @@ static int lifecycle(void)
 			ret = pc_path_new(engine, shared_fds[n % cfg.ndevs], NULL,
 					  &pp[n]);
 		else
-			ret = pc_path_open(engine, cfg.devs[n % cfg.ndevs],
-					   NULL, &pp[n]);
-		if (ret < 0) {
-			fprintf(stderr, "pathcheck-stress: path %u (%s): %s\n", n,
-				cfg.devs[n % cfg.ndevs], strerror(-ret));
+			ret = stress_path_open(engine, cfg.devs[n % cfg.ndevs],
+					       NULL, &pp[n]);
+		if (ret < 0)
 			break;
-		}
 	}
 	t1 = now_us();
 	if (cfg.shared_fd)
@@ -917,6 +917,7 @@ int main(int argc, char **argv)
 	o.group_size = cfg.group_size;
 	o.timeout_ms = cfg.timeout_ms;
 	o.on_result = on_result;
+	o.log = stress_log;
 	ret = pc_engine_new(&o, &engine);
 	if (ret < 0) {
 		fprintf(stderr, "pathcheck-stress: pc_engine_new: %s\n", strerror(-ret));

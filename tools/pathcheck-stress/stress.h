@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+struct pc_engine;
 struct pc_path;
 
 enum path_mode { MODE_UP, MODE_HUNG, MODE_EIO, MODE_SLOW, MODE_FLAKY };
@@ -32,6 +33,10 @@ struct hist {
 void hist_add(struct hist *h, uint64_t v);
 uint64_t hist_pct(struct hist *h, double pct);
 uint64_t hist_max(struct hist *h);
+
+/* liblog.c: the library's log, and pc_path_open reporting a failure once */
+void stress_log(void *arg, int priority, const char *msg);
+int stress_path_open(struct pc_engine *e, const char *dev, void *arg, struct pc_path **pp);
 
 int baseline_lifecycle(char **devs, unsigned int ndevs, unsigned int npaths, int json);
 /* mpath.c: multipath-tools' libcheckdirectio.so, loaded at run time */

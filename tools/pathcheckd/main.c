@@ -93,7 +93,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 			}
 			break;
 		case 'V':
-			printf("pathcheckd %d.%d\n", PATHCHECK_VERSION_MAJOR, PATHCHECK_VERSION_MINOR);
+			printf("pathcheckd %s\n", PC_VERSION);
 			return 0;
 		case 'h':
 			usage(stdout);
