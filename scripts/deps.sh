@@ -2,10 +2,14 @@
 # Installs the Debian packages pathcheck needs, as root, or says what to run.
 #   deps.sh build   to build and test (make, make check, make run)
 #   deps.sh bench   also what make bench compares against
+#   deps.sh ci      also what .ci/run needs: promtool (prometheus) and jq for
+#                   the contrib/ tests, debhelper, fakeroot and lintian for
+#                   make deb and tests/pkg/deb.sh
 set -eu
 what=${1:-build}
 pkgs="gcc make pkg-config libaio-dev liburcu-dev libcunit1-dev libfuse3-dev fuse3"
 [ "$what" = bench ] && pkgs="$pkgs fio multipath-tools"
+[ "$what" = ci ] && pkgs="$pkgs prometheus jq debhelper dpkg-dev fakeroot lintian"
 
 missing=""
 for p in $pkgs; do

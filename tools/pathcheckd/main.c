@@ -434,6 +434,11 @@ static void stop(struct daemon *d, bool started)
 
 	if (started)
 		sd_notify_msg("STOPPING=1");
+	if (d->start_ms) {
+		/* The textfile's last word: pathcheck_daemon_up 0. */
+		d->stopping = true;
+		metrics_write_file(d);
+	}
 	ctl_close(d);
 	ctl_close_all(d);
 	recs_free_all(d);
