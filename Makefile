@@ -88,7 +88,8 @@ SCRIPT_TESTS := $(if $(SAN),,$(sort $(wildcard tests/*.sh)))
 TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
 TEST_LIB   := $(TEST_LIB_SRCS:%.c=$(B)/obj/%.o)
 
-ALL_CFLAGS = $(PC_CPPFLAGS) $(PC_CFLAGS) $(CFLAGS) $(SAN_FLAGS)
+# CPPFLAGS and LDFLAGS from the environment too: dpkg-buildflags' hardening.
+ALL_CFLAGS = $(PC_CPPFLAGS) $(CPPFLAGS) $(PC_CFLAGS) $(CFLAGS) $(SAN_FLAGS)
 
 .PHONY: all lib tools tests check run bench install uninstall clean deps man deb FORCE
 .DEFAULT_GOAL := all
@@ -99,9 +100,10 @@ tools: $(TOOLS)
 tests: $(TESTS)
 
 # Installs missing Debian packages as root, or says what to run.
+# NO_DEPS=1 (debian/rules: Build-Depends does it) skips that.
 $(B)/.deps: scripts/deps.sh
 	@mkdir -p $(B)
-	@sh scripts/deps.sh build
+	@[ "$(NO_DEPS)" = 1 ] || sh scripts/deps.sh build
 	@touch $@
 deps:
 	@sh scripts/deps.sh build
@@ -128,7 +130,7 @@ $(SO).$(VERSION): $(LIB_PIC) src/libpathcheck.map
 	@echo '  LD     $@'
 	$(Q)$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) \
 		-Wl,--version-script=src/libpathcheck.map -Wl,-z,defs \
-		-o $@ $(LIB_PIC) $(LIB_LIBS)
+		$(LDFLAGS) -o $@ $(LIB_PIC) $(LIB_LIBS)
 $(SO): $(SO).$(VERSION)
 	ln -sf $(notdir $<) $(B)/$(SONAME)
 	ln -sf $(notdir $<) $@
@@ -153,7 +155,7 @@ $(B)/man/%: docs/man/% $(B)/.install-vars
 .SECONDEXPANSION:
 $(TOOLS): $(B)/%: $$(addprefix $(B)/obj/,$$(addsuffix .o,$$(basename $$(wildcard tools/$$*/*.c)))) $(TOOL_COMMON) $(A)
 	@echo '  LD     $@'
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(A) $(LIB_LIBS) $($*_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(A) $(LIB_LIBS) $($*_LIBS)
 
 $(TESTS): $(B)/tests/%: $(B)/obj/tests/%.o $(TEST_LIB) $(A)
 	@mkdir -p $(dir $@)
@@ -179,6 +181,19 @@ bench: all
 	@sh scripts/deps.sh bench
 	@B=$(B) sh bench/run.sh
 	@B=$(B) sh bench/daemon.sh
+
+# Debian packages (debian/), built from a copy of the source tree so that
+# the tree stays clean: the .deb files and the build logs land in $(DEBOUT).
+DEBOUT ?= build-deb
+deb:
+	@sh scripts/deps.sh ci
+	rm -rf $(DEBOUT) && mkdir -p $(DEBOUT)/src/pathcheck-$(VERSION)
+	tar --exclude=./.git --exclude=./build --exclude='./build-*' -cf - . | \
+		tar -C $(DEBOUT)/src/pathcheck-$(VERSION) -xf -
+	cd $(DEBOUT)/src/pathcheck-$(VERSION) && dpkg-buildpackage -us -uc -b
+	mv $(DEBOUT)/src/*.deb $(DEBOUT)/src/*.changes $(DEBOUT)/src/*.buildinfo $(DEBOUT)/
+	rm -rf $(DEBOUT)/src
+	@ls -1 $(DEBOUT)
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
