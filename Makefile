@@ -178,6 +178,8 @@ run: all
 	@$(B)/pathcheck; rc=$$?; [ $$rc -le 1 ] || exit $$rc
 
 bench: all
+	@echo "bench: compares with fio and multipath-tools' directio checker;" \
+		"scripts/deps.sh installs them with apt-get if they are missing (as root)"
 	@sh scripts/deps.sh bench
 	@B=$(B) sh bench/run.sh
 	@B=$(B) sh bench/daemon.sh

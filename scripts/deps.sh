@@ -19,7 +19,7 @@ done
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-	echo "deps: installing$missing" >&2
+	echo "deps: apt-get install$missing" >&2
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq >&2 || true
 	# shellcheck disable=SC2086
