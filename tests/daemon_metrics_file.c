@@ -293,6 +293,37 @@ static void test_contrib_names_exist(void)
 	daemon_fx_free(fx);
 }
 
+/* Every metric family of `show metrics` is documented in pathcheckd.8. */
+static void test_man_page_lists_every_metric(void)
+{
+	const char *b = getenv("PC_BUILD_DIR");
+	struct daemon_fx *fx = start_fx();
+	char reply[65536], path[PATH_MAX];
+	unsigned int n = 0;
+	char *man;
+
+	PC_REQUIRE(fx != NULL);
+	PC_REQUIRE(daemon_cmd(fx, "show metrics", reply, sizeof(reply)) > 0);
+	CU_ASSERT_EQUAL(daemon_stop(fx), 0);
+	daemon_fx_free(fx);
+	snprintf(path, sizeof(path), "%s/man/pathcheckd.8", b ? b : "build");
+	man = pc_test_read_file(path, NULL);
+	PC_REQUIRE(man != NULL);
+	for (char *p = strstr(reply, "# TYPE "); p; p = strstr(p + 1, "# TYPE ")) {
+		char name[128];
+
+		if (sscanf(p, "# TYPE %127s", name) != 1)
+			continue;
+		n++;
+		if (!strstr(man, name))
+			printf("\n  %s is not in pathcheckd.8", name);
+		CU_ASSERT_PTR_NOT_NULL(strstr(man, name));
+	}
+	printf("\n  %u metric families, each in pathcheckd.8\n", n);
+	CU_ASSERT_TRUE(n >= 20);
+	free(man);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct pc_test tests[] = {
@@ -300,6 +331,7 @@ int main(int argc, char **argv)
 		{ "textfile_ages_after_a_crash", test_textfile_ages_after_a_crash },
 		{ "promtool_check_metrics", test_promtool_check_metrics },
 		{ "contrib_names_exist", test_contrib_names_exist },
+		{ "man_page_lists_every_metric", test_man_page_lists_every_metric },
 		{ NULL, NULL },
 	};
 
