@@ -111,6 +111,10 @@ static void test_textfile_marks_a_stop(void)
 	CU_ASSERT_TRUE(t2 > t1);
 	CU_ASSERT_TRUE(now_s() - t2 < 2.0 && now_s() - t2 > -1.0);
 
+	/* One version: the daemon's `show daemon` says VERSION too. */
+	PC_REQUIRE(daemon_cmd(fx, "show daemon", reply, sizeof(reply)) > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(reply, "\nversion " PC_VERSION "\n"));
+
 	/* The open of /dev/null failed: counted. */
 	PC_REQUIRE(daemon_cmd(fx, "show metrics", reply, sizeof(reply)) > 0);
 	CU_ASSERT_TRUE(sample(reply, "pathcheck_daemon_up", &up) && up == 1);
