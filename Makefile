@@ -84,7 +84,7 @@ TEST_SRCS  := $(wildcard tests/*.c)
 TESTS      := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 # tests/*.sh: tests of the build and the install tree, of the shipped
 # contrib files; run by the plain `make check` only (nothing to sanitize).
-SCRIPT_TESTS := $(if $(SAN),,$(sort $(wildcard tests/*.sh)))
+SCRIPT_TESTS := $(if $(SAN),,$(filter-out tests/run.sh,$(sort $(wildcard tests/*.sh))))
 TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
 TEST_LIB   := $(TEST_LIB_SRCS:%.c=$(B)/obj/%.o)
 

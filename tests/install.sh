@@ -20,7 +20,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/pc-install.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 m() { make -s -C "$here" B="$B" SAN="${SAN:-}" "$@"; }
 
-echo "=== install: PREFIX=/usr after a plain make"
+echo "--- install: PREFIX=/usr after a plain make"
 if ! m >"$tmp/log" 2>&1 || ! m install PREFIX=/usr DESTDIR="$tmp/usr-tree" >>"$tmp/log" 2>&1; then
 	cat "$tmp/log"; bad "make install PREFIX=/usr"
 else
@@ -56,13 +56,13 @@ else
 	else bad "pathsim.1 does not cite DOCDIR/pathsim.md"; fi
 fi
 
-echo "=== install: the default prefix again"
+echo "--- install: the default prefix again"
 if m install DESTDIR="$tmp/local-tree" >"$tmp/log" 2>&1 &&
    grep -qx 'prefix=/usr/local' "$tmp/local-tree/usr/local/lib/pkgconfig/pathcheck.pc"; then
 	ok "plain make install: pathcheck.pc says /usr/local"
 else cat "$tmp/log"; bad "plain make install after PREFIX=/usr"; fi
 
-echo "=== uninstall leaves nothing behind"
+echo "--- uninstall leaves nothing behind"
 for t in usr-tree:/usr local-tree:/usr/local; do
 	tree=$tmp/${t%%:*} prefix=${t#*:}
 	[ -d "$tree" ] || continue

@@ -67,7 +67,7 @@ for p in $pkgs; do
 	files="$files $f"
 done
 
-echo "=== lintian"
+echo "--- lintian"
 if command -v lintian >/dev/null 2>&1; then
 	lintian --tag-display-limit 0 $files >"$tmp/lintian" 2>&1
 	sed 's/^/    /' "$tmp/lintian"
@@ -76,7 +76,7 @@ else
 	echo "  SKIPPED: lintian is not installed"; skip=$((skip + 1))
 fi
 
-echo "=== dpkg -i"
+echo "--- dpkg -i"
 # shellcheck disable=SC2086
 if dpkg_retry -i $files >"$tmp/install.log" 2>&1; then installed=yes; ok "dpkg -i$(for p in $pkgs; do printf ' %s' "$p"; done)"
 else cat "$tmp/install.log"; bad "dpkg -i"; finish; fi
@@ -111,7 +111,7 @@ for m in pathcheck.8 pathcheckd.8 pathcheckd.conf.5 pathsim.1 pathcheck-stress.1
 	man -w "${m%.*}" >/dev/null 2>&1 || [ -f "/usr/share/man/man${m##*.}/$m.gz" ] || bad "no man page $m"
 done
 
-echo "=== the README example against the installed libpathcheck-dev"
+echo "--- the README example against the installed libpathcheck-dev"
 sed -n '/^<!-- embed-example -->$/,/^```$/p' "$top/README.md" | sed '1,2d;$d' > "$tmp/example.c"
 flags=$(pkg-config --cflags --libs pathcheck) || bad "pkg-config pathcheck"
 echo "  pkg-config: $flags"
@@ -133,7 +133,7 @@ else
 	sed 's/^/    /' "$tmp/static.log" | tail -5; bad "the example does not link statically (pkg-config --static)"
 fi
 
-echo "=== dpkg -r, then dpkg --purge"
+echo "--- dpkg -r, then dpkg --purge"
 # shellcheck disable=SC2086
 dpkg_retry -r $pkgs >"$tmp/remove.log" 2>&1 || { cat "$tmp/remove.log"; bad "dpkg -r"; }
 left=$(while read -r f; do if [ ! -d "$f" ] && { [ -e "$f" ] || [ -L "$f" ]; }; then echo "$f"; fi; done < "$tmp/owned" | grep -v '^$' || true)
