@@ -188,6 +188,40 @@ static void test_stress_one_error_line(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "No such file or directory"));
 }
 
+/* The Debian packaging agrees: debian/changelog's version is VERSION, and
+ * every symbol of src/libpathcheck.map is in the symbols file. */
+static void test_debian_agrees(void)
+{
+	char *chl = pc_test_read_file("debian/changelog", NULL);
+	char *map = pc_test_read_file("src/libpathcheck.map", NULL);
+	char *sym = pc_test_read_file("debian/libpathcheck0.symbols", NULL);
+	char want[64], *p, *save = NULL;
+	unsigned int n = 0;
+
+	PC_REQUIRE(chl && map && sym);
+	snprintf(want, sizeof(want), "pathcheck (%s) ", PC_VERSION);
+	CU_ASSERT_EQUAL(strncmp(chl, want, strlen(want)), 0);
+	for (p = strtok_r(map, " \t\n", &save); p; p = strtok_r(NULL, " \t\n", &save)) {
+		char entry[128];
+		size_t len = strlen(p);
+
+		if (strncmp(p, "pc_", 3) || p[len - 1] != ';')
+			continue;
+		p[len - 1] = 0;
+		snprintf(entry, sizeof(entry), " %s@PATHCHECK_", p);
+		if (!strstr(sym, entry))
+			printf("\n  %s is not in debian/libpathcheck0.symbols", p);
+		CU_ASSERT_PTR_NOT_NULL(strstr(sym, entry));
+		n++;
+	}
+	printf("\n  debian/changelog says %s; %u exported symbols in the symbols file\n",
+	       PC_VERSION, n);
+	CU_ASSERT_TRUE(n >= 16);
+	free(chl);
+	free(map);
+	free(sym);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct pc_test tests[] = {
@@ -195,6 +229,7 @@ int main(int argc, char **argv)
 		{ "man_pages_versioned", test_man_pages_versioned },
 		{ "stress_man_options", test_stress_man_options },
 		{ "stress_one_error_line", test_stress_one_error_line },
+		{ "debian_agrees", test_debian_agrees },
 		{ NULL, NULL },
 	};
 
