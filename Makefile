@@ -188,7 +188,7 @@ bench: all
 # the tree stays clean: the .deb files and the build logs land in $(DEBOUT).
 DEBOUT ?= build-deb
 deb:
-	@sh scripts/deps.sh ci
+	@sh scripts/deps.sh deb
 	rm -rf $(DEBOUT) && mkdir -p $(DEBOUT)/src/pathcheck-$(VERSION)
 	tar --exclude=./.git --exclude=./build --exclude='./build-*' -cf - . | \
 		tar -C $(DEBOUT)/src/pathcheck-$(VERSION) -xf -

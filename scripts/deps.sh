@@ -2,14 +2,15 @@
 # Installs the Debian packages pathcheck needs, as root, or says what to run.
 #   deps.sh build   to build and test (make, make check, make run)
 #   deps.sh bench   also what make bench compares against
-#   deps.sh ci      also what .ci/run needs: promtool (prometheus) and jq for
-#                   the contrib/ tests, debhelper, fakeroot and lintian for
-#                   make deb and tests/pkg/deb.sh
+#   deps.sh deb     also what make deb needs: debhelper, fakeroot, lintian
+#   deps.sh ci      what .ci/run needs: deb's, and promtool (prometheus) and
+#                   jq for the contrib/ tests
 set -eu
 what=${1:-build}
 pkgs="gcc make pkg-config libaio-dev liburcu-dev libcunit1-dev libfuse3-dev fuse3"
 [ "$what" = bench ] && pkgs="$pkgs fio multipath-tools"
-[ "$what" = ci ] && pkgs="$pkgs prometheus jq debhelper dpkg-dev fakeroot lintian"
+case $what in deb|ci) pkgs="$pkgs debhelper dpkg-dev fakeroot lintian" ;; esac
+[ "$what" = ci ] && pkgs="$pkgs prometheus jq"
 
 missing=""
 for p in $pkgs; do
