@@ -218,6 +218,8 @@ install: all
 		install -d $(DESTDIR)$(MANDIR)/man$$s; \
 		install -m 0644 $(B)/man/*.$$s $(DESTDIR)$(MANDIR)/man$$s/; \
 	done
+	@# Into the live system: let the dynamic linker find the new library.
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libpathcheck.* $(DESTDIR)$(INCLUDEDIR)/pathcheck.h \
@@ -226,6 +228,7 @@ uninstall:
 	rm -f $(DESTDIR)$(UNITDIR)/pathcheckd.service
 	for m in $(notdir $(MAN_SRCS)); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$$m; done
 	rm -rf $(DESTDIR)$(DOCDIR)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 clean:
 	rm -rf build build-*
