@@ -17,8 +17,13 @@ DOCDIR     ?= $(PREFIX)/share/doc/pathcheck
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 DESTDIR    ?=
 
-VERSION  := 0.1.0
-SOMAJOR  := 0
+# The one place the version is set: VERSION.  The release date is NEWS's
+# first heading, "pathcheck X.Y.Z (YYYY-MM-DD)".  Both reach the tools
+# (-DPC_VERSION), the .so name, pathcheck.pc and the man pages' .TH lines;
+# tests/first_hour checks that include/pathcheck.h's MAJOR.MINOR agree.
+VERSION  := $(shell cat VERSION)
+RELDATE  := $(shell sed -n '1s/^pathcheck [^ ]* (\([0-9-]*\)).*/\1/p' NEWS)
+SOMAJOR  := $(firstword $(subst ., ,$(VERSION)))
 
 comma := ,
 V ?= 0
@@ -37,7 +42,7 @@ CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wundef \
 	   -Wvla -Wno-unused-parameter
-PC_CPPFLAGS := -D_GNU_SOURCE -Iinclude
+PC_CPPFLAGS := -D_GNU_SOURCE -Iinclude -DPC_VERSION='"$(VERSION)"'
 # Each top directory sees only its own headers besides include/: the tools
 # never see the library's internals or the test library.
 src_CPPFLAGS   := -Isrc
@@ -86,33 +91,46 @@ dlclose_TEST_LIBS            = -ldl
 destroyer_nothread_TEST_LIBS = -Wl,--wrap=pthread_create
 TEST_SRCS  := $(wildcard tests/*.c)
 TESTS      := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
+# tests/*.sh: tests of the build and the install tree, of the shipped
+# contrib files; run by the plain `make check` only (nothing to sanitize).
+SCRIPT_TESTS := $(if $(SAN),,$(filter-out tests/run.sh,$(sort $(wildcard tests/*.sh))))
 TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
 TEST_LIB   := $(TEST_LIB_SRCS:%.c=$(B)/obj/%.o)
 
-ALL_CFLAGS = $(PC_CPPFLAGS) $(PC_CFLAGS) $(CFLAGS) $(SAN_FLAGS)
+# CPPFLAGS and LDFLAGS from the environment too: dpkg-buildflags' hardening.
+ALL_CFLAGS = $(PC_CPPFLAGS) $(CPPFLAGS) $(PC_CFLAGS) $(CFLAGS) $(SAN_FLAGS)
 
-.PHONY: all lib tools tests check run bench install uninstall clean deps man
+.PHONY: all lib tools tests check run bench install uninstall clean deps man deb FORCE
 .DEFAULT_GOAL := all
 
-all: $(B)/.deps lib tools
+all: $(B)/.deps lib tools man
 lib: $(SO) $(A) $(PCFILE)
 tools: $(TOOLS)
 tests: $(TESTS)
 
 # Installs missing Debian packages as root, or says what to run.
+# NO_DEPS=1 (debian/rules: Build-Depends does it) skips that.
 $(B)/.deps: scripts/deps.sh
 	@mkdir -p $(B)
-	@sh scripts/deps.sh build
+	@[ "$(NO_DEPS)" = 1 ] || sh scripts/deps.sh build
 	@touch $@
 deps:
 	@sh scripts/deps.sh build
 
-$(B)/obj/pic/%.o: %.c $(B)/.deps
+# Rewritten only when an install directory or the version changes: what
+# embeds them (pathcheck.pc, the man pages) depends on it, so that
+# `make install PREFIX=/usr` after a plain `make` rebuilds them.
+INSTALL_VARS := $(PREFIX) $(LIBDIR) $(INCLUDEDIR) $(BINDIR) $(SBINDIR) $(MANDIR) $(DOCDIR) $(VERSION) $(RELDATE)
+$(B)/.install-vars: FORCE
+	@mkdir -p $(B)
+	@echo '$(INSTALL_VARS)' | cmp -s - $@ 2>/dev/null || echo '$(INSTALL_VARS)' > $@
+
+$(B)/obj/pic/%.o: %.c $(B)/.deps VERSION
 	@mkdir -p $(dir $@)
 	@echo '  CC     $@'
 	$(Q)$(CC) $(call dir_cppflags,$<) $(ALL_CFLAGS) -fPIC -MMD -MP -c -o $@ $<
 
-$(B)/obj/%.o: %.c $(B)/.deps
+$(B)/obj/%.o: %.c $(B)/.deps VERSION
 	@mkdir -p $(dir $@)
 	@echo '  CC     $@'
 	$(Q)$(CC) $(call dir_cppflags,$<) $(ALL_CFLAGS) $($(notdir $(patsubst %/,%,$(dir $<)))_CFLAGS) -MMD -MP -c -o $@ $<
@@ -122,7 +140,7 @@ $(SO).$(VERSION): $(LIB_PIC) src/libpathcheck.map Makefile
 	$(Q)$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) \
 		-Wl,--version-script=src/libpathcheck.map -Wl,-z,defs \
 		-Wl,-z,nodelete \
-		-o $@ $(LIB_PIC) $(LIB_LIBS)
+		$(LDFLAGS) -o $@ $(LIB_PIC) $(LIB_LIBS)
 $(SO): $(SO).$(VERSION)
 	ln -sf $(notdir $<) $(B)/$(SONAME)
 	ln -sf $(notdir $<) $@
@@ -131,14 +149,23 @@ $(A): $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(PCFILE): pathcheck.pc.in Makefile
+$(PCFILE): pathcheck.pc.in Makefile $(B)/.install-vars
 	@mkdir -p $(B)
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
+
+# Man pages with the version, the release date and DOCDIR filled in.
+MAN_SRCS := $(wildcard docs/man/*.[1358])
+MANPAGES := $(MAN_SRCS:docs/man/%=$(B)/man/%)
+man: $(MANPAGES)
+$(B)/man/%: docs/man/% $(B)/.install-vars
+	@mkdir -p $(dir $@)
+	$(Q)sed -e 's|^\.TH \([^ ]*\) \([^ ]*\) [^ ]* "pathcheck [^"]*"|.TH \1 \2 $(RELDATE) "pathcheck $(VERSION)"|' \
+		-e 's|@DOCDIR@|$(DOCDIR)|g' $< > $@
 
 .SECONDEXPANSION:
 $(TOOLS): $(B)/%: $$(addprefix $(B)/obj/,$$(addsuffix .o,$$(basename $$(wildcard tools/$$*/*.c)))) $(TOOL_COMMON) $(A)
 	@echo '  LD     $@'
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(A) $(LIB_LIBS) $($*_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(A) $(LIB_LIBS) $($*_LIBS)
 
 $(TESTS): $(B)/tests/%: $(B)/obj/tests/%.o $(TEST_LIB) $(A)
 	@mkdir -p $(dir $@)
@@ -154,16 +181,31 @@ $(B)/readme-example: $(B)/readme-example.c $(SO)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< -L$(B) -lpathcheck -Wl,-rpath,$(abspath $(B))
 
 check: all tests $(B)/readme-example
-	@PC_BUILD_DIR=$(B) SAN=$(SAN) sh tests/run.sh $(TESTS)
+	@PC_BUILD_DIR=$(B) SAN=$(SAN) sh tests/run.sh $(TESTS) $(SCRIPT_TESTS)
 
 # Succeeds when the check ran, whatever the states (exit 1: some path down).
 run: all
 	@$(B)/pathcheck; rc=$$?; [ $$rc -le 1 ] || exit $$rc
 
 bench: all
+	@echo "bench: compares with fio and multipath-tools' directio checker;" \
+		"scripts/deps.sh installs them with apt-get if they are missing (as root)"
 	@sh scripts/deps.sh bench
 	@B=$(B) sh bench/run.sh
 	@B=$(B) sh bench/daemon.sh
+
+# Debian packages (debian/), built from a copy of the source tree so that
+# the tree stays clean: the .deb files and the build logs land in $(DEBOUT).
+DEBOUT ?= build-deb
+deb:
+	@sh scripts/deps.sh deb
+	rm -rf $(DEBOUT) && mkdir -p $(DEBOUT)/src/pathcheck-$(VERSION)
+	tar --exclude=./.git --exclude=./build --exclude='./build-*' -cf - . | \
+		tar -C $(DEBOUT)/src/pathcheck-$(VERSION) -xf -
+	cd $(DEBOUT)/src/pathcheck-$(VERSION) && dpkg-buildpackage -us -uc -b
+	mv $(DEBOUT)/src/*.deb $(DEBOUT)/src/*.changes $(DEBOUT)/src/*.buildinfo $(DEBOUT)/
+	rm -rf $(DEBOUT)/src
+	@ls -1 $(DEBOUT)
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
@@ -180,19 +222,23 @@ install: all
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g; s|@BINDIR@|$(BINDIR)|g' \
 		tools/pathcheckd/pathcheckd.service > $(DESTDIR)$(UNITDIR)/pathcheckd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/pathcheckd.service
-	install -m 0644 docs/pathcheckd.conf.example $(DESTDIR)$(DOCDIR)/
+	install -m 0644 docs/pathcheckd.conf.example docs/pathsim.md $(DESTDIR)$(DOCDIR)/
 	for s in 1 3 5 8; do \
-		ls docs/man/*.$$s >/dev/null 2>&1 || continue; \
+		ls $(B)/man/*.$$s >/dev/null 2>&1 || continue; \
 		install -d $(DESTDIR)$(MANDIR)/man$$s; \
-		install -m 0644 docs/man/*.$$s $(DESTDIR)$(MANDIR)/man$$s/; \
+		install -m 0644 $(B)/man/*.$$s $(DESTDIR)$(MANDIR)/man$$s/; \
 	done
+	@# Into the live system: let the dynamic linker find the new library.
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libpathcheck.* $(DESTDIR)$(INCLUDEDIR)/pathcheck.h \
 		$(DESTDIR)$(LIBDIR)/pkgconfig/pathcheck.pc
 	for t in $(TOOL_DIRS); do rm -f $(DESTDIR)$(BINDIR)/$$t $(DESTDIR)$(SBINDIR)/$$t; done
 	rm -f $(DESTDIR)$(UNITDIR)/pathcheckd.service
+	for m in $(notdir $(MAN_SRCS)); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$$m; done
 	rm -rf $(DESTDIR)$(DOCDIR)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 clean:
 	rm -rf build build-*

@@ -28,6 +28,7 @@ field() { sed -n "s/.*\"$1\":\([0-9.eE+-]*\).*/\1/p"; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "nan"}'; }
 fio_iops() { python3 -c 'import json,sys; j=json.load(sys.stdin)["jobs"][0]["read"]; print(json.dumps({"bench":"fio_2048","iops":round(j["iops"])}))'; }
 fio_lat() { python3 -c 'import json,sys; j=json.load(sys.stdin)["jobs"][0]["read"]; print(json.dumps({"bench":"fio_1_total","lat_mean_ns":round(j["lat_ns"]["mean"]),"clat_p50_ns":j["clat_ns"]["percentile"]["50.000000"],"iops":round(j["iops"])}))'; }
+. "$(dirname "$0")/lib.sh"	# target()
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "nan"; else printf "%.2f", a / b }'; }
 
 echo "pathcheck benchmarks: $(uname -r), $(nproc) CPUs, $ROUNDS rounds, medians"
@@ -83,13 +84,13 @@ if [ -n "$LOOP" ]; then
 	PCS=$(grep pc_sync1 "$OUT/throughput.json" | field lat_p50_us | median)
 	F1=$(grep '"fio_1_total"' "$OUT/throughput.json" | tr -d ' ' | field lat_mean_ns | median)
 	F1US=$(awk -v n="$F1" 'BEGIN { printf "%.1f", n / 1000 }')
-	echo "2. throughput, 2048 paths on $LOOP (tmpfs): pathcheck batch $PCB checks/s, fio iodepth 2048 $FIO IOPS: $(ratio "$PCB" "$FIO") (target >= 0.75)"
+	echo "2. throughput, 2048 paths on $LOOP (tmpfs): pathcheck batch $PCB checks/s, fio iodepth 2048 $FIO IOPS: $(ratio "$PCB" "$FIO") $(target "$(ratio "$PCB" "$FIO")" ">=" 0.75)"
 	echo "   pathcheck async, 2 threads: $PCA checks/s"
-	echo "   sync p50 of one path: $PCS us; fio iodepth 1 mean total latency $F1US us: $(ratio "$PCS" "$F1US")x (target <= 1.5)"
+	echo "   sync p50 of one path: $PCS us; fio iodepth 1 mean total latency $F1US us: $(ratio "$PCS" "$F1US")x $(target "$(ratio "$PCS" "$F1US")" "<=" 1.5)"
 	if [ -z "$MP_WHY" ]; then
 		MP=$(grep '"mp_directio"' "$OUT/throughput.json" | field checks_per_s | median)
 		MPO=$(grep '"mp_directio_other"' "$OUT/throughput.json" | field checks_per_s | median)
-		echo "2d. vs multipath-tools directio checker: pathcheck $PCB/s vs multipath-tools $MP/s: ratio $(ratio "$PCB" "$MP")x (target >= 25x)"
+		echo "2d. vs multipath-tools directio checker: pathcheck $PCB/s vs multipath-tools $MP/s: ratio $(ratio "$PCB" "$MP")x $(target "$(ratio "$PCB" "$MP")" ">=" 25)"
 		echo "   (its checker loop as multipathd runs it, SCHED_RR 99; under SCHED_OTHER $MPO/s: $(ratio "$PCB" "$MPO")x)"
 	else
 		echo "2d. vs multipath-tools directio checker: skipped: $(echo "$MP_WHY" | head -1)"
@@ -109,9 +110,10 @@ done
 printf '3. teardown (pc_engine_free, groups of 8):'
 for g in 1 10 100; do
 	T=$(grep "teardown_$g\"" "$OUT/teardown.json" | field free_engine_s | median)
-	printf ' %s groups %.1f ms;' "$g" "$(awk -v t="$T" 'BEGIN{print t*1000}')"
+	TMS=$(awk -v t="$T" 'BEGIN{print t*1000}')
+	printf ' %s groups %.1f ms;' "$g" "$TMS"
 done
-echo " (target 100 groups < 100 ms)"
+echo " 100 groups $(target "$TMS" "<" 100 ms)"
 
 # --- 4. isolation: healthy throughput with 10% hung ----------------------------
 if [ -e /dev/fuse ] && [ -x "$B/pathsim" ] && [ "$(id -u)" = 0 ]; then
@@ -130,7 +132,7 @@ if [ -e /dev/fuse ] && [ -x "$B/pathsim" ] && [ "$(id -u)" = 0 ]; then
 	H0=$(grep hung0 "$OUT/isolation.json" | awk -F'"up":' '{split($2,a,","); w=$0; sub(/.*"wall_s":/,"",w); sub(/}.*/,"",w); print a[1]/w}' | median)
 	H10=$(grep hung10 "$OUT/isolation.json" | awk -F'"up":' '{split($2,a,","); w=$0; sub(/.*"wall_s":/,"",w); sub(/}.*/,"",w); print a[1]/w}' | median)
 	H10N=$(awk -v h="$H10" 'BEGIN { printf "%.0f", h / 0.9 }')
-	echo "4. isolation (pathsim, 200 paths): healthy checks/s per healthy path set: none hung $H0/s, 10% hung $H10/s (per-path normalised $H10N): $(ratio "$H10N" "$H0") (target >= 0.90)"
+	echo "4. isolation (pathsim, 200 paths): healthy checks/s per healthy path set: none hung $H0/s, 10% hung $H10/s (per-path normalised $H10N): $(ratio "$H10N" "$H0") $(target "$(ratio "$H10N" "$H0")" ">=" 0.90)"
 	printf 'release\n' > "$TMP/mnt/control"; kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null; SIM_PID=
 else
 	echo "4. isolation: skipped (needs root, /dev/fuse and $B/pathsim)"
@@ -144,7 +146,7 @@ fi
 $S --lifecycle --shared-fd --devices "$TMP/file" --paths 100000 > "$OUT/memory.json" 2> "$OUT/memory.err"
 if [ -s "$OUT/memory.json" ]; then
 	echo "5. memory at $(field paths < "$OUT/memory.json") paths: RSS $(field rss_kib < "$OUT/memory.json") KiB," \
-	     "$(field rss_per_path_b < "$OUT/memory.json") B/path (target <= 1024); create $(field create_s < "$OUT/memory.json") s"
+	     "$(field rss_per_path_b < "$OUT/memory.json") B/path $(target "$(field rss_per_path_b < "$OUT/memory.json")" "<=" 1024 B); create $(field create_s < "$OUT/memory.json") s"
 else
 	echo "5. memory: failed: $(head -1 "$OUT/memory.err")"
 fi

@@ -73,8 +73,7 @@ enum pc_reason {
 
 /* Flags of pc_check(). */
 /* Wait for the result: until the read's deadline (plus 20 ms for the
- * worker's verdict; past that the caller finishes the check DOWN itself,
- * and that is the check's one result).  From on_result: -EDEADLK. */
+ * worker's verdict).  From on_result: -EDEADLK. */
 #define PC_SYNC	(1U << 0)
 
 /*

@@ -2,10 +2,15 @@
 # Installs the Debian packages pathcheck needs, as root, or says what to run.
 #   deps.sh build   to build and test (make, make check, make run)
 #   deps.sh bench   also what make bench compares against
+#   deps.sh deb     also what make deb needs: debhelper, fakeroot, lintian
+#   deps.sh ci      what .ci/run needs: deb's, and promtool (prometheus) and
+#                   jq for the contrib/ tests
 set -eu
 what=${1:-build}
 pkgs="gcc make pkg-config libaio-dev liburcu-dev libcunit1-dev libfuse3-dev fuse3"
 [ "$what" = bench ] && pkgs="$pkgs fio multipath-tools"
+case $what in deb|ci) pkgs="$pkgs debhelper dpkg-dev fakeroot lintian" ;; esac
+[ "$what" = ci ] && pkgs="$pkgs prometheus jq"
 
 missing=""
 for p in $pkgs; do
@@ -15,7 +20,7 @@ done
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-	echo "deps: installing$missing" >&2
+	echo "deps: apt-get install$missing" >&2
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq >&2 || true
 	# shellcheck disable=SC2086

@@ -183,8 +183,8 @@ static void test_touch_other_during_engine_free(void)
  * frees waits for anything, so there is no cycle, and the first free must
  * wait until pB's callback has ended.
  */
-#define GROUP	32u
-#define EXTRA	4u	/* groups of worker 0 with idle paths */
+#define GROUP	8u
+#define EXTRA	30u	/* groups of worker 0 with idle paths */
 
 static struct {
 	struct pc_path *pa, *pb, *extra[2 * GROUP * (EXTRA + 1)];
@@ -250,7 +250,7 @@ static int cyc_round(void)
 
 static void test_no_false_cycle(void)
 {
-	unsigned int rounds = 100, early = 0;
+	unsigned int rounds = 50, early = 0;
 
 	for (unsigned int i = 0; i < rounds; i++) {
 		int ok = cyc_round();

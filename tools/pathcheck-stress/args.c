@@ -36,6 +36,7 @@ static void usage(FILE *f)
 "                     the paths for --duration (throughput reference)\n"
 "  --sched rr|other   with it: SCHED_RR 99 as multipathd (default) or not\n"
 "  --json --quiet\n"
+"  --help --version\n"
 "DUR: 500ms, 2s, 1.5s, 1m; a bare number is seconds; 0 for --duration,\n"
 "--reset-every and --flip means none.\n");
 }
@@ -129,7 +130,7 @@ static const struct option opts[] = {
 	{ "timeout", 1, 0, 'T' },
 	{ "json", 0, 0, 'j' }, { "quiet", 0, 0, 'q' },
 	{ "baseline", 1, 0, 'b' }, { "lifecycle", 0, 0, 'L' }, { "shared-fd", 0, 0, 'X' }, { "help", 0, 0, 'h' },
-	{ "sched", 1, 0, 's' },
+	{ "version", 0, 0, 'V' }, { "sched", 1, 0, 's' },
 	{ 0, 0, 0, 0 },
 };
 
@@ -183,6 +184,7 @@ int parse_args(struct stress_cfg *cfg, int argc, char **argv)
 			else return bad(name, optarg);
 			break;
 		case 'h': usage(stdout); exit(0);
+		case 'V': printf("pathcheck-stress %s\n", PC_VERSION); exit(0);
 		default: usage(stderr); return -EINVAL;
 		}
 		idx = -1;

@@ -29,11 +29,10 @@ static int budget_left(struct stress *s)
 
 static int open_path(struct stress *s, struct spath *sp)
 {
-	int ret = pc_path_open(s->engine, sp->dev, sp, &sp->p);
+	int ret = stress_path_open(s->engine, sp->dev, sp, &sp->p);
 
 	if (ret < 0) {
 		sp->p = NULL;
-		fprintf(stderr, "pathcheck-stress: %s: %s\n", sp->dev, strerror(-ret));
 	} else if (s->cfg.timeout_ms) {
 		pc_path_set_timeout(sp->p, s->cfg.timeout_ms);
 	}

@@ -69,6 +69,7 @@ int lifecycle(struct stress *s)
 	o.workers = s->cfg.workers;
 	o.group_size = s->cfg.group_size;
 	o.timeout_ms = s->cfg.timeout_ms;
+	o.log = stress_log;
 	t0 = now_us();
 	ret = pc_engine_new(&o, &s->engine);
 	if (ret < 0) {
@@ -83,13 +84,10 @@ int lifecycle(struct stress *s)
 			ret = pc_path_new(s->engine, s->shared_fds[n % s->cfg.ndevs], NULL,
 					  &pp[n]);
 		else
-			ret = pc_path_open(s->engine, s->cfg.devs[n % s->cfg.ndevs],
-					   NULL, &pp[n]);
-		if (ret < 0) {
-			fprintf(stderr, "pathcheck-stress: path %u (%s): %s\n", n,
-				s->cfg.devs[n % s->cfg.ndevs], strerror(-ret));
+			ret = stress_path_open(s->engine, s->cfg.devs[n % s->cfg.ndevs],
+					       NULL, &pp[n]);
+		if (ret < 0)
 			break;
-		}
 	}
 	t1 = now_us();
 	if (s->cfg.shared_fd)

@@ -78,6 +78,11 @@ struct stress {
 	int *shared_fds;		/* --shared-fd: one per device */
 };
 
+/* liblog.c: the library's log, and pc_path_open reporting a failure once */
+void stress_log(void *arg, int priority, const char *msg);
+int stress_path_open(struct pc_engine *e, const char *dev, void *arg, struct pc_path **pp);
+
+
 /* A checker thread's argument. */
 struct checker {
 	struct stress *s;

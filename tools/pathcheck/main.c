@@ -112,7 +112,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_COUNT: a->count = optarg; break;
 		case 'h': help(); return EXIT_ALL_UP;
 		case 'V':
-			printf("pathcheck %d.%d\n", PATHCHECK_VERSION_MAJOR, PATHCHECK_VERSION_MINOR);
+			printf("pathcheck %s\n", PC_VERSION);
 			return EXIT_ALL_UP;
 		default:
 			fputs(synopsis, stderr);

@@ -243,7 +243,7 @@ static void show_daemon(struct cmd_ctx *x)
 	ctl_send(d, x->c, "uptime %llu s\nconfig %s\nsocket %s\npaths %zu\nclients %zu\n",
 		 (unsigned long long)((now_ms() - d->start_ms) / 1000), d->config_file,
 		 d->socket_path, d->nrecs, d->nclients);
-	ctl_send(d, x->c, "version %d.%d\n", PATHCHECK_VERSION_MAJOR, PATHCHECK_VERSION_MINOR);
+	ctl_send(d, x->c, "version %s\n", PC_VERSION);
 	ctl_reply_end(d, x->c);
 }
 

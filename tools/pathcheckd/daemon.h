@@ -31,6 +31,7 @@ struct counters {
 	uint64_t command_errors;
 	uint64_t reconfigures;
 	uint64_t reconfigure_errors;
+	uint64_t path_open_failures;	/* opens that failed, retries included */
 	uint64_t events_sent;
 	uint64_t results_lost;
 };

@@ -102,7 +102,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 			}
 			break;
 		case 'V':
-			printf("pathcheckd %d.%d\n", PATHCHECK_VERSION_MAJOR, PATHCHECK_VERSION_MINOR);
+			printf("pathcheckd %s\n", PC_VERSION);
 			return 0;
 		case 'h':
 			usage(stdout);
@@ -443,6 +443,11 @@ static void stop(struct daemon *d, bool started)
 
 	if (started)
 		sd_notify_msg("STOPPING=1");
+	if (d->start_ms) {
+		/* The textfile's last word: pathcheck_daemon_up 0. */
+		d->stopping = true;
+		metrics_write_file(d);
+	}
 	ctl_close(d);
 	ctl_close_all(d);
 	recs_free_all(d);

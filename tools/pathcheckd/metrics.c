@@ -3,6 +3,9 @@
  * Prometheus text exposition (format 0.0.4): `show metrics`, and a file
  * rewritten every interval for node_exporter's textfile collector, written
  * to a temporary name and renamed, so readers never see half a file.
+ * At a clean stop the file is written once more with pathcheck_daemon_up 0;
+ * after a crash its pathcheck_metrics_last_write_timestamp_seconds ages, so
+ * a stale file is visible either way (contrib/prometheus alerts on both).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hist.h"
@@ -87,12 +91,27 @@ static void paths_by_state(struct daemon *d, struct sbuf *b)
 			  chk_st_name((enum chk_st)st), (unsigned long long)count[st]);
 }
 
+static void liveness(struct daemon *d, struct sbuf *b)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	one(b, "pathcheck_daemon_up", "gauge",
+	    "1 while pathcheckd runs; 0 in the textfile it writes at a clean stop.",
+	    !d->stopping);
+	head(b, "pathcheck_metrics_last_write_timestamp_seconds", "gauge",
+	     "Unix time these metrics were written (the textfile: its last rewrite).");
+	sb_printf(b, "pathcheck_metrics_last_write_timestamp_seconds %lld.%03ld\n",
+		  (long long)ts.tv_sec, ts.tv_nsec / 1000000);
+}
+
 void metrics_text(struct daemon *d, struct sbuf *b)
 {
 	struct pc_stats s;
 	const struct counters *k = &d->ctr;
 
 	stats_fill(d, &s);
+	liveness(d, b);
 	paths_by_state(d, b);
 	one(b, "pathcheck_path_transitions_total", "counter",
 	    "Path state changes between up and down (first results included).", k->transitions);
@@ -129,6 +148,12 @@ void metrics_text(struct daemon *d, struct sbuf *b)
 	    "Clients dropped for not reading or overlong input.", k->clients_dropped);
 	one(b, "pathcheck_reconfigures_total", "counter", "Successful reconfigures.",
 	    k->reconfigures);
+	one(b, "pathcheck_reconfigures_failed_total", "counter",
+	    "Reconfigures refused (the old configuration kept) or half applied.",
+	    k->reconfigure_errors);
+	one(b, "pathcheck_path_open_failures_total", "counter",
+	    "Paths that could not be opened (each retry on reconfigure counts).",
+	    k->path_open_failures);
 	one(b, "pathcheck_resident_memory_bytes", "gauge", "Resident memory of the daemon.",
 	    rss_bytes());
 }

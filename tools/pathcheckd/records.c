@@ -199,6 +199,7 @@ static void rec_open(struct daemon *d, struct rec *r)
 		pc_path_free(r->path);
 		r->path = NULL;
 	}
+	d->ctr.path_open_failures++;
 	r->st = CHK_FAULTY;
 	r->reason = REASON_OPEN_FAILED;
 	r->error = -ret;

@@ -69,6 +69,7 @@ static void ps_usage(FILE *f)
 "      --parent-watch PID unmount and exit when PID starts exiting\n"
 "  -d, --debug            print every FUSE request (libfuse debug)\n"
 "  -h, --help             this text\n"
+"  -V, --version          the version\n"
 "\n"
 "Modes: up, eio, short, slow:MS, hung, flaky:P\n"
 "Control lines: set TARGET MODE | release [TARGET] | reset\n"
@@ -155,7 +156,7 @@ static int ps_opt_value(int opt, const char *arg, struct ps_opts *o)
 	return -EINVAL;
 }
 
-/* 0 to run, 1 for --help, -EINVAL for bad usage (already reported). */
+/* 0 to run, 1 for --help, 2 for --version, -EINVAL for bad usage (already reported). */
 static int ps_parse_opts(int argc, char **argv, struct ps_opts *o)
 {
 	static const struct option longopts[] = {
@@ -167,6 +168,7 @@ static int ps_parse_opts(int argc, char **argv, struct ps_opts *o)
 		{ "parent-watch", required_argument, NULL, 'P' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, ret;
@@ -175,10 +177,12 @@ static int ps_parse_opts(int argc, char **argv, struct ps_opts *o)
 			       .size = PS_MIN_SIZE, .seed = PS_DEFAULT_SEED,
 			       .loop_block_size = 512 };
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+:n:dh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:n:dhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
 			return 1;
+		case 'V':
+			return 2;
 		case 'L':
 			o->loop = true;
 			break;
@@ -399,6 +403,10 @@ int main(int argc, char **argv)
 	ret = ps_parse_opts(argc, argv, &m.o);
 	if (ret == 1) {
 		ps_usage(stdout);
+		return PS_EXIT_OK;
+	}
+	if (ret == 2) {
+		printf("pathsim %s\n", PC_VERSION);
 		return PS_EXIT_OK;
 	}
 	if (ret)

@@ -1,0 +1,152 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The Debian packages on this machine: `make deb`, lintian (no errors),
+# dpkg -i of the four packages, pathcheck --version, the unit enabled but
+# not started, the README's embedding example built with pkg-config against
+# the installed libpathcheck-dev (shared and static), then dpkg -r and
+# dpkg --purge leave nothing of what they installed.  Needs root and dpkg;
+# slow for make check (a package build), so .ci/run runs it.
+#   tests/pkg/deb.sh [DIR]   DIR: the .deb files already built (no make deb)
+# Prints "deb: P passed, F failed, S skipped".
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+pass=0 fail=0 skip=0
+ok() { echo "  ok: $*"; pass=$((pass + 1)); }
+bad() { echo "  FAILED: $*"; fail=$((fail + 1)); }
+finish() { echo "deb: $pass passed, $fail failed, $skip skipped"; [ "$fail" -eq 0 ]; exit $?; }
+pkgs="libpathcheck0 libpathcheck-dev pathcheckd pathcheck-tools"
+
+if [ "$(id -u)" -ne 0 ] || ! command -v dpkg >/dev/null 2>&1; then
+	echo "  SKIPPED: needs root and dpkg to install packages"; skip=1; finish
+fi
+for p in $pkgs; do
+	if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'installed\|config-files'; then
+		echo "  SKIPPED: $p is already on this machine; not touching it"; skip=1; finish
+	fi
+done
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/pc-deb.XXXXXX") || exit 1
+installed=""
+cleanup() {
+	# Whatever happened: leave the machine as it was.
+	[ -n "$installed" ] && dpkg_retry --purge $pkgs >/dev/null 2>&1
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+# Another process may hold the dpkg lock for a while: retry.
+dpkg_retry() {
+	i=0
+	while :; do
+		out=$(dpkg "$@" 2>&1) && { echo "$out"; return 0; }
+		case $out in *lock*) ;; *) echo "$out"; return 1 ;; esac
+		i=$((i + 1)); [ $i -ge 60 ] && { echo "$out"; return 1; }
+		sleep 2
+	done
+}
+
+debs=${1:-}
+if [ -z "$debs" ]; then
+	debs=$tmp/out
+	echo "=== make deb"
+	unset MAKEFLAGS MFLAGS MAKELEVEL
+	git=""
+	[ -e "$top/.git" ] && command -v git >/dev/null 2>&1 && git=yes
+	[ -n "$git" ] && git -C "$top" status --porcelain --ignored > "$tmp/status.before"
+	if make -C "$top" -s deb DEBOUT="$debs" >"$tmp/build.log" 2>&1; then ok "make deb"
+	else tail -40 "$tmp/build.log"; bad "make deb"; finish; fi
+	# The source tree stays as it was.
+	if [ -n "$git" ]; then
+		git -C "$top" status --porcelain --ignored > "$tmp/status.after"
+		if cmp -s "$tmp/status.before" "$tmp/status.after"; then ok "the source tree is left as it was"
+		else diff "$tmp/status.before" "$tmp/status.after"; bad "make deb changed the source tree"; fi
+	fi
+fi
+files=""
+for p in $pkgs; do
+	f=$(ls "$debs"/${p}_*.deb 2>/dev/null | head -1)
+	[ -n "$f" ] || { bad "no $p package in $debs"; finish; }
+	files="$files $f"
+done
+
+echo "--- lintian"
+if command -v lintian >/dev/null 2>&1; then
+	lintian --tag-display-limit 0 $files >"$tmp/lintian" 2>&1
+	sed 's/^/    /' "$tmp/lintian"
+	if grep -q '^E:' "$tmp/lintian"; then bad "lintian reports errors"; else ok "lintian: no errors"; fi
+else
+	echo "  SKIPPED: lintian is not installed"; skip=$((skip + 1))
+fi
+
+echo "--- dpkg -i"
+# shellcheck disable=SC2086
+if dpkg_retry -i $files >"$tmp/install.log" 2>&1; then installed=yes; ok "dpkg -i$(for p in $pkgs; do printf ' %s' "$p"; done)"
+else cat "$tmp/install.log"; bad "dpkg -i"; finish; fi
+for p in $pkgs; do dpkg-query -L "$p"; done | sort -u > "$tmp/owned"
+v=$(cat "$top/VERSION")
+out=$(pathcheck --version 2>&1)
+[ "$out" = "pathcheck $v" ] && ok "pathcheck --version: $out" || bad "pathcheck --version: $out"
+[ "$(command -v pathcheck)" = /usr/bin/pathcheck ] || bad "pathcheck is $(command -v pathcheck)"
+for t in /usr/sbin/pathcheckd /usr/bin/pathsim /usr/bin/pathcheck-stress; do
+	o=$($t --version 2>&1); [ "$o" = "$(basename $t) $v" ] || bad "$t --version: $o"
+done
+[ -f /etc/pathcheckd.conf ] && /usr/sbin/pathcheckd -t -c /etc/pathcheckd.conf >/dev/null &&
+	ok "/etc/pathcheckd.conf is valid, every setting commented" || bad "/etc/pathcheckd.conf"
+grep -qx '/etc/pathcheckd.conf' /var/lib/dpkg/info/pathcheckd.conffiles 2>/dev/null &&
+	ok "/etc/pathcheckd.conf is a conffile" || bad "/etc/pathcheckd.conf is not a conffile"
+if [ -L /etc/systemd/system/multi-user.target.wants/pathcheckd.service ]; then ok "pathcheckd.service enabled"
+else bad "pathcheckd.service is not enabled"; fi
+# Not started: the maintainer scripts never start it, and no process runs it.
+if grep -q 'deb-systemd-invoke[^#]*start\|systemctl[^#]*start' /var/lib/dpkg/info/pathcheckd.postinst; then
+	bad "pathcheckd.postinst starts the service"
+else ok "pathcheckd.postinst enables but does not start the service"; fi
+running=$(for e in /proc/[0-9]*/exe; do [ "$(readlink "$e" 2>/dev/null)" = /usr/sbin/pathcheckd ] && echo "$e"; done)
+[ -z "$running" ] && ok "no /usr/sbin/pathcheckd process" || bad "/usr/sbin/pathcheckd runs: $running"
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+	st=$(systemctl is-active pathcheckd.service 2>&1)
+	[ "$st" = inactive ] && ok "pathcheckd.service not started" || bad "pathcheckd.service is $st"
+else
+	echo "  SKIPPED: systemd is not running here: cannot tell whether the unit was started"
+	skip=$((skip + 1))
+fi
+for m in pathcheck.8 pathcheckd.8 pathcheckd.conf.5 pathsim.1 pathcheck-stress.1 pc_check.3; do
+	man -w "${m%.*}" >/dev/null 2>&1 || [ -f "/usr/share/man/man${m##*.}/$m.gz" ] || bad "no man page $m"
+done
+
+echo "--- the README example against the installed libpathcheck-dev"
+sed -n '/^<!-- embed-example -->$/,/^```$/p' "$top/README.md" | sed '1,2d;$d' > "$tmp/example.c"
+flags=$(pkg-config --cflags --libs pathcheck) || bad "pkg-config pathcheck"
+echo "  pkg-config: $flags"
+head -c 1048576 /dev/zero > "$tmp/disk"
+# shellcheck disable=SC2086
+if cc -Wall -Werror -o "$tmp/example" "$tmp/example.c" $flags 2>&1; then
+	o=$("$tmp/example" "$tmp/disk")
+	case $o in *": up (ok, "*) ok "shared: $o" ;; *) bad "shared example printed: $o" ;; esac
+	lib=$(ldd "$tmp/example" | sed -n 's/.*libpathcheck.so.0 => \([^ ]*\).*/\1/p')
+	case $lib in /usr/lib/*/libpathcheck.so.0|/lib/*/libpathcheck.so.0) ;;
+	*) bad "linked to '$lib', not the installed library" ;; esac
+else bad "the example does not build with pkg-config"; fi
+# shellcheck disable=SC2086
+if cc -Wall -Werror -static -o "$tmp/example-static" "$tmp/example.c" \
+	$(pkg-config --static --cflags --libs pathcheck) 2>"$tmp/static.log"; then
+	o=$("$tmp/example-static" "$tmp/disk")
+	case $o in *": up (ok, "*) ok "static: $o" ;; *) bad "static example printed: $o" ;; esac
+else
+	sed 's/^/    /' "$tmp/static.log" | tail -5; bad "the example does not link statically (pkg-config --static)"
+fi
+
+echo "--- dpkg -r, then dpkg --purge"
+# shellcheck disable=SC2086
+dpkg_retry -r $pkgs >"$tmp/remove.log" 2>&1 || { cat "$tmp/remove.log"; bad "dpkg -r"; }
+left=$(while read -r f; do if [ ! -d "$f" ] && { [ -e "$f" ] || [ -L "$f" ]; }; then echo "$f"; fi; done < "$tmp/owned" | grep -v '^$' || true)
+[ "$left" = /etc/pathcheckd.conf ] && ok "dpkg -r: only the conffile stays" ||
+	{ echo "$left" | sed 's/^/    left: /'; bad "dpkg -r left more than the conffile"; }
+# shellcheck disable=SC2086
+dpkg_retry --purge $pkgs >"$tmp/purge.log" 2>&1 && installed="" || { cat "$tmp/purge.log"; bad "dpkg --purge"; }
+left=$(while read -r f; do if [ ! -d "$f" ] && { [ -e "$f" ] || [ -L "$f" ]; }; then echo "$f"; fi; done < "$tmp/owned" | grep -v '^$' || true)
+[ -L /etc/systemd/system/multi-user.target.wants/pathcheckd.service ] && left="$left enable-link"
+for p in $pkgs; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
+	case $st in ""|*not-installed) ;; *) left="$left $p($st)" ;; esac
+done
+if [ -z "$(echo "$left" | tr -d ' ')" ]; then ok "dpkg --purge: nothing left ($(wc -l < "$tmp/owned") paths were owned)"
+else echo "$left" | sed 's/^/    left: /'; bad "dpkg --purge left files"; fi
+finish
