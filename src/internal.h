@@ -101,7 +101,7 @@ struct reap_item {
  *   INFLIGHT -> IDLE            answer before the deadline (worker)
  *   INFLIGHT -> FAILED          io_submit refused it (submitter)
  *   FAILED -> IDLE              worker finished it DOWN
- *   INFLIGHT -> TIMEDOUT        deadline passed (worker)
+ *   INFLIGHT -> TIMEDOUT        deadline passed (worker, or a caller that saw it first)
  *   TIMEDOUT -> IDLE            late answer (worker)
  *   INFLIGHT|TIMEDOUT|FAILED -> ORPHAN   path freed (any thread)
  *   ORPHAN -> REAPED            answer (worker)
