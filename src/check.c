@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Checks: starting reads, and finishing them when the kernel answers, the
- * deadline passes or io_submit() refuses them.  Only a worker finishes a
- * check, so on_result always runs on a worker.
+ * deadline passes or io_submit() refuses them.  A worker finishes a check,
+ * except one whose deadline a caller sees pass first (__finish_overdue):
+ * either way on_result runs on a worker, and a check has one result.
  */
 #include <errno.h>
 #include <stdlib.h>

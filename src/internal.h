@@ -98,10 +98,10 @@ struct reap_item {
  *                 the group's destroyer (group RETIRED: on the orphan list).
  *
  *   IDLE -> INFLIGHT            check started (any thread)
- *   INFLIGHT -> IDLE            answer before the deadline (worker)
+ *   INFLIGHT -> IDLE            answer reaped before anyone finished it overdue (worker)
  *   INFLIGHT -> FAILED          io_submit refused it (submitter)
- *   FAILED -> IDLE              worker finished it DOWN
- *   INFLIGHT -> TIMEDOUT        deadline passed (worker)
+ *   FAILED -> IDLE              worker (or an overdue caller) finished it DOWN
+ *   INFLIGHT -> TIMEDOUT        deadline passed (worker, or a caller that saw it first)
  *   TIMEDOUT -> IDLE            late answer (worker)
  *   INFLIGHT|TIMEDOUT|FAILED -> ORPHAN   path freed (any thread)
  *   ORPHAN -> REAPED            answer (worker)
