@@ -71,7 +71,7 @@ TOOL_COMMON := $(TOOL_COMMON_SRCS:%.c=$(B)/obj/%.o)
 # extra libraries of a tool
 pathsim_LIBS      = $(FUSE_LIBS)
 pathsim_CFLAGS    = $(FUSE_CFLAGS)
-pathcheckd_LIBS   = -lm
+pathcheckd_LIBS   = -lm -ludev
 pathcheck-stress_LIBS = -lm
 
 # --- tests: tests/NAME.c is build/tests/NAME ---------------------------------

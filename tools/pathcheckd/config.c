@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -32,6 +33,7 @@
 
 #define DEFAULT_INTERVAL_MS	5000
 #define DEFAULT_SOCKET_MODE	0600
+#define DEFAULT_LOG_BUDGET	100	/* transition lines a second */
 
 struct parser {
 	const char *file;
@@ -217,6 +219,7 @@ static const struct keyword keywords[] = {
 	{ "socket_mode", KW_MODE, offsetof(struct config, socket_mode), 0, 0777 },
 	{ "metrics_file", KW_ABSPATH, offsetof(struct config, metrics_file), 0, PATH_MAX - 1 },
 	{ "log", KW_LOG, offsetof(struct config, log_target), 0, 0 },
+	{ "log_budget", KW_COUNT, offsetof(struct config, log_budget), 0, 1000000 },
 	{ "path", KW_PATH, 0, 0, 0 },
 	{ "blacklist", KW_BLACKLIST, 0, 0, 0 },
 };
@@ -469,6 +472,7 @@ static void set_defaults(struct config *cfg)
 	cfg->timeout_ms = PC_DEFAULT_TIMEOUT_MS;
 	cfg->socket_mode = DEFAULT_SOCKET_MODE;
 	cfg->log_target = CFG_LOG_AUTO;
+	cfg->log_budget = DEFAULT_LOG_BUDGET;
 }
 
 static int parse_text(struct parser *p, const char *text, size_t len)
@@ -592,6 +596,25 @@ void config_free(struct config *cfg)
 
 /* --- expansion ------------------------------------------------------------------ */
 
+/* A block device of size zero, by sysfs (no open, so no medium is spun up). */
+bool config_blk_empty(dev_t rdev)
+{
+	char path[64], buf[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/size", major(rdev), minor(rdev));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;	/* unknown: let the open say */
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return strtoull(buf, NULL, 10) == 0;
+}
+
 /* A device found by a rule; seq orders the finds so the first one wins. */
 struct found {
 	struct cfg_dev dev;
@@ -678,6 +701,8 @@ static int add_match(struct expansion *x, const struct cfg_path_rule *r,
 	}
 	if (stat(real, &st))
 		keep = literal;
+	else if (S_ISBLK(st.st_mode) && config_blk_empty(st.st_rdev))
+		keep = false;	/* no medium, an unbound loop: not a path */
 	else if (literal)
 		keep = !S_ISDIR(st.st_mode);
 	else

@@ -17,6 +17,7 @@
 
 #include "pathcheck.h"
 #include "config.h"
+#include "hotplug.h"
 
 /* --- growable text buffer --------------------------------------------- */
 struct sbuf {
@@ -55,7 +56,9 @@ enum chk_st {
 	CHK_FAULTY,		/* down: io error, short read, submit error, open failed */
 	CHK_TIMEOUT,		/* down: no answer before the deadline */
 	CHK_PENDING,		/* display only: undef with a read in flight */
+	CHK_UNOPENED,		/* configured, not open: a host limit or error */
 };
+#define CHK_NSTATES (CHK_UNOPENED + 1)
 const char *chk_st_name(enum chk_st st);	/* "ready", "i/o timeout"... */
 
 /* Reasons beyond the engine's enum pc_reason. */
@@ -94,6 +97,11 @@ struct rec {
 	size_t idx;			/* in daemon.recs */
 	uint64_t removed_gen;		/* drain_gen when removed */
 	struct rec *hnext;		/* device-path index chain */
+
+	/* CHK_UNOPENED: the next open attempt (limits.c) */
+	uint64_t retry_ms;		/* monotonic; 0: at the next pass */
+	unsigned int backoff_ms;	/* doubles up to LIMITS_BACKOFF_MAX_MS */
+	int open_err_logged;		/* errno last logged for it; 0: none */
 
 	/* ids of clients waiting on a `check` of this path */
 	uint64_t *waiters;
@@ -146,6 +154,7 @@ struct counters {
 	uint64_t reconfigure_errors;
 	uint64_t events_sent;
 	uint64_t results_lost;
+	struct hold_counters hold;	/* hotplug.h */
 };
 
 struct daemon {
@@ -189,6 +198,7 @@ struct daemon {
 	uint64_t start_ms, next_metrics_ms, next_housekeeping_ms;
 	bool stopping;
 	struct counters ctr;
+	struct hold hold;		/* hotplug.h: uevents, limits, reconfigure */
 };
 
 /* records.c */
@@ -198,6 +208,11 @@ int  recs_add(struct daemon *d, const char *dev, const char *name,
 void recs_remove(struct daemon *d, struct rec *r);
 void recs_reap_removed(struct daemon *d, uint64_t gen);
 struct rec *recs_find(struct daemon *d, const char *what);
+struct rec *recs_find_dev(struct daemon *d, const char *dev);	/* exact */
+const struct cfg_dev *recs_cfg_dev(const struct cfg_dev *devs, size_t n,
+				  const char *dev);	/* devs sorted by path */
+void recs_sort_devs(struct cfg_dev *devs, size_t n);
+void recs_retune(struct daemon *d, struct rec *r, const struct cfg_dev *cd);
 int  recs_apply_config(struct daemon *d, const struct config *cfg);
 void recs_free_all(struct daemon *d);
 void recs_sort(struct daemon *d);
@@ -243,14 +258,17 @@ int  metrics_write_file(struct daemon *d);
 void stats_fill(struct daemon *d, struct pc_stats *st);
 
 /* main.c; epoll tags of the fixed descriptors, clients are tagged by pointer */
-enum epoll_tag { TAG_LISTEN = 1, TAG_SIGNAL, TAG_TIMER, TAG_RESULTS };
+enum epoll_tag { TAG_LISTEN = 1, TAG_SIGNAL, TAG_TIMER, TAG_RESULTS, TAG_UEVENT,
+		 TAG_RECONF };
 
 static inline void *epoll_tag(enum epoll_tag t)
 {
 	return (void *)(uintptr_t)t;
 }
 
-int  daemon_reconfigure(struct daemon *d, char *err, size_t errlen);
+void daemon_apply_settings(struct daemon *d, const struct config *old,
+			   const struct config *cfg);
+void daemon_notify(const char *msg);	/* sd_notify */
 void daemon_request_stop(struct daemon *d);
 void epoll_watch(struct daemon *d, int fd, uint32_t events, void *ptr);
 void epoll_modify(struct daemon *d, int fd, uint32_t events, void *ptr);
