@@ -77,7 +77,7 @@ static int rec_cmp(const void *pa, const void *pb)
 /* For listing: sort by name, once per change of the table. */
 void recs_sort(struct daemon *d)
 {
-	if (d->recs_sorted)
+	if (d->recs_sorted || !d->nrecs)	/* none: recs may be NULL */
 		return;
 	qsort(d->recs, d->nrecs, sizeof(*d->recs), rec_cmp);
 	for (size_t i = 0; i < d->nrecs; i++)
