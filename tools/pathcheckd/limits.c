@@ -257,7 +257,8 @@ void limits_retry(struct daemon *d, uint64_t now, bool force)
 	if (healed)
 		logmsg(LOG_NOTICE, "%zu unopened paths opened on retry, %zu%s still unopened",
 		       healed, left, d->hold.lim.retry_more ? " or more" : "");
-	limits_report(d);
+	if (!d->hold.lim.retry_more && !reconf_busy(d))
+		limits_report(d);
 }
 
 /* Unopened paths by reason: pathcheck_paths_unopened{reason="EMFILE"}. */
@@ -306,7 +307,9 @@ void hold_step(struct daemon *d)
 
 void hold_housekeeping(struct daemon *d, uint64_t now)
 {
-	if (!reconf_busy(d))
+	if (!reconf_busy(d)) {
 		limits_retry(d, now, false);
+		limits_report(d);	/* hotplug's, once a second */
+	}
 	logbudget_tick(d, now);
 }
