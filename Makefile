@@ -154,6 +154,7 @@ bench: all
 	@sh scripts/deps.sh bench
 	@B=$(B) sh bench/run.sh
 	@B=$(B) sh bench/daemon.sh
+	@B=$(B) sh bench/reconf.sh 19000 $(B)/pathcheckd
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
