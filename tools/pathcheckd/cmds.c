@@ -346,6 +346,10 @@ static void add_path(struct cmd_ctx *x, const char *what)
 		ctl_error(x->d, x->c, "%s is not a block device or a file", what);
 		return;
 	}
+	if (S_ISBLK(st.st_mode) && config_blk_empty(st.st_rdev)) {
+		ctl_error(x->d, x->c, "%s has size zero (no medium, or unbound): not a path", what);
+		return;
+	}
 	for (size_t i = 0; i < x->d->cfg.nrules && !rule; i++)
 		if (!fnmatch(x->d->cfg.rules[i].glob, real, 0) ||
 		    !fnmatch(x->d->cfg.rules[i].glob, what, 0))

@@ -183,6 +183,8 @@ static void device_event(struct daemon *d, struct udev_device *dev)
 	}
 	if (!r)
 		device_added(d, dev, node);
+	else if (r->st == CHK_UNOPENED)
+		r->retry_ms = 0;	/* it may open now: at the next pass */
 }
 
 /* Read events for at most HOTPLUG_SLICE_MS; epoll comes back for the rest. */
