@@ -178,6 +178,10 @@ static void test_bind_size_zero_detach(void)
 	snprintf(dev, sizeof(dev), "loop%d", nr);
 	/* an unbound loop device has size zero: not a path */
 	CU_ASSERT_EQUAL(paths_listed(&h), 0);
+	snprintf(line, sizeof(line), "add path /dev/%s", dev);
+	CU_ASSERT(daemon_cmd(h.fx, line, R, sizeof(R)) > 0);
+	snprintf(line, sizeof(line), "error: /dev/%s has size zero", dev);
+	CU_ASSERT(starts_with(R, line));
 
 	PC_REQUIRE(loop_bind(nr, h.file) == 0);
 	ms = wait_path(&h, dev, true, EVENT_MS + slack);
