@@ -160,7 +160,8 @@ static void finish(struct daemon *d, int ret, const char *err)
 	rc->devs = NULL;
 	rc->ndevs = 0;
 	rc->phase = RECONF_IDLE;
-	daemon_notify("READY=1");
+	if (!d->stopping)
+		daemon_notify("READY=1");
 	answer(d, &rc->waiters, ret, err);
 	if (!rc->queued)
 		return;
