@@ -109,7 +109,7 @@ static void test_reconfigure_merge(void)
 static void test_sighup_burst(void)
 {
 	struct daemon_fx *fx = daemon_files_fx(0);
-	uint64_t slips = ~0ULL, lag_us = ~0ULL, done = 0, req = 0, removed = 0;
+	uint64_t slips = ~0ULL, lag_us = ~0ULL, done = 0, req = 0, removed = 0, merged = 0;
 	unsigned int lag_bound = LAG_MAX_MS;
 
 	if (!fx)
@@ -137,8 +137,11 @@ static void test_sighup_burst(void)
 	CU_ASSERT(stat_u64(fx, "schedule_slips", &slips));
 	CU_ASSERT(stat_u64(fx, "schedule_lag_max_us", &lag_us));
 	CU_ASSERT(stat_u64(fx, "paths_removed_config", &removed));
-	printf("\n  %llu SIGHUPs seen, %llu reconfigures, %llu paths removed; slips %llu, "
-	       "lag max %llu us\n", (unsigned long long)req, (unsigned long long)done,
+	CU_ASSERT(stat_u64(fx, "reconfigures_merged", &merged));
+	CU_ASSERT(req >= 1 && req <= 30 && done + merged == req);	/* each ran or merged */
+	printf("\n  %llu SIGHUPs seen, %llu reconfigures, %llu merged, %llu paths removed; "
+	       "slips %llu, lag max %llu us\n", (unsigned long long)req, (unsigned long long)done,
+	       (unsigned long long)merged,
 	       (unsigned long long)removed, (unsigned long long)slips,
 	       (unsigned long long)lag_us);
 	CU_ASSERT_EQUAL(slips, 0);
