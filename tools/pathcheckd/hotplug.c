@@ -183,8 +183,12 @@ static void device_event(struct daemon *d, struct udev_device *dev)
 	}
 	if (!r)
 		device_added(d, dev, node);
-	else if (r->st == CHK_UNOPENED)
-		r->retry_ms = 0;	/* it may open now: at the next pass */
+	else if (r->st == CHK_UNOPENED && limits_open(d, r) == 0) {
+		/* its node came, say: opened now, checked now */
+		sched_remove(d, r);
+		sched_insert(d, r, now_ms());
+		logmsg(LOG_NOTICE, "%s: opened (%s event)", r->name, action);
+	}
 }
 
 /* Read events for at most HOTPLUG_SLICE_MS; epoll comes back for the rest. */
