@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -311,12 +313,89 @@ static void test_burst(void)
 	hp_finish(&h, true);
 }
 
+/*
+ * A literal rule for a node that does not exist yet: listed unopened
+ * (ENOENT); the node made, unbound, has size zero: not a path; bound, it
+ * is a path within 1 s.
+ */
+static void test_literal_rule(void)
+{
+	struct loopset ls = { .ctl = -1 };
+	struct daemon_fx *fx = NULL;
+	const char *why = loop_unavailable();
+	char node[32], dev[32], file[PATH_MAX], obj[4096], s[64];
+	long long checks = 0;
+	uint64_t t0;
+	bool ok = false;
+
+	if (why)
+		PC_SKIP("%s", why);
+	fx = daemon_fx_new();
+	PC_REQUIRE(fx != NULL);
+	if (loopset_new(&ls, 1)) {
+		CU_FAIL("loop node");
+		goto out;
+	}
+	/* the node goes; the number stays ours (nobody takes a high one) */
+	if (ioctl(ls.ctl, LOOP_CTL_REMOVE, ls.first)) {
+		CU_FAIL("LOOP_CTL_REMOVE");
+		goto out;
+	}
+	ls.n = 0;	/* not ours again until LOOP_CTL_ADD gives it back */
+	loop_node(ls.first, node, sizeof(node));
+	snprintf(dev, sizeof(dev), "loop%d", ls.first);
+	if (daemon_file(fx, "backing", 1 << 20, file, sizeof(file)) ||
+	    daemon_start(fx, "interval 500ms\npath %s\n", node)) {
+		CU_FAIL("start");
+		goto out;
+	}
+	CU_ASSERT(daemon_cmd(fx, "show paths json", R, sizeof(R)) > 0);
+	CU_ASSERT(json_path(R, dev, obj, sizeof(obj)) &&
+		  json_str(obj, "chk_st", s, sizeof(s)) && !strcmp(s, "unopened"));
+	CU_ASSERT(json_str(obj, "reason", s, sizeof(s)) &&
+		  !strcmp(s, "open failed: No such file or directory"));
+	if (ioctl(ls.ctl, LOOP_CTL_ADD, ls.first) != ls.first) {
+		CU_FAIL("LOOP_CTL_ADD");
+		goto out;
+	}
+	ls.n = 1;
+	t0 = pc_test_now_ms();
+	while (pc_test_now_ms() - t0 < 1000 + daemon_slack_ms()) {
+		if (daemon_cmd(fx, "show paths json", R, sizeof(R)) > 0 &&
+		    !json_path(R, dev, obj, sizeof(obj)))
+			break;
+		pc_test_sleep_ms(5);
+	}
+	CU_ASSERT(!json_path(R, dev, obj, sizeof(obj)));	/* size zero: not a path */
+	if (loop_bind(ls.first, file)) {
+		CU_FAIL("bind");
+		goto out;
+	}
+	t0 = pc_test_now_ms();
+	while (pc_test_now_ms() - t0 < 1000 + daemon_slack_ms()) {
+		if (daemon_cmd(fx, "show paths json", R, sizeof(R)) > 0 &&
+		    json_path(R, dev, obj, sizeof(obj)) && json_int(obj, "checks", &checks) &&
+		    checks > 0)
+			break;
+		pc_test_sleep_ms(5);
+	}
+	printf("\n  bound: checked after %llu ms\n", (unsigned long long)(pc_test_now_ms() - t0));
+	CU_ASSERT(checks > 0 && pc_test_now_ms() - t0 <= 1000);
+	ok = true;
+out:
+	if (ok)
+		daemon_stop(fx);
+	daemon_fx_free(fx);
+	loopset_free(&ls);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct pc_test tests[] = {
 		{ "bind_size_zero_detach", test_bind_size_zero_detach },
 		{ "removed_while_open", test_removed_while_open },
 		{ "burst", test_burst },
+		{ "literal_rule", test_literal_rule },
 		{ NULL, NULL },
 	};
 
