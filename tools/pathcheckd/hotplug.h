@@ -124,7 +124,7 @@ const char *rm_cause_word(enum rm_cause cause);
 /* limits.c */
 void limits_init(struct daemon *d);
 int  limits_open(struct daemon *d, struct rec *r);
-void limits_retry(struct daemon *d, uint64_t now, bool force);
+void limits_retry(struct daemon *d, uint64_t now);
 void limits_report(struct daemon *d);
 void limits_metrics(struct daemon *d, struct sbuf *b);
 size_t limits_unopened(struct daemon *d);

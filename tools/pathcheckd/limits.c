@@ -214,12 +214,11 @@ void limits_report(struct daemon *d)
 }
 
 /*
- * Retry the unopened paths whose backoff has passed (all of them when
- * forced).  The first failure on a limit ends the tries of this pass: the
+ * Retry the unopened paths whose backoff has passed.  The first failure on a limit ends the tries of this pass: the
  * others would fail alike, and only wait their next turn.  A pass longer
  * than RETRY_SLICE_MS goes on at the next loop turn.
  */
-void limits_retry(struct daemon *d, uint64_t now, bool force)
+void limits_retry(struct daemon *d, uint64_t now)
 {
 	size_t healed = 0, left = 0;
 	uint64_t t0 = now_ms();
@@ -231,7 +230,7 @@ void limits_retry(struct daemon *d, uint64_t now, bool force)
 
 		if (r->st != CHK_UNOPENED || r->path)
 			continue;
-		if (!force && r->retry_ms > now) {
+		if (r->retry_ms > now) {
 			left++;
 			continue;
 		}
@@ -302,13 +301,13 @@ void hold_step(struct daemon *d)
 	if (reconf_busy(d))
 		reconf_step(d);
 	if (d->hold.lim.retry_more)
-		limits_retry(d, now_ms(), false);
+		limits_retry(d, now_ms());
 }
 
 void hold_housekeeping(struct daemon *d, uint64_t now)
 {
 	if (!reconf_busy(d)) {
-		limits_retry(d, now, false);
+		limits_retry(d, now);
 		limits_report(d);	/* hotplug's, once a second */
 	}
 	logbudget_tick(d, now);

@@ -236,7 +236,7 @@ static void done(struct daemon *d)
 	logmsg(LOG_NOTICE, "reconfigured: %zu paths (%zu added, %zu removed), %d aio groups "
 	       "released, %llu ms", d->nrecs, rc->added, rc->removed, released < 0 ? 0 : released,
 	       (unsigned long long)(now_ms() - rc->t0_ms));
-	limits_retry(d, now_ms(), false);	/* kept unopened paths: due now */
+	limits_retry(d, now_ms());	/* kept unopened paths: due now */
 	finish(d, 0, NULL);
 }
 
