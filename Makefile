@@ -82,7 +82,7 @@ TOOL_COMMON := $(TOOL_COMMON_SRCS:%.c=$(B)/obj/%.o)
 # extra libraries of a tool
 pathsim_LIBS      = $(FUSE_LIBS)
 pathsim_CFLAGS    = $(FUSE_CFLAGS)
-pathcheckd_LIBS   = -lm
+pathcheckd_LIBS   = -lm -ludev
 pathcheck-stress_LIBS = -lm
 
 # --- tests: tests/NAME.c is build/tests/NAME ---------------------------------
@@ -193,6 +193,7 @@ bench: all
 	@sh scripts/deps.sh bench
 	@B=$(B) sh bench/run.sh
 	@B=$(B) sh bench/daemon.sh
+	@B=$(B) sh bench/reconf.sh 19000 $(B)/pathcheckd
 
 # Debian packages (debian/), built from a copy of the source tree so that
 # the tree stays clean: the .deb files and the build logs land in $(DEBOUT).

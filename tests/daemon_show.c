@@ -227,9 +227,10 @@ static void test_stats_status_daemon(void)
 	CU_ASSERT(daemon_cmd(fx, "show status", R, sizeof(R)) > 0);
 	CU_ASSERT(reply_starts_with(R, "path checker states:\n"));
 	{
-		const char *st[] = { "ready", "faulty", "i/o timeout", "i/o pending", "undef" };
+		const char *st[] = { "ready", "faulty", "i/o timeout", "i/o pending", "undef",
+				     "unopened" };
 
-		for (size_t i = 0; i < 5; i++) {
+		for (size_t i = 0; i < 6; i++) {
 			char *l = strstr(R, st[i]);
 			unsigned long long n = 0;
 
@@ -242,7 +243,7 @@ static void test_stats_status_daemon(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(R, "paths: 3\n"));
 	CU_ASSERT(daemon_reply_is(fx, "show status json",
 			   "{\"paths\":3,\"ready\":3,\"faulty\":0,\"i/o timeout\":0,"
-			   "\"i/o pending\":0,\"undef\":0}\n"));
+			   "\"i/o pending\":0,\"undef\":0,\"unopened\":0}\n"));
 
 	CU_ASSERT(daemon_cmd(fx, "show daemon", R, sizeof(R)) > 0);
 	snprintf(want, sizeof(want), "pid %d running\n", (int)fx->pid);

@@ -52,7 +52,7 @@ static void path_json(struct sbuf *b, const struct rec *r)
 	sb_json_str(b, r->dev);
 	sb_printf(b, ",\"chk_st\":\"%s\",\"state\":\"%s\",\"reason\":", chk_st_name(st),
 		  st == CHK_READY ? "up" : st == CHK_FAULTY || st == CHK_TIMEOUT ? "down" :
-		  st == CHK_PENDING ? "pending" : "unchecked");
+		  st == CHK_PENDING ? "pending" : st == CHK_UNOPENED ? "unopened" : "unchecked");
 	sb_json_str(b, r->reason ? rec_reason_text(r, why, sizeof(why)) : "none");
 	sb_printf(b, ",\"error\":%d,\"checks\":%llu,\"transitions\":%llu,"
 		  "\"latency_us\":%llu,\"last_change\":", r->error,
@@ -181,6 +181,16 @@ static void show_stats(struct cmd_ctx *x)
 		{ "command_errors", k->command_errors }, { "events_sent", k->events_sent },
 		{ "reconfigures", k->reconfigures },
 		{ "reconfigure_errors", k->reconfigure_errors },
+		{ "reconfigure_requests", k->hold.reconfigure_requests },
+		{ "reconfigures_merged", k->hold.reconfigures_merged },
+		{ "unopened", limits_unopened(d) },
+		{ "open_retries", k->hold.open_retries },
+		{ "paths_added_hotplug", k->hold.added_hotplug },
+		{ "paths_removed_device_gone", k->hold.removed[RM_DEVICE_GONE] },
+		{ "paths_removed_config", k->hold.removed[RM_CONFIG] },
+		{ "paths_removed_command", k->hold.removed[RM_COMMAND] },
+		{ "uevents", k->hold.uevents }, { "uevents_lost", k->hold.uevents_lost },
+		{ "log_lines_suppressed", k->hold.log_suppressed },
 		{ "uptime_s", (now_ms() - d->start_ms) / 1000 },
 	};
 	struct sbuf *b = &x->c->out;
@@ -200,9 +210,9 @@ static void show_stats(struct cmd_ctx *x)
 	ctl_reply_end(d, x->c);
 }
 
-static void count_states(struct daemon *d, uint64_t count[CHK_PENDING + 1])
+static void count_states(struct daemon *d, uint64_t count[CHK_NSTATES])
 {
-	memset(count, 0, sizeof(uint64_t) * (CHK_PENDING + 1));
+	memset(count, 0, sizeof(uint64_t) * CHK_NSTATES);
 	for (size_t i = 0; i < d->nrecs; i++) {
 		enum chk_st st;
 
@@ -214,20 +224,20 @@ static void count_states(struct daemon *d, uint64_t count[CHK_PENDING + 1])
 static void show_status(struct cmd_ctx *x)
 {
 	static const enum chk_st order[] = { CHK_READY, CHK_FAULTY, CHK_TIMEOUT,
-					     CHK_PENDING, CHK_UNDEF };
-	uint64_t count[CHK_PENDING + 1];
+					     CHK_PENDING, CHK_UNDEF, CHK_UNOPENED };
+	uint64_t count[CHK_NSTATES];
 	struct sbuf *b = &x->c->out;
 
 	count_states(x->d, count);
 	if (x->json) {
 		sb_printf(b, "{\"paths\":%zu", x->d->nrecs);
-		for (size_t i = 0; i < 5; i++)
+		for (size_t i = 0; i < CHK_NSTATES; i++)
 			sb_printf(b, ",\"%s\":%llu", chk_st_name(order[i]),
 				  (unsigned long long)count[order[i]]);
 		sb_printf(b, "}\n");
 	} else {
 		sb_printf(b, "path checker states:\n");
-		for (size_t i = 0; i < 5; i++)
+		for (size_t i = 0; i < CHK_NSTATES; i++)
 			sb_printf(b, "%-20s %llu\n", chk_st_name(order[i]),
 				  (unsigned long long)count[order[i]]);
 		sb_printf(b, "paths: %zu\n", x->d->nrecs);
@@ -346,6 +356,10 @@ static void add_path(struct cmd_ctx *x, const char *what)
 		ctl_error(x->d, x->c, "%s is not a block device or a file", what);
 		return;
 	}
+	if (S_ISBLK(st.st_mode) && config_blk_empty(st.st_rdev)) {
+		ctl_error(x->d, x->c, "%s has size zero (no medium, or unbound): not a path", what);
+		return;
+	}
 	for (size_t i = 0; i < x->d->cfg.nrules && !rule; i++)
 		if (!fnmatch(x->d->cfg.rules[i].glob, real, 0) ||
 		    !fnmatch(x->d->cfg.rules[i].glob, what, 0))
@@ -379,22 +393,15 @@ static void del_path(struct cmd_ctx *x, const char *what)
 
 	if (!r)
 		return;
-	logmsg(LOG_NOTICE, "%s: path removed (%s)", r->name, r->dev);
-	recs_remove(x->d, r);
+	path_removed(x->d, r, RM_COMMAND);
 	ctl_send(x->d, x->c, "ok\n");
 	ctl_reply_end(x->d, x->c);
 }
 
+/* Answered when the reconfigure that covers it ends (reconf.c). */
 static void reconfigure(struct cmd_ctx *x)
 {
-	char err[512];
-
-	if (daemon_reconfigure(x->d, err, sizeof(err))) {
-		ctl_error(x->d, x->c, "%s", err);
-		return;
-	}
-	ctl_send(x->d, x->c, "ok\n");
-	ctl_reply_end(x->d, x->c);
+	reconf_request(x->d, x->c);
 }
 
 static void subscribe(struct cmd_ctx *x)

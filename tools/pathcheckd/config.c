@@ -32,6 +32,7 @@
 
 #define DEFAULT_INTERVAL_MS	5000
 #define DEFAULT_SOCKET_MODE	0600
+#define DEFAULT_LOG_BUDGET	100	/* transition lines a second */
 
 struct parser {
 	const char *file;
@@ -149,6 +150,7 @@ static const struct keyword keywords[] = {
 	{ "socket_mode", KW_MODE, offsetof(struct config, socket_mode), 0, 0777 },
 	{ "metrics_file", KW_ABSPATH, offsetof(struct config, metrics_file), 0, PATH_MAX - 1 },
 	{ "log", KW_LOG, offsetof(struct config, log_target), 0, 0 },
+	{ "log_budget", KW_COUNT, offsetof(struct config, log_budget), 0, 1000000 },
 	{ "path", KW_PATH, 0, 0, 0 },
 	{ "blacklist", KW_BLACKLIST, 0, 0, 0 },
 };
@@ -390,6 +392,7 @@ static void set_defaults(struct config *cfg)
 	cfg->timeout_ms = PC_DEFAULT_TIMEOUT_MS;
 	cfg->socket_mode = DEFAULT_SOCKET_MODE;
 	cfg->log_target = CFG_LOG_AUTO;
+	cfg->log_budget = DEFAULT_LOG_BUDGET;
 }
 
 static int parse_text(struct parser *p, const char *text, size_t len)

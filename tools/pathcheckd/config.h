@@ -7,7 +7,9 @@
 #ifndef PATHCHECKD_CONFIG_H
 #define PATHCHECKD_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* One `path GLOB [interval=DUR] [timeout=DUR]` line. 0: inherit global. */
 struct cfg_path_rule {
@@ -28,6 +30,7 @@ struct config {
 	unsigned int socket_mode;	/* default 0600 */
 	char *metrics_file;		/* NULL: no metrics file */
 	int log_target;			/* enum cfg_log */
+	unsigned int log_budget;	/* transition lines a second; 0: no limit */
 	struct cfg_path_rule *rules;
 	size_t nrules;
 	char **blacklist;		/* globs */
@@ -65,12 +68,16 @@ void config_free(struct config *cfg);
  * canonical path), drop duplicates (same canonical path: the first rule
  * wins, so per-glob overrides apply by first match).  A glob match is kept
  * only if it resolves to a block device or a regular file (so /dev/loop*
- * skips /dev/loop-control).  A rule without glob metacharacters is kept
- * whatever it names except a directory: a missing file shows as faulty,
- * "open failed", in the daemon.  Sorted by name.
+ * skips /dev/loop-control).  A block device of size zero is never kept.
+ * A rule without glob metacharacters is kept whatever else it names except
+ * a directory: a missing file shows as "unopened" in the daemon.  Sorted
+ * by name.
  * Returns the count (>= 0) with *devsp allocated, or -errno.
  */
 int config_expand(const struct config *cfg, struct cfg_dev **devsp);
 void config_devs_free(struct cfg_dev *devs, size_t n);
+
+/* A block device whose sysfs size is 0 (unbound loop, no medium): not a path. */
+bool config_blk_empty(dev_t rdev);
 
 #endif

@@ -11,11 +11,34 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "array.h"
 
 #include "config.h"
+
+/* A block device of size zero, by sysfs (no open, so no medium is spun up). */
+bool config_blk_empty(dev_t rdev)
+{
+	char path[64], buf[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/size", major(rdev), minor(rdev));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;	/* unknown: let the open say */
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return strtoull(buf, NULL, 10) == 0;
+}
 
 /* A device found by a rule; seq orders the finds so the first one wins. */
 struct found {
@@ -103,6 +126,8 @@ static int add_match(struct expansion *x, const struct cfg_path_rule *r,
 	}
 	if (stat(real, &st))
 		keep = literal;
+	else if (S_ISBLK(st.st_mode) && config_blk_empty(st.st_rdev))
+		keep = false;	/* no medium, an unbound loop: not a path */
 	else if (literal)
 		keep = !S_ISDIR(st.st_mode);
 	else

@@ -241,8 +241,16 @@ void ctl_accept(struct daemon *d)
 				continue;
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 			    errno == ENOMEM) {
-				/* Level-triggered: pause, or the loop would spin. */
-				logmsg(LOG_ERR, "accept: %m; not accepting for a second");
+				/* Level-triggered: pause, or the loop would spin.
+				 * Said once a minute, not every second. */
+				static uint64_t said_ms;
+				int err = errno;
+
+				if (!said_ms || now_ms() - said_ms >= 60000) {
+					said_ms = now_ms();
+					logmsg(LOG_ERR, "accept: %s; not accepting for a second "
+					       "(said once a minute)", strerror(err));
+				}
 				epoll_ctl(d->epfd, EPOLL_CTL_DEL, d->listen_fd, NULL);
 				d->listen_paused = true;
 			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {

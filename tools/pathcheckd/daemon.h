@@ -13,6 +13,7 @@
 
 #include "pathcheck.h"
 #include "config.h"
+#include "hotplug.h"
 #include "hist.h"
 #include "records.h"
 #include "results.h"
@@ -34,6 +35,7 @@ struct counters {
 	uint64_t path_open_failures;	/* opens that failed, retries included */
 	uint64_t events_sent;
 	uint64_t results_lost;
+	struct hold_counters hold;	/* hotplug.h */
 };
 
 struct daemon {
@@ -77,17 +79,21 @@ struct daemon {
 	uint64_t start_ms, next_metrics_ms, next_housekeeping_ms;
 	bool stopping;
 	struct counters ctr;
+	struct hold hold;		/* hotplug.h: uevents, limits, reconfigure */
 };
 
 /* main.c: the event loop.  Tags of the fixed descriptors; a client is tagged by its pointer. */
-enum loop_tag { TAG_LISTEN = 1, TAG_SIGNAL, TAG_TIMER, TAG_RESULTS };
+enum loop_tag { TAG_LISTEN = 1, TAG_SIGNAL, TAG_TIMER, TAG_RESULTS, TAG_UEVENT,
+		TAG_RECONF };
 
 static inline void *loop_tag(enum loop_tag t)
 {
 	return (void *)(uintptr_t)t;
 }
 
-int  daemon_reconfigure(struct daemon *d, char *err, size_t errlen);
+void daemon_apply_settings(struct daemon *d, const struct config *old,
+			   const struct config *cfg);
+void daemon_notify(const char *msg);	/* sd_notify */
 void daemon_request_stop(struct daemon *d);
 void loop_watch(struct daemon *d, int fd, uint32_t events, void *ptr);
 void loop_modify(struct daemon *d, int fd, uint32_t events, void *ptr);

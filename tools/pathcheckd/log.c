@@ -55,8 +55,23 @@ void logmsg(int prio, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * While the main thread opens a batch of paths, the engine's own lines
+ * about it (one io_setup failure per path) go to debug: the batch ends
+ * with one summary with numbers (limits_report).  Per thread, so a
+ * worker's lines keep their priority.
+ */
+static __thread bool engine_demoted;
+
+void log_engine_demote(bool on)
+{
+	engine_demoted = on;
+}
+
 void log_engine(void *arg, int prio, const char *msg)
 {
 	(void)arg;
+	if (engine_demoted && prio < LOG_DEBUG)
+		prio = LOG_DEBUG;
 	logmsg(prio, "libpathcheck: %s", msg);
 }

@@ -143,7 +143,7 @@ static int test_config(const struct config *cfg)
 
 /* --- sd_notify, without libsystemd ----------------------------------------- */
 
-static void sd_notify_msg(const char *msg)
+void daemon_notify(const char *msg)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -184,7 +184,8 @@ void loop_modify(struct daemon *d, int fd, uint32_t events, void *ptr)
 
 /* --- reconfigure -------------------------------------------------------------- */
 
-static void apply_settings(struct daemon *d, const struct config *old, const struct config *cfg)
+void daemon_apply_settings(struct daemon *d, const struct config *old,
+			   const struct config *cfg)
 {
 	if (cfg->workers != old->workers || cfg->group_size != old->group_size ||
 	    cfg->shutdown_ms != old->shutdown_ms)
@@ -204,45 +205,6 @@ static void apply_settings(struct daemon *d, const struct config *old, const str
 	}
 }
 
-/*
- * Re-read the config.  On an error the old config stays in force and err
- * says why.  Kept paths keep their state; pc_engine_reset() then releases
- * the aio groups the removed paths left empty.
- */
-int daemon_reconfigure(struct daemon *d, char *err, size_t errlen)
-{
-	struct config cfg;
-	int ret;
-
-	sd_notify_msg("RELOADING=1");
-	ret = config_load(d->config_file, &cfg, err, errlen);
-	if (ret) {
-		d->ctr.reconfigure_errors++;
-		logmsg(LOG_ERR, "reconfigure failed, old config kept: %s", err);
-		sd_notify_msg("READY=1");
-		return ret;
-	}
-	apply_settings(d, &d->cfg, &cfg);
-	/* Only an allocation failure: the paths are then half applied. */
-	int applied = recs_apply_config(d, &cfg);
-	int released = pc_engine_reset(d->engine);
-
-	config_free(&d->cfg);
-	d->cfg = cfg;
-	sd_notify_msg("READY=1");
-	if (applied) {
-		snprintf(err, errlen, "applying %s: %s; %zu paths now", d->config_file,
-			 strerror(-applied), d->nrecs);
-		d->ctr.reconfigure_errors++;
-		logmsg(LOG_ERR, "reconfigure: %s", err);
-		return applied;
-	}
-	d->ctr.reconfigures++;
-	logmsg(LOG_NOTICE, "reconfigured: %zu paths, %d aio groups released",
-	       d->nrecs, released < 0 ? 0 : released);
-	return 0;
-}
-
 void daemon_request_stop(struct daemon *d)
 {
 	d->stopping = true;
@@ -253,12 +215,11 @@ void daemon_request_stop(struct daemon *d)
 static void on_signal(struct daemon *d)
 {
 	struct signalfd_siginfo si;
-	char err[512];
 
 	while (read(d->sig_fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			logmsg(LOG_NOTICE, "SIGHUP: reconfigure");
-			daemon_reconfigure(d, err, sizeof(err));
+			reconf_request(d, NULL);
 		} else {
 			logmsg(LOG_NOTICE, "%s: shutting down", strsignal((int)si.ssi_signo));
 			daemon_request_stop(d);
@@ -312,6 +273,7 @@ static void on_timer(struct daemon *d)
 		d->next_housekeeping_ms = now + HOUSEKEEPING_MS;
 		ctl_housekeeping(d, now);
 		results_drain(d);	/* also frees removed records */
+		hold_housekeeping(d, now);
 	}
 	if (now >= d->next_metrics_ms) {
 		d->next_metrics_ms = now + d->cfg.interval_ms;
@@ -334,6 +296,12 @@ static void dispatch(struct daemon *d, struct epoll_event *ev)
 	case TAG_RESULTS:
 		results_drain(d);
 		break;
+	case TAG_UEVENT:
+		hotplug_event(d);
+		break;
+	case TAG_RECONF:
+		reconf_loaded(d);
+		break;
 	default:
 		ctl_event(d, ev->data.ptr, ev->events);
 		break;
@@ -350,13 +318,16 @@ static int run_loop(struct daemon *d)
 		int n;
 
 		arm_timer(d, tick_round(next));
-		n = epoll_wait(d->epfd, ev, 64, -1);
+		/* Work in slices (reconfigure, retries): poll between them. */
+		n = epoll_wait(d->epfd, ev, 64, hold_busy(d) ? 0 : -1);
 		if (n < 0 && errno != EINTR) {
 			logmsg(LOG_CRIT, "epoll_wait: %m");
 			return -EIO;
 		}
 		for (int i = 0; i < n; i++)
 			dispatch(d, &ev[i]);
+		if (hold_busy(d))
+			hold_step(d);
 		ctl_sweep(d);
 	}
 	return 0;
@@ -381,6 +352,8 @@ static int setup_fds(struct daemon *d)
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->sig_fd < 0 || d->timer_fd < 0 || d->epfd < 0)
 		return -errno;
+	if (reconf_init(d))
+		return -errno;
 	return results_init(&d->results);
 }
 
@@ -400,7 +373,10 @@ static int start_engine(struct daemon *d)
 
 static int start(struct daemon *d, const struct args *a)
 {
-	int ret = setup_fds(d);
+	int ret;
+
+	limits_init(d);
+	ret = setup_fds(d);
 
 	if (ret) {
 		fprintf(stderr, "pathcheckd: start-up: %s\n", strerror(-ret));
@@ -417,11 +393,14 @@ static int start(struct daemon *d, const struct args *a)
 			ret == -EADDRINUSE ? "another pathcheckd answers there" : strerror(-ret));
 		return ret;
 	}
+	/* Events first: a device that comes during the expansion is seen. */
+	hotplug_start(d);
 	ret = recs_apply_config(d, &d->cfg);
 	if (ret) {
 		fprintf(stderr, "pathcheckd: %s: %s\n", a->config, strerror(-ret));
 		return ret;
 	}
+	limits_report(d);
 	loop_watch(d, d->listen_fd, EPOLLIN, loop_tag(TAG_LISTEN));
 	loop_watch(d, d->sig_fd, EPOLLIN, loop_tag(TAG_SIGNAL));
 	loop_watch(d, d->timer_fd, EPOLLIN, loop_tag(TAG_TIMER));
@@ -442,7 +421,8 @@ static void stop(struct daemon *d, bool started)
 	uint64_t t0 = now_ms();
 
 	if (started)
-		sd_notify_msg("STOPPING=1");
+		daemon_notify("STOPPING=1");
+	reconf_fini(d);
 	if (d->start_ms) {
 		/* The textfile's last word: pathcheck_daemon_up 0. */
 		d->stopping = true;
@@ -450,6 +430,7 @@ static void stop(struct daemon *d, bool started)
 	}
 	ctl_close(d);
 	ctl_close_all(d);
+	hotplug_stop(d);
 	recs_free_all(d);
 	if (d->engine)
 		pc_engine_free(d->engine);
@@ -478,6 +459,8 @@ int main(int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	d.results.efd = -1;
+	d.hold.rc.efd = -1;
+	d.hold.hp.fd = -1;
 	if (config_load(a.config, &d.cfg, err, sizeof(err))) {
 		fprintf(stderr, "pathcheckd: %s\n", err);
 		return 1;
@@ -505,7 +488,7 @@ int main(int argc, char **argv)
 	ret = d.socket_path ? start(&d, &a) : -ENOMEM;
 	if (ret == 0) {
 		logmsg(LOG_NOTICE, "pathcheckd: ready, %zu paths, socket %s", d.nrecs, d.socket_path);
-		sd_notify_msg("READY=1");
+		daemon_notify("READY=1");
 		ret = run_loop(&d);
 	}
 	stop(&d, ret == 0);

@@ -77,7 +77,7 @@ static void histogram(struct sbuf *b, const char *name, const char *help,
 
 static void paths_by_state(struct daemon *d, struct sbuf *b)
 {
-	uint64_t count[CHK_PENDING + 1] = { 0 };
+	uint64_t count[CHK_NSTATES] = { 0 };
 
 	for (size_t i = 0; i < d->nrecs; i++) {
 		enum chk_st st;
@@ -86,7 +86,7 @@ static void paths_by_state(struct daemon *d, struct sbuf *b)
 		count[st]++;
 	}
 	head(b, "pathcheck_paths", "gauge", "Paths by checker state (multipathd chk_st words).");
-	for (int st = CHK_UNDEF; st <= CHK_PENDING; st++)
+	for (int st = CHK_UNDEF; st < CHK_NSTATES; st++)
 		sb_printf(b, "pathcheck_paths{state=\"%s\"} %llu\n",
 			  chk_st_name((enum chk_st)st), (unsigned long long)count[st]);
 }
@@ -152,8 +152,9 @@ void metrics_text(struct daemon *d, struct sbuf *b)
 	    "Reconfigures refused (the old configuration kept) or half applied.",
 	    k->reconfigure_errors);
 	one(b, "pathcheck_path_open_failures_total", "counter",
-	    "Paths that could not be opened (each retry on reconfigure counts).",
+	    "Paths that could not be opened (each retry counts).",
 	    k->path_open_failures);
+	limits_metrics(d, b);
 	one(b, "pathcheck_resident_memory_bytes", "gauge", "Resident memory of the daemon.",
 	    rss_bytes());
 }

@@ -31,6 +31,7 @@ const char *chk_st_name(enum chk_st st)
 	case CHK_FAULTY:	return "faulty";
 	case CHK_TIMEOUT:	return "i/o timeout";
 	case CHK_PENDING:	return "i/o pending";
+	case CHK_UNOPENED:	return "unopened";
 	case CHK_UNDEF:		break;
 	}
 	return "undef";
@@ -84,7 +85,7 @@ static int rec_cmp(const void *pa, const void *pb)
 /* For listing: sort by name, once per change of the table. */
 void recs_sort(struct daemon *d)
 {
-	if (d->recs_sorted)
+	if (d->recs_sorted || !d->nrecs)	/* none: recs may be NULL */
 		return;
 	qsort(d->recs, d->nrecs, sizeof(*d->recs), rec_cmp);
 	for (size_t i = 0; i < d->nrecs; i++)
@@ -187,28 +188,10 @@ static void rec_free(struct rec *r)
 	free(r);
 }
 
-static void rec_open(struct daemon *d, struct rec *r)
-{
-	int ret = pc_path_open(d->engine, r->dev, r, &r->path);
-
-	if (ret == 0)
-		ret = pc_path_set_timeout(r->path, r->timeout_ms);
-	if (ret == 0)
-		return;
-	if (r->path) {
-		pc_path_free(r->path);
-		r->path = NULL;
-	}
-	d->ctr.path_open_failures++;
-	r->st = CHK_FAULTY;
-	r->reason = REASON_OPEN_FAILED;
-	r->error = -ret;
-	logmsg(LOG_ERR, "%s: cannot open %s: %s", r->name, r->dev, strerror(-ret));
-}
-
 /*
- * Add a path.  A device that cannot be opened is still recorded (faulty,
- * "open failed") so that operators see it; it is retried on reconfigure.
+ * Add a path.  A device that cannot be opened is still recorded
+ * (unopened, with the reason) so that operators see it; it is retried by
+ * itself (limits.c).
  * Returns 0, -EEXIST or -ENOMEM.
  */
 int recs_add(struct daemon *d, const char *dev, const char *name,
@@ -226,7 +209,7 @@ int recs_add(struct daemon *d, const char *dev, const char *name,
 	r = rec_new(d, dev, name, interval_ms, timeout_ms);
 	if (!r)
 		return -ENOMEM;
-	rec_open(d, r);
+	limits_open(d, r);
 	slot = index_slot(d, dev);
 	*slot = r;
 	r->idx = d->nrecs;
@@ -305,20 +288,32 @@ struct rec *recs_find(struct daemon *d, const char *what)
 	return index_find(d, real);
 }
 
+struct rec *recs_find_dev(struct daemon *d, const char *dev)
+{
+	return index_find(d, dev);
+}
+
 static int dev_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct cfg_dev *)a)->path, ((const struct cfg_dev *)b)->path);
 }
 
-static const struct cfg_dev *find_dev(const struct cfg_dev *devs, size_t n,
-				      const char *dev)
+const struct cfg_dev *recs_cfg_dev(const struct cfg_dev *devs, size_t n,
+				  const char *dev)
 {
 	struct cfg_dev key = { .path = (char *)dev };
 
 	return bsearch(&key, devs, n, sizeof(*devs), dev_cmp);
 }
 
-static void rec_retune(struct daemon *d, struct rec *r, const struct cfg_dev *cd)
+void recs_sort_devs(struct cfg_dev *devs, size_t n)
+{
+	qsort(devs, n, sizeof(*devs), dev_cmp);
+}
+
+/* A kept path takes its new interval and timeout; if unopened, it is
+ * retried at the next pass. */
+void recs_retune(struct daemon *d, struct rec *r, const struct cfg_dev *cd)
 {
 	if (r->timeout_ms != cd->timeout_ms) {
 		r->timeout_ms = cd->timeout_ms;
@@ -331,7 +326,7 @@ static void rec_retune(struct daemon *d, struct rec *r, const struct cfg_dev *cd
 		sched_insert(d, r, sched_spread(r, now_ms()));
 	}
 	if (!r->path)
-		rec_open(d, r);
+		r->retry_ms = 0;
 }
 
 /*
@@ -348,15 +343,15 @@ int recs_apply_config(struct daemon *d, const struct config *cfg)
 	if (n < 0)
 		return n;
 	/* Sorted by path for the lookups; the records are listed by name. */
-	qsort(devs, (size_t)n, sizeof(*devs), dev_cmp);
+	recs_sort_devs(devs, (size_t)n);
 	for (size_t i = d->nrecs; i-- > 0;) {
 		struct rec *r = d->recs[i];
-		const struct cfg_dev *cd = find_dev(devs, (size_t)n, r->dev);
+		const struct cfg_dev *cd = recs_cfg_dev(devs, (size_t)n, r->dev);
 
 		if (cd)
-			rec_retune(d, r, cd);
+			recs_retune(d, r, cd);
 		else
-			recs_remove(d, r);
+			path_removed(d, r, RM_CONFIG);
 	}
 	size_t first_new = d->nrecs;
 	uint64_t t0 = now_ms();

@@ -20,7 +20,9 @@ enum chk_st {
 	CHK_FAULTY,		/* down: io error, short read, submit error, open failed */
 	CHK_TIMEOUT,		/* down: no answer before the deadline */
 	CHK_PENDING,		/* display only: undef with a read in flight */
+	CHK_UNOPENED,		/* configured, not open: a host limit or error */
 };
+#define CHK_NSTATES (CHK_UNOPENED + 1)
 const char *chk_st_name(enum chk_st st);	/* "ready", "i/o timeout"... */
 
 /* Reasons beyond the engine's enum pc_reason. */
@@ -56,6 +58,11 @@ struct rec {
 
 	size_t idx;			/* in daemon.recs */
 	uint64_t removed_gen;		/* drain_gen when removed */
+
+	/* CHK_UNOPENED: the next open attempt (limits.c) */
+	uint64_t retry_ms;		/* monotonic; 0: at the next pass */
+	unsigned int backoff_ms;	/* doubles up to LIMITS_BACKOFF_MAX_MS */
+	int open_err_logged;		/* errno last logged for it; 0: none */
 	struct rec *hnext;		/* device-path index chain */
 
 	/* ids of clients waiting on a `check` of this path */
@@ -69,6 +76,11 @@ int  recs_add(struct daemon *d, const char *dev, const char *name,
 void recs_remove(struct daemon *d, struct rec *r);
 void recs_reap_removed(struct daemon *d, uint64_t gen);
 struct rec *recs_find(struct daemon *d, const char *what);
+struct rec *recs_find_dev(struct daemon *d, const char *dev);	/* exact */
+const struct cfg_dev *recs_cfg_dev(const struct cfg_dev *devs, size_t n,
+				  const char *dev);	/* devs sorted by path */
+void recs_sort_devs(struct cfg_dev *devs, size_t n);
+void recs_retune(struct daemon *d, struct rec *r, const struct cfg_dev *cd);
 int  recs_apply_config(struct daemon *d, const struct config *cfg);
 void recs_free_all(struct daemon *d);
 void recs_sort(struct daemon *d);

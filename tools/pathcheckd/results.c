@@ -87,14 +87,16 @@ static void log_transition(struct daemon *d, const struct rec *r, enum chk_st fr
 {
 	char why[128];
 
-	(void)d;
 	if (is_up(r->st)) {
-		logmsg(from == CHK_UNDEF ? LOG_DEBUG : LOG_NOTICE,
-		       "%s: directio checker reports path is up", r->name);
+		if (from == CHK_UNDEF)
+			logmsg(LOG_DEBUG, "%s: directio checker reports path is up", r->name);
+		else if (logbudget_take(d, r, true))
+			logmsg(LOG_NOTICE, "%s: directio checker reports path is up", r->name);
 		return;
 	}
-	logmsg(LOG_WARNING, "%s: directio checker reports path is down (%s)",
-	       r->name, rec_reason_text(r, why, sizeof(why)));
+	if (logbudget_take(d, r, false))
+		logmsg(LOG_WARNING, "%s: directio checker reports path is down (%s)",
+		       r->name, rec_reason_text(r, why, sizeof(why)));
 }
 
 /*

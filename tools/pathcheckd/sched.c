@@ -143,7 +143,7 @@ void sched_run(struct daemon *d, uint64_t now)
 		r->due_ms = next;
 		sift_down(d, 0);
 		if (!r->path)
-			continue;	/* failed to open: retried on reconfigure */
+			continue;	/* unopened: limits_retry() opens it */
 		batch[n++] = r->path;
 		if (n == BATCH_MAX) {
 			start_batch(d, batch, n);

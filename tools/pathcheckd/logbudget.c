@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The log budget: at most log_budget transition lines a second.  Past it,
+ * transitions are counted by kind (came up, went down by timeout, went
+ * down otherwise) with the first LOGB_FIRST names, and each second one
+ * summary line a kind says how many more there were:
+ *
+ *	19,890 more paths went down (i/o timeout): p10 p11 ... p29 (first 20)
+ *
+ * Only the log is budgeted: subscribers and metrics get every transition.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "clock.h"
+
+#include "daemon.h"
+#include "log.h"
+#include "metrics.h"
+
+#define WINDOW_MS	1000
+_Static_assert(LOGB_FIRST == 20, "the summary says \"(first 20)\"");
+
+/* 19890 as "19,890" */
+static void thousands(char *buf, size_t len, uint64_t v)
+{
+	char digits[32];
+	int n = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)v);
+	size_t o = 0;
+
+	for (int i = 0; i < n && o + 2 < len; i++) {
+		if (i && (n - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = digits[i];
+	}
+	buf[o] = '\0';
+}
+
+static void flush(struct daemon *d)
+{
+	static const char *const what[LOGB_NKINDS] = {
+		[LOGB_UP] = "came up",
+		[LOGB_TIMEOUT] = "went down (i/o timeout)",
+		[LOGB_FAULTY] = "went down (faulty)",
+	};
+	struct logbudget *lb = &d->hold.lb;
+
+	for (int k = 0; k < LOGB_NKINDS; k++) {
+		struct sbuf names = { 0 };
+		char count[40];
+
+		if (!lb->k[k].count)
+			continue;
+		for (unsigned int i = 0; i < lb->k[k].nnames; i++)
+			sb_printf(&names, " %s", lb->k[k].names[i]);
+		thousands(count, sizeof(count), lb->k[k].count);
+		logmsg(k == LOGB_UP ? LOG_NOTICE : LOG_WARNING, "%s more paths %s:%s%s", count,
+		       what[k], names.p ? names.p : "",
+		       lb->k[k].count > lb->k[k].nnames ? " (first 20)" : "");
+		sb_free(&names);
+		lb->k[k].count = 0;
+		lb->k[k].nnames = 0;
+	}
+}
+
+/* True: log this transition's line.  False: it is counted in a summary. */
+bool logbudget_take(struct daemon *d, const struct rec *r, bool up)
+{
+	struct logbudget *lb = &d->hold.lb;
+	uint64_t now = now_ms();
+	enum logb_kind k;
+
+	if (!d->cfg.log_budget)
+		return true;
+	if (now - lb->window_ms >= WINDOW_MS) {
+		flush(d);
+		lb->window_ms = now;
+		lb->used = 0;
+	}
+	if (lb->used < d->cfg.log_budget) {
+		lb->used++;
+		return true;
+	}
+	k = up ? LOGB_UP : r->st == CHK_TIMEOUT ? LOGB_TIMEOUT : LOGB_FAULTY;
+	if (lb->k[k].nnames < LOGB_FIRST)
+		snprintf(lb->k[k].names[lb->k[k].nnames++], LOGB_NAME, "%s", r->name);
+	lb->k[k].count++;
+	d->ctr.hold.log_suppressed++;
+	return false;
+}
+
+/* Each second: the summaries of the second that ended. */
+void logbudget_tick(struct daemon *d, uint64_t now)
+{
+	struct logbudget *lb = &d->hold.lb;
+
+	if (now - lb->window_ms < WINDOW_MS)
+		return;
+	flush(d);
+	lb->window_ms = now;
+	lb->used = 0;
+}
