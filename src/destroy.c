@@ -126,19 +126,17 @@ void destroy_group_async(struct pc_engine *e, struct aio_group *g)
 
 /*
  * Reaper only.  Retries the backlog.  When the engine stops, what still
- * has no thread is destroyed here if nothing of it is in the kernel
- * (io_destroy then waits only for a grace period) and shutdown_ms allows,
- * and given up otherwise: pc_engine_free() stays bounded whatever fails.
+ * has no thread is given up: kept until the process exits.  Even an idle
+ * group is not destroyed here: io_destroy() waits a grace period, which
+ * has no bound on a loaded machine, and pc_engine_free() joins the reaper,
+ * so it would stop being bounded by shutdown_ms.
  */
 void destroy_retry_backlog(struct pc_engine *e, bool stopping)
 {
 	struct aio_group *g, *tmp;
-	unsigned int given_up = 0;
+	unsigned int given_up = 0, hung = 0;
 
 	cds_list_for_each_entry_safe(g, tmp, &e->backlog, backlog_node) {
-		uint64_t until = atomic_load_explicit(&e->shutdown_until_us,
-						      memory_order_relaxed);
-
 		if (spawn_destroyer(e, g) == 0) {
 			cds_list_del(&g->backlog_node);
 			e->backlog_n--;
@@ -149,28 +147,17 @@ void destroy_retry_backlog(struct pc_engine *e, bool stopping)
 		cds_list_del(&g->backlog_node);
 		e->backlog_n--;
 		/* Stopping: no worker runs, g is unlinked, we alone have it. */
-		if (!g->inflight && pc_now_us() < until) {
-			unsigned int size = g->size, orphans = g->orphans;
-
-			io_destroy(g->ctx);
-			group_free(g);
-			stat_sub(e, groups, 1);
-			stat_add(e, groups_destroyed, 1);
-			stat_sub(e, aio_slots, size);
-			stat_sub(e, orphans, orphans);
-			stat_add(e, orphans_reaped, orphans);
-			continue;
-		}
+		hung += g->inflight > 0;
 		pthread_mutex_lock(&graveyard_lock);
 		cds_list_add(&g->backlog_node, &abandoned);
 		pthread_mutex_unlock(&graveyard_lock);
 		given_up++;
 	}
 	if (given_up)
-		pc_log(e, LOG_ERR, "%u aio group(s) with reads still in the "
-		       "kernel could not get a thread to destroy them: their "
-		       "aio contexts are kept until the process exits (raise "
-		       "the thread or memory limits)", given_up);
+		pc_log(e, LOG_ERR, "%u aio group(s) (%u with reads still in "
+		       "the kernel) could not get a thread to destroy them: "
+		       "their aio contexts are kept until the process exits "
+		       "(raise the thread or memory limits)", given_up, hung);
 }
 
 /* Waits for the engine's destroyers until until_us, then lets go of the

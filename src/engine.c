@@ -45,7 +45,6 @@ static int engine_init(struct pc_engine *e)
 	pthread_condattr_destroy(&attr);
 	CDS_INIT_LIST_HEAD(&e->destroy_jobs);
 	CDS_INIT_LIST_HEAD(&e->backlog);
-	atomic_init(&e->shutdown_until_us, 0);
 	e->reaper.wakefd = -1;
 	return 0;
 }
@@ -131,9 +130,6 @@ void pc_engine_free(struct pc_engine *engine)
 		return;
 	}
 	until = pc_now_us() + (uint64_t)engine->opts.shutdown_ms * 1000u;
-	/* Relaxed: the reaper reads it after the stop handshake's release. */
-	atomic_store_explicit(&engine->shutdown_until_us, until,
-			      memory_order_relaxed);
 	free_all_paths(engine);
 	workers_stop(engine);
 	engine_retire_all_groups(engine);

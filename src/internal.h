@@ -309,11 +309,10 @@ struct pc_engine {
 	struct cds_list_head destroy_jobs;
 	pthread_cond_t destroyed;	/* signalled under graveyard_lock */
 	/* Retired groups no destroyer thread could be started for yet;
-	 * reaper-private.  The reaper retries; pc_engine_free gives up on
-	 * them at shutdown_until_us. */
+	 * reaper-private.  The reaper retries; when it stops it gives them
+	 * up (kept until the process exits). */
 	struct cds_list_head backlog;
 	unsigned int backlog_n;
-	_Atomic uint64_t shutdown_until_us;	/* 0 until pc_engine_free */
 };
 
 /* Every statistics counter goes through these: relaxed, since a counter

@@ -98,7 +98,7 @@ static void test_hung_group(void)
 	free_bounded(1, 0);
 }
 
-/* Idle groups are destroyed in place while shutdown_ms allows. */
+/* Idle groups are given up too: io_destroy() in the reaper has no bound. */
 static void test_hung_and_idle_groups(void)
 {
 	free_bounded(2, 3);
