@@ -271,6 +271,8 @@ static void service_groups(struct worker *w, uint64_t now)
 		finish_failed(w, g);
 		if (atomic_load(&g->next_deadline_us) <= now)
 			expire_group(w, g, now);
+		if (atomic_load(&g->bufs.trim_at_us) <= now)
+			bufpool_trim(g, now);
 	}
 }
 
@@ -283,9 +285,12 @@ static uint64_t earliest_deadline(struct worker *w)
 
 	for_each_my_group(w, t, g, id) {
 		uint64_t d = atomic_load(&g->next_deadline_us);
+		uint64_t trim = atomic_load(&g->bufs.trim_at_us);
 
 		if (d < next)
 			next = d;
+		if (trim < next)
+			next = trim;
 	}
 	return next;
 }
