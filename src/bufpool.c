@@ -15,9 +15,11 @@
  *     aligned (>= PC_MAX_BLKSIZE), no allocator header per block, and an
  *     unmapped slab is given back to the kernel at once (a malloc'd block
  *     freed in the middle of the heap stays resident).
- *   - A slab whose blocks are all free is kept PC_BUF_DECAY_MS, so that
- *     checks in a loop reuse warm pages instead of mapping and faulting
- *     new ones each round; after that the group's worker unmaps it.
+ *   - A slab untouched for PC_BUF_DECAY_MS is trimmed by the group's
+ *     worker: unmapped when all its blocks are free, otherwise the pages
+ *     of its free blocks are given back (MADV_DONTNEED), so that a read
+ *     hung for long pins its own block, not its slab.  Until then checks
+ *     in a loop reuse warm pages instead of faulting new ones each round.
  *   - Taking and giving back is a bit in the slab's mask under the group
  *     lock the caller already holds: no allocation per check.
  */
@@ -35,8 +37,11 @@ struct buf_slab {
 	struct cds_list_head all;	/* [G] bufpool.all */
 	unsigned char *mem;		/* SLAB_BYTES, page aligned */
 	uint32_t free_mask;		/* [G] bit i: block i is free */
-	uint64_t empty_since_us;	/* [G] when on the empty list */
+	uint32_t cold_mask;		/* [G] free, and its page given back */
+	uint64_t used_us;		/* [G] last take or give back */
 };
+
+#define TRIM_AFTER_US	(PC_BUF_DECAY_MS * 1000ull)
 
 _Static_assert(PC_BUF_SLAB <= 32, "free_mask has 32 bits");
 
@@ -62,6 +67,7 @@ static struct buf_slab *slab_new(void)
 		return NULL;
 	}
 	s->free_mask = SLAB_ALL_FREE;
+	s->cold_mask = 0;	/* never touched: costs no memory anyway */
 	return s;
 }
 
@@ -76,7 +82,7 @@ static void slab_free(struct buf_slab *s)
  * slab).  Partly used slabs first, so that idle slabs empty out; then the
  * slab emptied last, whose pages are the warmest.
  */
-int __req_take_buf(struct aio_group *g, struct pc_req *r)
+int __req_take_buf(struct aio_group *g, struct pc_req *r, uint64_t now)
 {
 	struct bufpool *bp = &g->bufs;
 	struct buf_slab *s;
@@ -98,6 +104,8 @@ int __req_take_buf(struct aio_group *g, struct pc_req *r)
 	}
 	i = (unsigned int)__builtin_ctz(s->free_mask);
 	s->free_mask &= ~(1u << i);
+	s->cold_mask &= ~(1u << i);	/* the kernel faults it back in */
+	s->used_us = now;
 	if (!s->free_mask)
 		cds_list_del(&s->node);		/* full: on no list */
 	r->buf_slab = s;
@@ -107,8 +115,8 @@ int __req_take_buf(struct aio_group *g, struct pc_req *r)
 
 /*
  * Gives r's block back, if it holds one: the kernel has let go of it.  A
- * slab that empties waits PC_BUF_DECAY_MS on the empty list (oldest
- * first) for the group's worker to unmap it (bufpool_trim()).
+ * slab that empties goes to the tail of the empty list (oldest first).
+ * The group's worker trims what stays untouched (bufpool_trim()).
  */
 void __req_give_buf(struct aio_group *g, struct pc_req *r, uint64_t now)
 {
@@ -127,24 +135,43 @@ void __req_give_buf(struct aio_group *g, struct pc_req *r, uint64_t now)
 	if (!s->free_mask)
 		cds_list_add(&s->node, &bp->partial);	/* was full */
 	s->free_mask |= 1u << i;
-	if (s->free_mask != SLAB_ALL_FREE)
-		return;
-	s->empty_since_us = now;
-	cds_list_del(&s->node);
-	cds_list_add_tail(&s->node, &bp->empty);
+	s->used_us = now;
+	if (s->free_mask == SLAB_ALL_FREE) {
+		cds_list_del(&s->node);
+		cds_list_add_tail(&s->node, &bp->empty);
+	}
 	if (atomic_load_explicit(&bp->trim_at_us, memory_order_relaxed) !=
 	    UINT64_MAX)
-		return;		/* armed for an older slab */
-	at = now + PC_BUF_DECAY_MS * 1000ull;
+		return;		/* armed already, for this or an older slab */
+	at = now + TRIM_AFTER_US;
 	/* seq_cst: pairs with the worker's arm(), as a new deadline does
 	 * (see worker_watch_deadline()). */
 	atomic_store(&bp->trim_at_us, at);
 	worker_watch_deadline(g->worker, at);
 }
 
+/* Gives back the pages of s's free blocks not given back yet. */
+static void __slab_cool(struct buf_slab *s)
+{
+	uint32_t warm = s->free_mask & ~s->cold_mask;
+
+	while (warm) {
+		unsigned int i = (unsigned int)__builtin_ctz(warm);
+		unsigned int n = (unsigned int)__builtin_ctzll(
+			~((uint64_t)warm >> i));
+
+		madvise(s->mem + (size_t)i * PC_MAX_BLKSIZE,
+			(size_t)n * PC_MAX_BLKSIZE, MADV_DONTNEED);
+		warm &= ~(((1ull << n) - 1) << i);
+	}
+	s->cold_mask = s->free_mask;
+}
+
 /*
- * The group's worker: unmaps the slabs that have been empty for
- * PC_BUF_DECAY_MS, outside the lock, and arms the next trim.
+ * The group's worker, when trim_at_us is due: unmaps the slabs empty and
+ * untouched for PC_BUF_DECAY_MS (outside the lock), gives back the pages of
+ * the free blocks of partial slabs untouched as long (under it: a take
+ * must not race the madvise), and arms the next trim.
  */
 void bufpool_trim(struct aio_group *g, uint64_t now)
 {
@@ -155,14 +182,22 @@ void bufpool_trim(struct aio_group *g, uint64_t now)
 
 	lock_group(g);
 	cds_list_for_each_entry_safe(s, tmp, &bp->empty, node) {
-		if (s->empty_since_us + PC_BUF_DECAY_MS * 1000ull > now) {
-			next = s->empty_since_us + PC_BUF_DECAY_MS * 1000ull;
+		if (s->used_us + TRIM_AFTER_US > now) {
+			next = s->used_us + TRIM_AFTER_US;
 			break;
 		}
 		cds_list_del(&s->all);
 		cds_list_del(&s->node);
 		cds_list_add_tail(&s->node, &old);
 		bp->slabs--;
+	}
+	cds_list_for_each_entry(s, &bp->partial, node) {
+		if (s->cold_mask == s->free_mask)
+			continue;
+		if (s->used_us + TRIM_AFTER_US <= now)
+			__slab_cool(s);
+		else if (s->used_us + TRIM_AFTER_US < next)
+			next = s->used_us + TRIM_AFTER_US;
 	}
 	atomic_store(&bp->trim_at_us, next);
 	unlock_group(g);

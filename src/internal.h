@@ -51,7 +51,8 @@
 #define PC_MAX_BLKSIZE		4096u
 #define PC_DEFAULT_BLKSIZE	4096u
 /* Read buffers (bufpool.c): blocks of PC_MAX_BLKSIZE, mapped PC_BUF_SLAB at
- * a time; a slab all free for PC_BUF_DECAY_MS is unmapped. */
+ * a time; a slab untouched for PC_BUF_DECAY_MS is unmapped if all free,
+ * else the pages of its free blocks are given back. */
 #define PC_BUF_SLAB		16u
 #define PC_BUF_DECAY_MS		1000u
 /* How long a PC_SYNC caller waits past the deadline for the worker's verdict. */
@@ -199,8 +200,8 @@ struct bufpool {
 	struct cds_list_head empty;	/* [G] */
 	struct cds_list_head all;	/* [G] every slab, for group_free() */
 	unsigned int slabs;		/* [G] */
-	/* When the oldest empty slab is due to be unmapped; UINT64_MAX:
-	 * none.  Written under [G]; the worker reads it without. */
+	/* When the worker trims next (bufpool_trim()); UINT64_MAX: nothing
+	 * to trim.  Written under [G]; the worker reads it without. */
 	_Atomic uint64_t trim_at_us;
 };
 
@@ -334,7 +335,7 @@ struct aio_group *engine_group(struct pc_engine *e, uint64_t id); /* likewise */
 
 /* bufpool.c */
 void bufpool_init(struct bufpool *bp);
-int __req_take_buf(struct aio_group *g, struct pc_req *r);
+int __req_take_buf(struct aio_group *g, struct pc_req *r, uint64_t now);
 void __req_give_buf(struct aio_group *g, struct pc_req *r, uint64_t now);
 void bufpool_trim(struct aio_group *g, uint64_t now);
 void bufpool_free(struct bufpool *bp);
