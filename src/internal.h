@@ -6,7 +6,8 @@
  * Objects
  *   engine  - options, the group table, W workers, one reaper.
  *   group   - one io_context of group_size slots, its eventfd, its lock,
- *             its deadline heap, its paths and its orphans.
+ *             its deadline heap, its paths and its orphans, and a pool
+ *             of read buffers: one block per read in flight.
  *   path    - what the caller holds: an fd, a result, a request.
  *   request - the one read a path may have in the kernel.  It outlives its
  *             path when the path is freed with the read in flight (an
