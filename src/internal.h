@@ -23,8 +23,9 @@
  *                        never across io_submit(), io_destroy() or a
  *                        callback.  Also protects the group's buffer
  *                        pool (bufpool.c): a read's buffer is taken and
- *                        given back under it; mmap() of a new slab runs
- *                        under it, munmap() never does.
+ *                        given back under it; mmap() of a new slab and
+ *                        madvise() of idle blocks run under it (they do
+ *                        not block on I/O), munmap() never does.
  *   graveyard_lock       (destroy.c) the handshake between an engine and
  *                        the destroyer threads that may outlive it.  Taken
  *                        alone.
