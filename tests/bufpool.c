@@ -5,13 +5,19 @@
  * its read until given back; slabs untouched for PC_BUF_DECAY_MS are
  * unmapped when empty, and otherwise give back the pages of their free
  * blocks but not of the blocks still held (mincore(2) says which pages are
- * resident).  tests/btrfs shows the pool where it matters, on the kernel's
+ * resident); and a read that finds no memory for its block fails its
+ * check DOWN, PC_REASON_SUBMIT_ERROR with ENOMEM.  tests/btrfs shows the pool where it matters, on the kernel's
  * checksummed reads.
  */
 #include <errno.h>
+#include <semaphore.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -163,12 +169,135 @@ static void test_free_with_held_blocks(void)
 	CU_ASSERT_EQUAL(group.bufs.slabs, 0);
 }
 
+#define NPATHS	((int)PC_BUF_SLAB + 1)	/* one more than a slab holds */
+
+static struct {
+	atomic_int up, enomem, other;
+	sem_t done;
+	atomic_int left;
+} tally;
+
+static void count(struct pc_path *p, int state, void *arg)
+{
+	struct pc_result r;
+
+	(void)arg;
+	pc_path_result(p, &r);
+	if (state == PC_UP)
+		atomic_fetch_add(&tally.up, 1);
+	else if (r.reason == PC_REASON_SUBMIT_ERROR && r.error == ENOMEM)
+		atomic_fetch_add(&tally.enomem, 1);
+	else
+		atomic_fetch_add(&tally.other, 1);
+	if (atomic_fetch_sub(&tally.left, 1) == 1)
+		sem_post(&tally.done);
+}
+
+static unsigned long vm_size(void)
+{
+	unsigned long pages = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+
+	if (f) {
+		if (fscanf(f, "%lu", &pages) != 1)
+			pages = 0;
+		fclose(f);
+	}
+	return pages * (unsigned long)sysconf(_SC_PAGESIZE);
+}
+
+static int round_of_checks(struct pc_path **paths)
+{
+	atomic_store(&tally.up, 0);
+	atomic_store(&tally.enomem, 0);
+	atomic_store(&tally.other, 0);
+	atomic_store(&tally.left, NPATHS);
+	if (pc_check_many(paths, NPATHS) != NPATHS)
+		return -1;
+	while (sem_wait(&tally.done) && errno == EINTR)
+		;
+	return 0;
+}
+
+/*
+ * In a child: 17 paths of one group, one slab mapped, then no more
+ * address space.  A round over all of them needs a second slab: 16 checks
+ * UP, one DOWN with ENOMEM, nothing lost; with the limit lifted, 17 UP.
+ * Exit status: 0 as expected, 10 + n where step n went wrong.
+ */
+static int enomem_child(const char *file)
+{
+	struct pc_options o = { .on_result = count, .workers = 1 };
+	struct pc_path *paths[NPATHS];
+	struct pc_engine *e;
+	struct rlimit lim, old;
+
+	sem_init(&tally.done, 0, 0);
+	if (pc_engine_new(&o, &e) < 0)
+		return 11;
+	for (int i = 0; i < NPATHS; i++)
+		if (pc_path_open(e, file, NULL, &paths[i]) < 0)
+			return 12;
+	if (round_of_checks(paths) || tally.up != NPATHS)
+		return 13;	/* both slabs mapped now */
+	/* Both slabs go once idle; one check maps one again. */
+	pc_test_sleep_ms(PC_BUF_DECAY_MS + 500);
+	atomic_store(&tally.left, 1000);
+	if (pc_check(paths[0], PC_SYNC) != PC_UP)
+		return 18;
+	if (getrlimit(RLIMIT_AS, &lim) < 0)
+		return 14;
+	old = lim;
+	lim.rlim_cur = vm_size();	/* the soft limit: it can go back up */
+	if (setrlimit(RLIMIT_AS, &lim) < 0)
+		return 14;
+	if (round_of_checks(paths))
+		return 15;
+	if (tally.up != NPATHS - 1 || tally.enomem != 1 || tally.other) {
+		fprintf(stderr, "up %d, ENOMEM %d, other %d\n", tally.up,
+			tally.enomem, tally.other);
+		return 16;
+	}
+	if (setrlimit(RLIMIT_AS, &old) < 0)
+		return 19;
+	if (round_of_checks(paths) || tally.up != NPATHS)
+		return 17;
+	for (int i = 0; i < NPATHS; i++)
+		pc_path_free(paths[i]);
+	pc_engine_free(e);
+	return 0;
+}
+
+static void test_no_memory_for_a_block(void)
+{
+	char file[256];
+	int fd, status;
+	pid_t pid;
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	PC_SKIP("the sanitizers' own mappings do not live under RLIMIT_AS");
+#endif
+	fd = pc_test_tmpfile(file, sizeof(file), 1 << 20);
+	PC_REQUIRE(fd >= 0);
+	close(fd);
+	pid = fork();
+	PC_REQUIRE(pid >= 0);
+	if (pid == 0)
+		_exit(enomem_child(file));
+	status = pc_test_wait_exit(pid, 30000);
+	unlink(file);
+	CU_ASSERT_EQUAL(status, 0);
+	if (status)
+		printf("bufpool: the child stopped at step %d\n", status);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct pc_test tests[] = {
 		{ "own_block", test_own_block },
 		{ "trim_follows_reads", test_trim_follows_reads },
 		{ "free_with_held_blocks", test_free_with_held_blocks },
+		{ "no_memory_for_a_block", test_no_memory_for_a_block },
 		{ NULL, NULL },
 	};
 
