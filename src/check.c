@@ -146,6 +146,7 @@ bool __req_complete(struct aio_group *g, struct pc_req *r, long res,
 	int reason, error;
 
 	lock_held(g);
+	__req_give_buf(g, r, now);	/* the kernel is done with it */
 	switch (r->state) {
 	case REQ_INFLIGHT:
 		heap_remove(&g->heap, r);
@@ -198,14 +199,32 @@ void __req_timeout(struct aio_group *g, struct pc_req *r, struct worker *w)
 	__group_update_deadline(g);
 	if (__req_try_cancel(g, r)) {
 		__inflight_dec(g);
+		__req_give_buf(g, r, r->deadline_us);
 		r->state = REQ_IDLE;
 	} else {
-		r->state = REQ_TIMEDOUT;
+		r->state = REQ_TIMEDOUT;	/* keeps its buffer */
 	}
 	__path_finish(g, r, PC_REASON_TIMEOUT, 0, 0, r->deadline_us, w);
 }
 
-/* Starts a read for p, whose request is idle.  The caller submits it. */
+/* r's read never reached the kernel: the worker, once woken, finishes its
+ * check DOWN with err. */
+static void __req_fail(struct aio_group *g, struct pc_req *r, int err)
+{
+	lock_held(g);
+	r->state = REQ_FAILED;
+	r->res = err;
+	cds_list_add_tail(&r->list, &g->failed_list);
+	/* Relaxed: the worker reads the list under the lock. */
+	atomic_store_explicit(&g->has_failed, true, memory_order_relaxed);
+}
+
+/*
+ * Starts a check of p, whose request is idle: its read, with a buffer of
+ * its own, for the caller to submit.  NULL when there is no memory for
+ * the buffer: the check then fails like a refused submit (REQ_FAILED), and
+ * the caller wakes the worker.
+ */
 static struct iocb *__start_read(struct aio_group *g, struct pc_path *p,
 				 uint64_t now)
 {
@@ -214,17 +233,21 @@ static struct iocb *__start_read(struct aio_group *g, struct pc_path *p,
 						       memory_order_relaxed);
 
 	lock_held(g);
-	io_prep_pread(&r->iocb, p->fd, g->buf, p->blksize, 0);
+	r->submit_us = now;
+	r->deadline_us = now + (uint64_t)timeout_ms * 1000u;
+	p->started++;
+	if (__req_take_buf(g, r, now) < 0) {
+		__req_fail(g, r, -ENOMEM);
+		return NULL;
+	}
+	io_prep_pread(&r->iocb, p->fd, r->buf, p->blksize, 0);
 	io_set_eventfd(&r->iocb, g->efd);
 	r->iocb.data = r;
 	r->state = REQ_INFLIGHT;
-	r->submit_us = now;
-	r->deadline_us = now + (uint64_t)timeout_ms * 1000u;
 	heap_push(&g->heap, r);
 	__group_update_deadline(g);
 	g->inflight++;
 	stat_add(g->engine, inflight, 1);
-	p->started++;
 	return &r->iocb;
 }
 
@@ -238,12 +261,8 @@ static void fail_submit(struct aio_group *g, struct pc_req *r, int err)
 		heap_remove(&g->heap, r);
 		__group_update_deadline(g);
 		__inflight_dec(g);
-		r->state = REQ_FAILED;
-		r->res = err;
-		cds_list_add_tail(&r->list, &g->failed_list);
-		/* Relaxed: the worker reads the list under the lock. */
-		atomic_store_explicit(&g->has_failed, true,
-				      memory_order_relaxed);
+		__req_give_buf(g, r, pc_now_us());	/* never the kernel's */
+		__req_fail(g, r, err);
 		wake = true;
 	} else {
 		/* Timed out or orphaned meanwhile: no answer will come. */
@@ -357,6 +376,8 @@ static int check_async(struct pc_path *p)
 	if (iocb) {
 		worker_watch_deadline(g->worker, deadline);
 		submit(g, &iocb, 1);
+	} else if (start) {
+		worker_wake(g->worker);		/* no buffer: REQ_FAILED */
 	}
 	return state;
 }
@@ -430,7 +451,7 @@ static int check_sync(struct pc_path *p)
 	struct sync_waiter wt = { .state = PC_UNCHECKED };
 	struct iocb *iocb = NULL;
 	uint64_t now = pc_now_us(), deadline;
-	bool owed = false;
+	bool owed = false, no_buf = false;
 	int state;
 
 	if (in_worker_thread())
@@ -453,8 +474,10 @@ static int check_sync(struct pc_path *p)
 			worker_wake(g->worker);
 		return PC_DOWN;		/* no new read until the kernel answers */
 	}
-	if (p->req->state == REQ_IDLE)
+	if (p->req->state == REQ_IDLE) {
 		iocb = __start_read(g, p, now);
+		no_buf = !iocb;
+	}
 	deadline = p->req->deadline_us;
 	sem_init(&wt.done, 0, 0);
 	wt.next = p->waiters;
@@ -468,6 +491,8 @@ static int check_sync(struct pc_path *p)
 	if (iocb) {
 		worker_watch_deadline(g->worker, deadline);
 		submit(g, &iocb, 1);
+	} else if (no_buf) {
+		worker_wake(g->worker);		/* REQ_FAILED */
 	}
 	state = wait_result(p, &wt, deadline + PC_SYNC_GRACE_MS * 1000u);
 	sem_destroy(&wt.done);
@@ -506,7 +531,7 @@ static size_t start_group(struct aio_group *g, struct pc_path *const *paths,
 			  size_t n, struct iocb **iocbs)
 {
 	uint64_t now = pc_now_us(), first = UINT64_MAX;
-	size_t k = 0;
+	size_t k = 0, failed = 0;
 
 	lock_group(g);
 	for (size_t i = 0; i < n; i++) {
@@ -514,16 +539,23 @@ static size_t start_group(struct aio_group *g, struct pc_path *const *paths,
 					 memory_order_relaxed) != PATH_LIVE ||
 		    paths[i]->req->state != REQ_IDLE)
 			continue;	/* one read in the kernel at most */
-		iocbs[k++] = __start_read(g, paths[i], now);
+		iocbs[k] = __start_read(g, paths[i], now);
+		if (!iocbs[k]) {
+			failed++;	/* no buffer: REQ_FAILED */
+			continue;
+		}
+		k++;
 		if (paths[i]->req->deadline_us < first)
 			first = paths[i]->req->deadline_us;
 	}
 	unlock_group(g);
+	if (failed)
+		worker_wake(g->worker);
 	if (k) {
 		worker_watch_deadline(g->worker, first);
 		submit(g, iocbs, (long)k);
 	}
-	return k;
+	return k + failed;
 }
 
 static bool sorted_by_group(struct pc_path *const *paths, size_t n)
@@ -597,9 +629,10 @@ bool __req_detach(struct aio_group *g, struct pc_req *r)
 	case REQ_TIMEDOUT:
 		if (__req_try_cancel(g, r)) {
 			__inflight_dec(g);
+			__req_give_buf(g, r, pc_now_us());
 			return true;
 		}
-		break;
+		break;	/* the orphan keeps its buffer until the answer */
 	case REQ_ORPHAN:
 	case REQ_REAPED:
 		break;		/* not a live path's: cannot happen */

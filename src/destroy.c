@@ -62,7 +62,7 @@ static void *destroyer_main(void *arg)
 	unsigned int inflight = g->inflight;
 
 	/* Unlinked and a grace period past: this thread alone has g.  The
-	 * kernel lets go of every request and the buffer when this returns. */
+	 * kernel lets go of every request and read buffer when this returns. */
 	io_destroy(g->ctx);
 	group_free(g);
 	destroyed(job, size, orphans, inflight);

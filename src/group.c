@@ -117,7 +117,7 @@ void group_free(struct aio_group *g)
 		free(r);
 	if (g->efd >= 0)
 		close(g->efd);
-	free(g->buf);
+	bufpool_free(&g->bufs);	/* after io_destroy(): the kernel let go */
 	heap_free(&g->heap);
 	pthread_mutex_destroy(&g->lock);
 	free(g);
@@ -144,17 +144,10 @@ static int group_init(struct pc_engine *e, struct aio_group *g,
 	atomic_init(&g->dropped, 0);
 	cds_wfcq_node_init(&g->reap.node);
 	g->reap.kind = REAP_GROUP;
+	bufpool_init(&g->bufs);
 	err = heap_init(&g->heap, g->size);
 	if (err)
 		return err;
-	/* Every read of the group lands in this block: the data is never
-	 * looked at, and it lives until io_destroy() has returned. */
-	err = posix_memalign(&g->buf, PC_MAX_BLKSIZE, PC_MAX_BLKSIZE);
-	if (err) {
-		g->buf = NULL;
-		return -err;
-	}
-	memset(g->buf, 0, PC_MAX_BLKSIZE);
 	g->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (g->efd < 0)
 		return -errno;

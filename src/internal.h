@@ -6,7 +6,8 @@
  * Objects
  *   engine  - options, the group table, W workers, one reaper.
  *   group   - one io_context of group_size slots, its eventfd, its lock,
- *             its deadline heap, its paths and its orphans.
+ *             its deadline heap, its paths and its orphans, and a pool
+ *             of read buffers: one block per read in flight.
  *   path    - what the caller holds: an fd, a result, a request.
  *   request - the one read a path may have in the kernel.  It outlives its
  *             path when the path is freed with the read in flight (an
@@ -22,7 +23,11 @@
  *                        of the group's requests, the check fields of its
  *                        paths.  Held across io_cancel() (does not block),
  *                        never across io_submit(), io_destroy() or a
- *                        callback.
+ *                        callback.  Also protects the group's buffer
+ *                        pool (bufpool.c): a read's buffer is taken and
+ *                        given back under it; mmap() of a new slab and
+ *                        madvise() of idle blocks run under it (they do
+ *                        not block on I/O), munmap() never does.
  *   graveyard_lock       (destroy.c) the handshake between an engine and
  *                        the destroyer threads that may outlive it.  Taken
  *                        alone.
@@ -58,12 +63,18 @@
 #define PC_MAX_TIMEOUT_MS	(24u * 3600u * 1000u)
 #define PC_MAX_BLKSIZE		4096u
 #define PC_DEFAULT_BLKSIZE	4096u
+/* Read buffers (bufpool.c): blocks of PC_MAX_BLKSIZE, mapped PC_BUF_SLAB at
+ * a time; a slab untouched for PC_BUF_DECAY_MS is unmapped if all free,
+ * else the pages of its free blocks are given back. */
+#define PC_BUF_SLAB		16u
+#define PC_BUF_DECAY_MS		1000u
 /* How long a PC_SYNC caller waits past the deadline for the worker's verdict. */
 #define PC_SYNC_GRACE_MS	20u
 
 struct pc_engine;
 struct aio_group;
 struct worker;
+struct buf_slab;
 
 /*
  * The reaper's queue carries answered orphans and retired groups, in one
@@ -124,6 +135,12 @@ struct pc_req {
 	struct aio_group *group;
 	uint64_t submit_us;		/* [G] */
 	uint64_t deadline_us;		/* [G] */
+	/* [G] The read's own block, from the group's pool, from the start of
+	 * a read until the kernel lets go of it (answer, refused submit,
+	 * successful cancel); it stays with a timed-out or orphaned read.
+	 * NULL: none held. */
+	void *buf;
+	struct buf_slab *buf_slab;
 	unsigned int heap_idx;		/* [G] while INFLIGHT */
 	long res;			/* [G] REQ_FAILED: -errno */
 	struct cds_list_head list;	/* [G] failed or orphan list */
@@ -200,6 +217,18 @@ enum group_state {
 	GROUP_RETIRED,
 };
 
+/* A group's read buffers (bufpool.c).  Slabs with free blocks are on
+ * partial, all-free ones on empty (oldest first), full ones on neither. */
+struct bufpool {
+	struct cds_list_head partial;	/* [G] */
+	struct cds_list_head empty;	/* [G] */
+	struct cds_list_head all;	/* [G] every slab, for group_free() */
+	unsigned int slabs;		/* [G] */
+	/* When the worker trims next (bufpool_trim()); UINT64_MAX: nothing
+	 * to trim.  Written under [G]; the worker reads it without. */
+	_Atomic uint64_t trim_at_us;
+};
+
 struct aio_group {
 	pthread_mutex_t lock;
 	/* tid holding lock, 0: none.  Relaxed: a thread only compares it
@@ -225,7 +254,7 @@ struct aio_group {
 	_Atomic unsigned int dropped;	/* answers for requests in a wrong state */
 	io_context_t ctx;
 	int efd;			/* every iocb signals it */
-	void *buf;			/* one block; every read lands in it */
+	struct bufpool bufs;		/* one block per read in flight */
 	unsigned int id;
 	struct pc_engine *engine;
 	struct worker *worker;		/* the one that polls efd */
@@ -359,6 +388,13 @@ int engine_reset_groups(struct pc_engine *e);
 void engine_retire_all_groups(struct pc_engine *e);
 struct group_table *engine_groups(struct pc_engine *e); /* in an RCU read section */
 struct aio_group *engine_group(struct pc_engine *e, uint64_t id); /* likewise */
+
+/* bufpool.c */
+void bufpool_init(struct bufpool *bp);
+int __req_take_buf(struct aio_group *g, struct pc_req *r, uint64_t now);
+void __req_give_buf(struct aio_group *g, struct pc_req *r, uint64_t now);
+void bufpool_trim(struct aio_group *g, uint64_t now);
+void bufpool_free(struct bufpool *bp);
 
 /* check.c */
 bool __req_complete(struct aio_group *g, struct pc_req *r, long res,

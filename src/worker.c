@@ -349,6 +349,9 @@ static void service_groups(struct worker *w, uint64_t now)
 		if (atomic_load_explicit(&g->next_deadline_us,
 					 memory_order_seq_cst) <= now)
 			expire_group(w, g, now);
+		if (atomic_load_explicit(&g->bufs.trim_at_us,
+					 memory_order_relaxed) <= now)
+			bufpool_trim(g, now);
 	}
 }
 
@@ -363,9 +366,14 @@ static uint64_t earliest_deadline(struct worker *w)
 		/* seq_cst: see worker_watch_deadline(). */
 		uint64_t d = atomic_load_explicit(&g->next_deadline_us,
 						  memory_order_seq_cst);
+		/* Relaxed: a late trim only gives memory back later. */
+		uint64_t trim = atomic_load_explicit(&g->bufs.trim_at_us,
+						     memory_order_relaxed);
 
 		if (d < next)
 			next = d;
+		if (trim < next)
+			next = trim;
 	}
 	return next;
 }

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "pathcheck.h"
 #include "hist.h"
@@ -22,6 +23,22 @@ long rss_kib(void)
 			break;
 	fclose(f);
 	return kib;
+}
+
+/* Resident KiB now from an fd opened in advance (--lifecycle may use up
+ * the others), or -1. */
+long statm_rss_kib(int fd)
+{
+	char buf[128];
+	long pages, rss;
+	ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
+
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (sscanf(buf, "%ld %ld", &pages, &rss) != 2)
+		return -1;
+	return rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 /* Without a file descriptor: --lifecycle may have used them all. */

@@ -116,6 +116,7 @@ void drain(struct stress *s);
 /* report.c */
 long rss_kib(void);
 long peak_rss_kib(void);
+long statm_rss_kib(int fd);	/* resident KiB from /proc/self/statm, or -1 */
 int report(struct stress *s, double wall, long rss, const struct pc_stats *st, int mismatch);
 
 /* lifecycle.c */

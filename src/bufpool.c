@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Read buffers: each group has a pool of PC_MAX_BLKSIZE blocks, so that no
+ * read shares its buffer with another read in flight.  Layers that check
+ * data in place when an O_DIRECT read completes (btrfs checksums, T10-PI,
+ * dm-integrity, dm-verity) fail a read whose buffer another read
+ * overwrote.
+ *
+ * A read takes a buffer when it starts and gives it back when the kernel
+ * has let go of it: an answer (in time, late or to an orphan), a refused
+ * io_submit(), a successful io_cancel(), or io_destroy() of a retired
+ * group (group_free()).  Memory follows the reads in flight:
+ *
+ *   - Blocks come in slabs of PC_BUF_SLAB blocks, mapped with mmap(): page
+ *     aligned (>= PC_MAX_BLKSIZE), no allocator header per block, and an
+ *     unmapped slab is given back to the kernel at once (a malloc'd block
+ *     freed in the middle of the heap stays resident).
+ *   - A slab untouched for PC_BUF_DECAY_MS is trimmed by the group's
+ *     worker: unmapped when all its blocks are free, otherwise the pages
+ *     of its free blocks are given back (MADV_DONTNEED), so that a read
+ *     hung for long pins its own block, not its slab.  Until then checks
+ *     in a loop reuse warm pages instead of faulting new ones each round.
+ *   - Taking and giving back is a bit in the slab's mask under the group
+ *     lock the caller already holds: no allocation per check.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+
+#define SLAB_BYTES	((size_t)PC_BUF_SLAB * PC_MAX_BLKSIZE)
+#define SLAB_ALL_FREE	((uint32_t)((1ull << PC_BUF_SLAB) - 1))
+
+struct buf_slab {
+	struct cds_list_head node;	/* [G] partial or empty list; none when full */
+	struct cds_list_head all;	/* [G] bufpool.all */
+	unsigned char *mem;		/* SLAB_BYTES, page aligned */
+	uint32_t free_mask;		/* [G] bit i: block i is free */
+	uint32_t cold_mask;		/* [G] free, and its page given back */
+	uint64_t used_us;		/* [G] last take or give back */
+};
+
+#define TRIM_AFTER_US	(PC_BUF_DECAY_MS * 1000ull)
+
+_Static_assert(PC_BUF_SLAB <= 32, "free_mask has 32 bits");
+
+void bufpool_init(struct bufpool *bp)
+{
+	CDS_INIT_LIST_HEAD(&bp->partial);
+	CDS_INIT_LIST_HEAD(&bp->empty);
+	CDS_INIT_LIST_HEAD(&bp->all);
+	bp->slabs = 0;
+	atomic_init(&bp->trim_at_us, UINT64_MAX);
+}
+
+static struct buf_slab *slab_new(void)
+{
+	struct buf_slab *s = malloc(sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->mem = mmap(NULL, SLAB_BYTES, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (s->mem == MAP_FAILED) {
+		free(s);
+		return NULL;
+	}
+	s->free_mask = SLAB_ALL_FREE;
+	s->cold_mask = 0;	/* never touched: costs no memory anyway */
+	return s;
+}
+
+static void slab_free(struct buf_slab *s)
+{
+	munmap(s->mem, SLAB_BYTES);
+	free(s);
+}
+
+/*
+ * A free block for r's read, in r->buf, or -ENOMEM (no memory for a new
+ * slab).  Partly used slabs first, so that idle slabs empty out; then the
+ * slab emptied last, whose pages are the warmest.
+ */
+int __req_take_buf(struct aio_group *g, struct pc_req *r, uint64_t now)
+{
+	struct bufpool *bp = &g->bufs;
+	struct buf_slab *s;
+	unsigned int i;
+
+	lock_held(g);
+	if (!cds_list_empty(&bp->partial)) {
+		s = cds_list_first_entry(&bp->partial, struct buf_slab, node);
+	} else if (!cds_list_empty(&bp->empty)) {
+		s = cds_list_entry(bp->empty.prev, struct buf_slab, node);
+		cds_list_move(&s->node, &bp->partial);
+	} else {
+		s = slab_new();
+		if (!s)
+			return -ENOMEM;
+		bp->slabs++;
+		cds_list_add(&s->all, &bp->all);
+		cds_list_add(&s->node, &bp->partial);
+	}
+	i = (unsigned int)__builtin_ctz(s->free_mask);
+	s->free_mask &= ~(1u << i);
+	s->cold_mask &= ~(1u << i);	/* the kernel faults it back in */
+	s->used_us = now;
+	if (!s->free_mask)
+		cds_list_del(&s->node);		/* full: on no list */
+	r->buf_slab = s;
+	r->buf = s->mem + (size_t)i * PC_MAX_BLKSIZE;
+	return 0;
+}
+
+/*
+ * Gives r's block back, if it holds one: the kernel has let go of it.  A
+ * slab that empties goes to the tail of the empty list (oldest first).
+ * The group's worker trims what stays untouched (bufpool_trim()).
+ */
+void __req_give_buf(struct aio_group *g, struct pc_req *r, uint64_t now)
+{
+	struct bufpool *bp = &g->bufs;
+	struct buf_slab *s = r->buf_slab;
+	unsigned int i;
+	uint64_t at;
+
+	lock_held(g);
+	if (!r->buf)
+		return;
+	i = (unsigned int)(((unsigned char *)r->buf - s->mem) /
+			   PC_MAX_BLKSIZE);
+	r->buf = NULL;
+	r->buf_slab = NULL;
+	if (!s->free_mask)
+		cds_list_add(&s->node, &bp->partial);	/* was full */
+	s->free_mask |= 1u << i;
+	s->used_us = now;
+	if (s->free_mask == SLAB_ALL_FREE) {
+		cds_list_del(&s->node);
+		cds_list_add_tail(&s->node, &bp->empty);
+	}
+	if (atomic_load_explicit(&bp->trim_at_us, memory_order_relaxed) !=
+	    UINT64_MAX)
+		return;		/* armed already, for this or an older slab */
+	at = now + TRIM_AFTER_US;
+	/* seq_cst: pairs with the worker's arm(), as a new deadline does
+	 * (see worker_watch_deadline()). */
+	atomic_store_explicit(&bp->trim_at_us, at, memory_order_relaxed);
+	worker_watch_deadline(g->worker, at);
+}
+
+/* Gives back the pages of s's free blocks not given back yet. */
+static void __slab_cool(struct buf_slab *s)
+{
+	uint32_t warm = s->free_mask & ~s->cold_mask;
+
+	while (warm) {
+		unsigned int i = (unsigned int)__builtin_ctz(warm);
+		unsigned int n = (unsigned int)__builtin_ctzll(
+			~((uint64_t)warm >> i));
+
+		madvise(s->mem + (size_t)i * PC_MAX_BLKSIZE,
+			(size_t)n * PC_MAX_BLKSIZE, MADV_DONTNEED);
+		warm &= ~(((1ull << n) - 1) << i);
+	}
+	s->cold_mask = s->free_mask;
+}
+
+/*
+ * The group's worker, when trim_at_us is due: unmaps the slabs empty and
+ * untouched for PC_BUF_DECAY_MS (outside the lock), gives back the pages of
+ * the free blocks of partial slabs untouched as long (under it: a take
+ * must not race the madvise), and arms the next trim.
+ */
+void bufpool_trim(struct aio_group *g, uint64_t now)
+{
+	struct bufpool *bp = &g->bufs;
+	struct buf_slab *s, *tmp;
+	CDS_LIST_HEAD(old);
+	uint64_t next = UINT64_MAX;
+
+	lock_group(g);
+	cds_list_for_each_entry_safe(s, tmp, &bp->empty, node) {
+		if (s->used_us + TRIM_AFTER_US > now) {
+			next = s->used_us + TRIM_AFTER_US;
+			break;
+		}
+		cds_list_del(&s->all);
+		cds_list_del(&s->node);
+		cds_list_add_tail(&s->node, &old);
+		bp->slabs--;
+	}
+	cds_list_for_each_entry(s, &bp->partial, node) {
+		if (s->cold_mask == s->free_mask)
+			continue;
+		if (s->used_us + TRIM_AFTER_US <= now)
+			__slab_cool(s);
+		else if (s->used_us + TRIM_AFTER_US < next)
+			next = s->used_us + TRIM_AFTER_US;
+	}
+	atomic_store_explicit(&bp->trim_at_us, next, memory_order_relaxed);
+	unlock_group(g);
+	cds_list_for_each_entry_safe(s, tmp, &old, node)
+		slab_free(s);
+}
+
+/* After io_destroy(), or before any read: every slab goes, with the
+ * blocks that orphans and timed-out reads held. */
+void bufpool_free(struct bufpool *bp)
+{
+	struct buf_slab *s, *tmp;
+
+	cds_list_for_each_entry_safe(s, tmp, &bp->all, all)
+		slab_free(s);
+	CDS_INIT_LIST_HEAD(&bp->all);
+	CDS_INIT_LIST_HEAD(&bp->partial);
+	CDS_INIT_LIST_HEAD(&bp->empty);
+	bp->slabs = 0;
+}
