@@ -68,7 +68,8 @@ enum pc_reason {
 	PC_REASON_IO_ERROR = 2,	/* the read failed: pc_result.error */
 	PC_REASON_SHORT_READ = 3, /* fewer bytes than the block: pc_result.bytes */
 	PC_REASON_TIMEOUT = 4,	/* no answer before the deadline */
-	PC_REASON_SUBMIT_ERROR = 5, /* io_submit refused it: pc_result.error */
+	PC_REASON_SUBMIT_ERROR = 5, /* io_submit refused it, or no memory for
+				       its buffer: pc_result.error */
 };
 
 /* Flags of pc_check(). */
