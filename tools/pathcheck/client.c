@@ -12,7 +12,7 @@
 #include "cli.h"
 
 static const char *const commands[] = {
-	"show", "list", "check", "add", "del", "remove", "reconfigure",
+	"show", "list", "check", "add", "del", "remove", "fail", "reinstate", "reconfigure",
 	"subscribe", "shutdown", "help",
 };
 

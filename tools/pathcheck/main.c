@@ -47,6 +47,7 @@ static void help(void)
 	      "  exit 0: all up, 1: some down or not openable, 2: error\n"
 	      "\n"
 	      "Client of pathcheckd: COMMAND is show (or list), check, add, del (or remove),\n"
+	      "fail, reinstate, "
 	      "reconfigure, subscribe, shutdown or help; `pathcheck help` asks the daemon.\n"
 	      "A command word is never a device: a file named show is checked as ./show,\n"
 	      "and `pathcheck check DEV` asks the daemon to check DEV now.\n"

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "hold.h"
+#include "showconfig.h"
 
 #define MAX_WORDS 8
 
@@ -27,6 +29,24 @@ struct cmd_ctx {
 };
 
 /* --- paths --------------------------------------------------------------- */
+
+/* "held_by" and "held_since" of a held path; null otherwise. */
+static void path_json_hold(struct sbuf *b, const struct rec *r)
+{
+	const struct hold *h = r->held ? hold_find(r->d, r->dev) : NULL;
+	char when[40];
+	struct tm tm;
+
+	if (!h) {
+		sb_printf(b, ",\"held_by\":null,\"held_since\":null");
+		return;
+	}
+	gmtime_r(&h->since, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	sb_printf(b, ",\"held_by\":");
+	sb_json_str(b, h->by);
+	sb_printf(b, ",\"held_since\":\"%s\"", when);
+}
 
 static void path_json(struct sbuf *b, const struct rec *r)
 {
@@ -42,7 +62,7 @@ static void path_json(struct sbuf *b, const struct rec *r)
 	sb_json_str(b, r->dev);
 	sb_printf(b, ",\"chk_st\":\"%s\",\"state\":\"%s\",\"reason\":", chk_st_name(st),
 		  st == CHK_READY ? "up" : st == CHK_FAULTY || st == CHK_TIMEOUT ? "down" :
-		  st == CHK_PENDING ? "pending" : "unchecked");
+		  st == CHK_PENDING ? "pending" : st == CHK_HELD ? "held" : "unchecked");
 	sb_json_str(b, r->reason ? rec_reason_text(r, why, sizeof(why)) : "none");
 	sb_printf(b, ",\"error\":%d,\"checks\":%llu,\"transitions\":%llu,"
 		  "\"latency_us\":%llu,\"last_change\":", r->error,
@@ -52,7 +72,9 @@ static void path_json(struct sbuf *b, const struct rec *r)
 		sb_json_str(b, when);
 	else
 		sb_printf(b, "null");
-	sb_printf(b, ",\"interval_ms\":%u,\"timeout_ms\":%u}", r->interval_ms, r->timeout_ms);
+	sb_printf(b, ",\"interval_ms\":%u,\"timeout_ms\":%u", r->interval_ms, r->timeout_ms);
+	path_json_hold(b, r);
+	sb_append(b, "}", 1);
 }
 
 static int name_width(struct daemon *d)
@@ -60,8 +82,8 @@ static int name_width(struct daemon *d)
 	size_t w = 3;
 
 	for (size_t i = 0; i < d->nrecs; i++)
-		if (strlen(d->recs[i]->name) > w)
-			w = strlen(d->recs[i]->name);
+		if (text_esc_len(d->recs[i]->name) > w)
+			w = text_esc_len(d->recs[i]->name);
 	return (int)(w > 64 ? 64 : w);
 }
 
@@ -73,8 +95,10 @@ static void path_row(struct sbuf *b, const struct rec *r, int w)
 	rec_display(r, &st);
 	if (r->last_change_ms)
 		fmt_wall(when, sizeof(when), r->last_change_ms);
-	sb_printf(b, "%-*s  %-11s  %8llu  %11llu  %10llu  %-20s  %s\n", w, r->name,
-		  chk_st_name(st), (unsigned long long)r->checks,
+	/* The name escaped (a newline in it would end the reply), then padded. */
+	sb_text_str(b, r->name);
+	sb_printf(b, "%*s  %-11s  %8llu  %11llu  %10llu  %-20s  %s\n",
+		  w - (int)text_esc_len(r->name), "", chk_st_name(st), (unsigned long long)r->checks,
 		  (unsigned long long)r->transitions, (unsigned long long)r->latency_us,
 		  when, r->reason ? rec_reason_text(r, why, sizeof(why)) : "-");
 }
@@ -111,9 +135,10 @@ static void show_paths(struct cmd_ctx *x)
 static struct rec *need_path(struct cmd_ctx *x, const char *what)
 {
 	struct rec *r = recs_find(x->d, what);
+	char esc[256];
 
 	if (!r)
-		ctl_error(x->d, x->c, "no such path '%s'", what);
+		ctl_error(x->d, x->c, "no such path '%s'", text_esc(what, esc, sizeof(esc)));
 	return r;
 }
 
@@ -128,7 +153,7 @@ static void show_path(struct cmd_ctx *x, const char *what)
 		path_json(b, r);
 		sb_append(b, "\n", 1);
 	} else {
-		int w = (int)strlen(r->name) < 3 ? 3 : (int)strlen(r->name);
+		int w = text_esc_len(r->name) < 3 ? 3 : (int)text_esc_len(r->name);
 
 		path_header(b, w);
 		path_row(b, r, w);
@@ -190,9 +215,9 @@ static void show_stats(struct cmd_ctx *x)
 	ctl_reply_end(d, x->c);
 }
 
-static void count_states(struct daemon *d, uint64_t count[CHK_PENDING + 1])
+static void count_states(struct daemon *d, uint64_t count[CHK_NST])
 {
-	memset(count, 0, sizeof(uint64_t) * (CHK_PENDING + 1));
+	memset(count, 0, sizeof(uint64_t) * CHK_NST);
 	for (size_t i = 0; i < d->nrecs; i++) {
 		enum chk_st st;
 
@@ -204,20 +229,21 @@ static void count_states(struct daemon *d, uint64_t count[CHK_PENDING + 1])
 static void show_status(struct cmd_ctx *x)
 {
 	static const enum chk_st order[] = { CHK_READY, CHK_FAULTY, CHK_TIMEOUT,
-					     CHK_PENDING, CHK_UNDEF };
-	uint64_t count[CHK_PENDING + 1];
+					     CHK_PENDING, CHK_UNDEF, CHK_HELD };
+	const size_t norder = sizeof(order) / sizeof(order[0]);
+	uint64_t count[CHK_NST];
 	struct sbuf *b = &x->c->out;
 
 	count_states(x->d, count);
 	if (x->json) {
 		sb_printf(b, "{\"paths\":%zu", x->d->nrecs);
-		for (size_t i = 0; i < 5; i++)
+		for (size_t i = 0; i < norder; i++)
 			sb_printf(b, ",\"%s\":%llu", chk_st_name(order[i]),
 				  (unsigned long long)count[order[i]]);
 		sb_printf(b, "}\n");
 	} else {
 		sb_printf(b, "path checker states:\n");
-		for (size_t i = 0; i < 5; i++)
+		for (size_t i = 0; i < norder; i++)
 			sb_printf(b, "%-20s %llu\n", chk_st_name(order[i]),
 				  (unsigned long long)count[order[i]]);
 		sb_printf(b, "paths: %zu\n", x->d->nrecs);
@@ -247,15 +273,16 @@ static void show_metrics(struct cmd_ctx *x)
 
 void cmd_reply_check(struct daemon *d, struct client *c, const struct rec *r, bool json)
 {
-	char why[128];
+	char why[128], esc[256];
 
+	text_esc(r->name, esc, sizeof(esc));
 	if (json) {
 		path_json(&c->out, r);
 		sb_append(&c->out, "\n", 1);
 	} else if (r->st == CHK_READY) {
-		ctl_send(d, c, "%s: ready (%llu us)\n", r->name, (unsigned long long)r->latency_us);
+		ctl_send(d, c, "%s: ready (%llu us)\n", esc, (unsigned long long)r->latency_us);
 	} else {
-		ctl_send(d, c, "%s: %s (%s)\n", r->name, chk_st_name(r->st),
+		ctl_send(d, c, "%s: %s (%s)\n", esc, chk_st_name(r->st),
 			 rec_reason_text(r, why, sizeof(why)));
 	}
 	ctl_reply_end(d, c);
@@ -282,8 +309,15 @@ static void check_path(struct cmd_ctx *x, const char *what)
 	struct rec *r = need_path(x, what);
 	int ret;
 
+	char esc[256];
+
 	if (!r)
 		return;
+	if (r->held) {
+		ctl_error(x->d, x->c, "path %s is held (fail path): reinstate it to check it",
+			  text_esc(r->name, esc, sizeof(esc)));
+		return;
+	}
 	if (!r->path) {
 		cmd_reply_check(x->d, x->c, r, x->json);
 		return;
@@ -369,7 +403,10 @@ static void del_path(struct cmd_ctx *x, const char *what)
 
 	if (!r)
 		return;
-	logmsg(LOG_NOTICE, "%s: path removed (%s)", r->name, r->dev);
+	char e1[256], e2[512];
+
+	logmsg(LOG_NOTICE, "%s: path removed (%s)", text_esc(r->name, e1, sizeof(e1)),
+	       text_esc(r->dev, e2, sizeof(e2)));
 	recs_remove(x->d, r);
 	ctl_send(x->d, x->c, "ok\n");
 	ctl_reply_end(x->d, x->c);
@@ -405,80 +442,177 @@ static void shutdown_cmd(struct cmd_ctx *x)
 	daemon_request_stop(x->d);
 }
 
-static void help(struct cmd_ctx *x)
+/* --- dispatch ------------------------------------------------------------------ */
+
+static void c_show_paths(struct cmd_ctx *x, const char *arg) { (void)arg; show_paths(x); }
+static void c_show_path(struct cmd_ctx *x, const char *arg) { show_path(x, arg); }
+static void c_show_stats(struct cmd_ctx *x, const char *arg) { (void)arg; show_stats(x); }
+static void c_show_status(struct cmd_ctx *x, const char *arg) { (void)arg; show_status(x); }
+static void c_show_daemon(struct cmd_ctx *x, const char *arg) { (void)arg; show_daemon(x); }
+static void c_show_metrics(struct cmd_ctx *x, const char *arg) { (void)arg; show_metrics(x); }
+static void c_show_config(struct cmd_ctx *x, const char *arg)
 {
-	ctl_send(x->d, x->c,
-		 "commands (list is a synonym of show; json: one JSON object):\n"
-		 "  show paths [json]\n  show path DEV [json]\n  show stats [json]\n"
-		 "  show status [json]\n  show daemon\n  show metrics\n  check DEV [json]\n"
-		 "  add path DEV\n  del path DEV (or remove path DEV)\n  reconfigure\n  subscribe\n  shutdown\n");
+	(void)arg;
+	cmd_show_config(x->d, x->c, x->json);
+}
+static void c_show_blacklist(struct cmd_ctx *x, const char *arg)
+{
+	(void)arg;
+	cmd_show_blacklist(x->d, x->c, x->json);
+}
+static void c_check(struct cmd_ctx *x, const char *arg) { check_path(x, arg); }
+static void c_add(struct cmd_ctx *x, const char *arg) { add_path(x, arg); }
+static void c_del(struct cmd_ctx *x, const char *arg) { del_path(x, arg); }
+static void c_fail(struct cmd_ctx *x, const char *arg) { cmd_fail_path(x->d, x->c, arg); }
+static void c_reinstate(struct cmd_ctx *x, const char *arg)
+{
+	cmd_reinstate_path(x->d, x->c, arg);
+}
+static void c_reconfigure(struct cmd_ctx *x, const char *arg) { (void)arg; reconfigure(x); }
+static void c_subscribe(struct cmd_ctx *x, const char *arg) { (void)arg; subscribe(x); }
+static void c_shutdown(struct cmd_ctx *x, const char *arg) { (void)arg; shutdown_cmd(x); }
+static void c_help(struct cmd_ctx *x, const char *arg);
+
+enum cmd_arg { ARG_NONE, ARG_DEV };
+
+/*
+ * Every command: its one or two fixed words (list is a synonym of show), its
+ * argument, whether it has a json form, whether it changes the daemon
+ * (privileged), and its line in help.
+ */
+static const struct command {
+	const char *w0, *w1;
+	enum cmd_arg arg;
+	bool json, priv;
+	void (*fn)(struct cmd_ctx *x, const char *arg);
+	const char *usage;
+} commands[] = {
+	{ "show", "paths", ARG_NONE, true, false, c_show_paths, "show paths [json]" },
+	{ "show", "path", ARG_DEV, true, false, c_show_path, "show path DEV [json]" },
+	{ "show", "status", ARG_NONE, true, false, c_show_status, "show status [json]" },
+	{ "show", "stats", ARG_NONE, true, false, c_show_stats, "show stats [json]" },
+	{ "show", "daemon", ARG_NONE, false, false, c_show_daemon, "show daemon" },
+	{ "show", "metrics", ARG_NONE, false, false, c_show_metrics, "show metrics" },
+	{ "show", "config", ARG_NONE, true, false, c_show_config, "show config [json]" },
+	{ "show", "blacklist", ARG_NONE, true, false, c_show_blacklist,
+	  "show blacklist [json]" },
+	{ "check", NULL, ARG_DEV, true, false, c_check, "check DEV [json]" },
+	{ "add", "path", ARG_DEV, false, true, c_add, "add path DEV" },
+	{ "del", "path", ARG_DEV, false, true, c_del, "del path DEV" },
+	{ "remove", "path", ARG_DEV, false, true, c_del, "remove path DEV" },
+	{ "fail", "path", ARG_DEV, false, true, c_fail, "fail path DEV" },
+	{ "reinstate", "path", ARG_DEV, false, true, c_reinstate, "reinstate path DEV" },
+	{ "reconfigure", NULL, ARG_NONE, false, true, c_reconfigure, "reconfigure" },
+	{ "subscribe", NULL, ARG_NONE, false, false, c_subscribe, "subscribe" },
+	{ "shutdown", NULL, ARG_NONE, false, true, c_shutdown, "shutdown" },
+	{ "help", NULL, ARG_NONE, false, false, c_help, "help" },
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void c_help(struct cmd_ctx *x, const char *arg)
+{
+	(void)arg;
+	ctl_send(x->d, x->c, "commands (list is a synonym of show; json: one JSON object;\n"
+		 "(privileged): root or the daemon's own user only):\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		ctl_send(x->d, x->c, "  %s%s\n", commands[i].usage,
+			 commands[i].priv ? " (privileged)" : "");
 	ctl_reply_end(x->d, x->c);
 }
-
-/* --- dispatch ------------------------------------------------------------------ */
 
 static bool is(const struct cmd_ctx *x, int i, const char *word)
 {
 	return i < x->n && !strcmp(x->w[i], word);
 }
 
-static bool privileged(struct cmd_ctx *x)
+/* The rule of SO_PEERCRED (ctl.c client_new), said as it is. */
+static bool privileged(struct cmd_ctx *x, const char *what)
 {
+	unsigned int me = (unsigned int)geteuid();
+
 	if (x->c->privileged)
 		return true;
-	ctl_error(x->d, x->c, "permission denied: '%s' needs root or uid %u",
-		  x->w[0], (unsigned int)geteuid());
+	if (me == 0)
+		ctl_error(x->d, x->c, "permission denied: '%s' is only for root (uid 0), "
+			  "and you are uid %u", what, (unsigned int)x->c->uid);
+	else
+		ctl_error(x->d, x->c, "permission denied: '%s' is only for root and for "
+			  "the daemon's own uid %u, and you are uid %u", what, me,
+			  (unsigned int)x->c->uid);
 	return false;
 }
 
-static void run_show(struct cmd_ctx *x)
+/* "show", "path" -> "show path" (the user's word for show or list). */
+static void cmd_label(const struct cmd_ctx *x, const struct command *c, char *buf, size_t len)
 {
-	if (x->n == 2 && is(x, 1, "paths"))
-		show_paths(x);
-	else if (x->n == 3 && is(x, 1, "path"))
-		show_path(x, x->w[2]);
-	else if (x->n == 2 && is(x, 1, "stats"))
-		show_stats(x);
-	else if (x->n == 2 && is(x, 1, "status"))
-		show_status(x);
-	else if (x->n == 2 && is(x, 1, "daemon") && !x->json)
-		show_daemon(x);
-	else if (x->n == 2 && is(x, 1, "metrics") && !x->json)
-		show_metrics(x);
-	else
-		ctl_error(x->d, x->c, "unknown command '%s%s%s' (try help)", x->w[0],
-			  x->n > 1 ? " " : "", x->n > 1 ? x->w[1] : "");
+	snprintf(buf, len, "%s%s%s", x->w[0], c->w1 ? " " : "", c->w1 ? c->w1 : "");
+}
+
+/* What may follow a first word that needs a second (show ..., add ...). */
+static void second_words(const struct cmd_ctx *x, const char *w0, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	(void)x;
+	for (size_t i = 0; i < NCOMMANDS && off < len; i++) {
+		bool seen = false;
+
+		for (size_t j = 0; j < i; j++)
+			seen |= !strcmp(commands[j].w0, w0) && commands[j].w1 &&
+				!strcmp(commands[j].w1, commands[i].w1 ? commands[i].w1 : "");
+		if (!strcmp(commands[i].w0, w0) && commands[i].w1 && !seen)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? ", " : "",
+						commands[i].w1);
+	}
 }
 
 static void run_words(struct cmd_ctx *x)
 {
-	if (is(x, 0, "show") || is(x, 0, "list"))
-		run_show(x);
-	else if (is(x, 0, "check") && x->n == 2)
-		check_path(x, x->w[1]);
-	else if (x->json)
-		ctl_error(x->d, x->c, "'%s' has no json form", x->w[0]);
-	else if (is(x, 0, "help") && x->n == 1)
-		help(x);
-	else if (is(x, 0, "subscribe") && x->n == 1)
-		subscribe(x);
-	else if ((is(x, 0, "add") || is(x, 0, "del") || is(x, 0, "remove")) &&
-		 is(x, 1, "path") && x->n == 3) {
-		if (!privileged(x))
-			return;
-		if (is(x, 0, "add"))
-			add_path(x, x->w[2]);
-		else
-			del_path(x, x->w[2]);
-	} else if (is(x, 0, "reconfigure") && x->n == 1) {
-		if (privileged(x))
-			reconfigure(x);
-	} else if (is(x, 0, "shutdown") && x->n == 1) {
-		if (privileged(x))
-			shutdown_cmd(x);
-	} else {
-		ctl_error(x->d, x->c, "unknown command '%s' (try help)", x->w[0]);
+	const char *w0 = is(x, 0, "list") ? "show" : x->w[0];
+	const struct command *c = NULL;
+	bool known = false;
+	char label[64], more[256], esc[128];
+	int fixed;
+
+	for (size_t i = 0; i < NCOMMANDS && !c; i++) {
+		if (strcmp(commands[i].w0, w0))
+			continue;
+		known = true;
+		if (!commands[i].w1 || is(x, 1, commands[i].w1))
+			c = &commands[i];
 	}
+	if (!known) {
+		ctl_error(x->d, x->c, "unknown command '%s' (try help)",
+			  text_esc(x->w[0], esc, sizeof(esc)));
+		return;
+	}
+	if (!c) {
+		second_words(x, w0, more, sizeof(more));
+		if (x->n == 1)
+			ctl_error(x->d, x->c, "'%s' needs one of: %s", x->w[0], more);
+		else
+			ctl_error(x->d, x->c, "unknown command '%s %s' (%s takes %s)", x->w[0],
+				  text_esc(x->w[1], esc, sizeof(esc)), x->w[0], more);
+		return;
+	}
+	cmd_label(x, c, label, sizeof(label));
+	fixed = c->w1 ? 2 : 1;
+	if (c->arg == ARG_DEV && x->n == fixed) {
+		ctl_error(x->d, x->c, "%s needs a path name (%s)", label, c->usage);
+		return;
+	}
+	if (x->n > fixed + (c->arg != ARG_NONE)) {
+		ctl_error(x->d, x->c, "too many words for %s (%s)", label, c->usage);
+		return;
+	}
+	if (x->json && !c->json) {
+		ctl_error(x->d, x->c, "%s has no json form", label);
+		return;
+	}
+	if (c->priv && !privileged(x, label))
+		return;
+	c->fn(x, c->arg == ARG_DEV ? x->w[fixed] : NULL);
 }
 
 static bool printable(const char *s)

@@ -220,6 +220,8 @@ static const struct keyword keywords[] = {
 	{ "path", KW_PATH, 0, 0, 0 },
 	{ "blacklist", KW_BLACKLIST, 0, 0, 0 },
 };
+_Static_assert(sizeof(keywords) / sizeof(keywords[0]) <= CFG_NSETTINGS,
+	       "struct config's set_line is too small");
 
 static void *field(struct parser *p, const struct keyword *kw)
 {
@@ -368,17 +370,22 @@ static int add_blacklist(struct parser *p, const char *glob)
 {
 	struct config *c = p->cfg;
 	char b[MAX_SHOWN + 4], *copy, **grown;
+	unsigned int *lines;
 
 	if (!strchr("/*?[", glob[0]))
 		return fail(p, -EINVAL, "'blacklist' needs an absolute path or a glob starting "
 			    "with '*', '?' or '[', not '%s'", shown(glob, b));
 	copy = strdup(glob);
 	grown = copy ? grow(c->blacklist, c->nblacklist, sizeof(*c->blacklist)) : NULL;
-	if (!grown) {
+	if (grown)
+		c->blacklist = grown;
+	lines = grown ? grow(c->blacklist_line, c->nblacklist, sizeof(*lines)) : NULL;
+	if (!lines) {
 		free(copy);
 		return fail(p, -ENOMEM, "out of memory");
 	}
-	c->blacklist = grown;
+	c->blacklist_line = lines;
+	c->blacklist_line[c->nblacklist] = p->line;
 	c->blacklist[c->nblacklist++] = copy;
 	return 0;
 }
@@ -426,6 +433,7 @@ static int parse_words(struct parser *p, char *cur)
 	if (extra)
 		return fail(p, -EINVAL, "extra word '%s' after the value of '%s'",
 			    shown(extra, b), kw->name);
+	p->cfg->set_line[kw - keywords] = p->line;	/* for show config */
 	return set_scalar(p, kw, val);
 }
 
@@ -584,10 +592,65 @@ void config_free(struct config *cfg)
 		free(cfg->blacklist[i]);
 	free(cfg->rules);
 	free(cfg->blacklist);
+	free(cfg->blacklist_line);
 	free(cfg->file);
 	free(cfg->socket_path);
 	free(cfg->metrics_file);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+static void fmt_duration(char *val, size_t len, unsigned int ms)
+{
+	if (ms % 1000)
+		snprintf(val, len, "%ums", ms);
+	else
+		snprintf(val, len, "%us", ms / 1000);
+}
+
+bool config_setting(const struct config *cfg, size_t i, const char **name,
+		    char *val, size_t len, unsigned int *line)
+{
+	static const char *const logs[] = { "auto", "stderr", "syslog" };
+	size_t n = sizeof(keywords) / sizeof(keywords[0]);
+	const struct keyword *kw;
+	const void *f;
+
+	/* path and blacklist are lists, shown apart: skip them. */
+	for (size_t k = 0; k < n; k++) {
+		if (keywords[k].kind == KW_PATH || keywords[k].kind == KW_BLACKLIST)
+			continue;
+		if (i--)
+			continue;
+		kw = &keywords[k];
+		f = (const char *)cfg + kw->off;
+		*name = kw->name;
+		*line = cfg->set_line[k];
+		switch (kw->kind) {
+		case KW_DURATION:	/* 0: the engine's default */
+			fmt_duration(val, len, *(const unsigned int *)f ? *(const unsigned int *)f
+				     : (unsigned int)PC_DEFAULT_SHUTDOWN_MS);
+			break;
+		case KW_COUNT:
+			snprintf(val, len, "%u", *(const unsigned int *)f ||
+				 strcmp(kw->name, "group_size") ? *(const unsigned int *)f
+				 : (unsigned int)PC_DEFAULT_GROUP_SIZE);
+			break;
+		case KW_MODE:
+			snprintf(val, len, "%04o", *(const unsigned int *)f);
+			break;
+		case KW_ABSPATH:
+			snprintf(val, len, "%s", *(char *const *)f ? *(char *const *)f : "-");
+			break;
+		case KW_LOG:
+			snprintf(val, len, "%s", logs[*(const int *)f % 3]);
+			break;
+		case KW_PATH:
+		case KW_BLACKLIST:
+			break;
+		}
+		return true;
+	}
+	return false;
 }
 
 /* --- expansion ------------------------------------------------------------------ */

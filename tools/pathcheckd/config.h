@@ -7,6 +7,7 @@
 #ifndef PATHCHECKD_CONFIG_H
 #define PATHCHECKD_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* One `path GLOB [interval=DUR] [timeout=DUR]` line. 0: inherit global. */
@@ -16,6 +17,8 @@ struct cfg_path_rule {
 	unsigned int timeout_ms;
 	unsigned int line;
 };
+
+#define CFG_NSETTINGS 16	/* room for the scalar keywords */
 
 struct config {
 	char *file;			/* as given, for messages */
@@ -31,7 +34,9 @@ struct config {
 	struct cfg_path_rule *rules;
 	size_t nrules;
 	char **blacklist;		/* globs */
+	unsigned int *blacklist_line;	/* where each was written */
 	size_t nblacklist;
+	unsigned int set_line[CFG_NSETTINGS];	/* line of each setting; 0: default */
 };
 
 enum cfg_log { CFG_LOG_AUTO = 0, CFG_LOG_STDERR, CFG_LOG_SYSLOG };
@@ -57,6 +62,14 @@ int config_parse(const char *file, const char *text, size_t len,
 		 struct config *cfg, char *err, size_t errlen);
 
 void config_free(struct config *cfg);
+
+/*
+ * The scalar setting number i (0, 1, ...): its keyword, its value as the
+ * file would write it, and the line that set it (0: the default).  False
+ * past the last.
+ */
+bool config_setting(const struct config *cfg, size_t i, const char **name,
+		    char *val, size_t len, unsigned int *line);
 
 /*
  * Expand the rules into a list of devices: glob(3) each rule in order,

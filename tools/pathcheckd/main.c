@@ -27,6 +27,8 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "hold.h"
+#include "showconfig.h"
 
 #define DEFAULT_CONFIG	"/etc/pathcheckd.conf"
 #define DEFAULT_SOCKET	"/run/pathcheckd.sock"
@@ -38,6 +40,7 @@ struct args {
 	const char *config;
 	const char *socket;
 	const char *metrics;
+	const char *state_dir;
 	int log;		/* enum cfg_log, -1: from the config */
 	bool debug, test_config;
 };
@@ -49,6 +52,8 @@ static void usage(FILE *f)
 		"  -c, --config FILE        configuration (default " DEFAULT_CONFIG ")\n"
 		"  -s, --socket PATH        control socket (default: config, else " DEFAULT_SOCKET ")\n"
 		"      --metrics-file PATH  Prometheus textfile, rewritten every interval\n"
+		"      --state-dir DIR      where holds are kept (default: $STATE_DIRECTORY,\n"
+		"                           else " DEFAULT_STATE_DIR ")\n"
 		"  -f, --foreground         log to stderr (the daemon never forks)\n"
 		"      --log stderr|syslog  where log lines go (default: stderr on a tty, else syslog)\n"
 		"  -d, --debug              log debug lines too\n"
@@ -63,6 +68,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "metrics-file", required_argument, NULL, 'M' },
+		{ "state-dir", required_argument, NULL, 'S' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "log", required_argument, NULL, 'L' },
 		{ "debug", no_argument, NULL, 'd' },
@@ -79,6 +85,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'c': a->config = optarg; break;
 		case 's': a->socket = optarg; break;
 		case 'M': a->metrics = optarg; break;
+		case 'S': a->state_dir = optarg; break;
 		case 'f': a->log = CFG_LOG_STDERR; break;
 		case 'd': a->debug = true; break;
 		case 't': a->test_config = true; break;
@@ -108,8 +115,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 		usage(stderr);
 		return 2;
 	}
-	if ((a->socket && a->socket[0] != '/') || (a->metrics && a->metrics[0] != '/')) {
-		fprintf(stderr, "pathcheckd: --socket and --metrics-file take absolute paths\n");
+	if ((a->socket && a->socket[0] != '/') || (a->metrics && a->metrics[0] != '/') ||
+	    (a->state_dir && a->state_dir[0] != '/')) {
+		fprintf(stderr, "pathcheckd: --socket, --metrics-file and --state-dir take "
+			"absolute paths\n");
 		return 2;
 	}
 	return -1;
@@ -207,6 +216,7 @@ int daemon_reconfigure(struct daemon *d, char *err, size_t errlen)
 
 	sd_notify_msg("RELOADING=1");
 	ret = config_load(d->config_file, &cfg, err, errlen);
+	showconfig_reload_result(d, ret ? err : NULL);
 	if (ret) {
 		d->ctr.reconfigure_errors++;
 		logmsg(LOG_ERR, "reconfigure failed, old config kept: %s", err);
@@ -408,6 +418,14 @@ static int start(struct daemon *d, const struct args *a)
 			ret == -EADDRINUSE ? "another pathcheckd answers there" : strerror(-ret));
 		return ret;
 	}
+	ret = holds_init(d, a->state_dir);
+	if (ret) {
+		fprintf(stderr, "pathcheckd: holds: %s\n", strerror(-ret));
+		return ret;
+	}
+	d->state_dir_origin = a->state_dir ? "command line (--state-dir)" :
+			      getenv("STATE_DIRECTORY") ? "$STATE_DIRECTORY" : NULL;
+	showconfig_reload_result(d, NULL);
 	ret = recs_apply_config(d, &d->cfg);
 	if (ret) {
 		fprintf(stderr, "pathcheckd: %s: %s\n", a->config, strerror(-ret));
@@ -441,6 +459,8 @@ static void stop(struct daemon *d, bool started)
 		pc_engine_free(d->engine);
 	d->engine = NULL;
 	results_fini(&d->results);
+	holds_fini(d);
+	free(d->reload_error);
 	if (d->epfd >= 0)
 		close(d->epfd);
 	if (d->sig_fd >= 0)
@@ -473,6 +493,7 @@ int main(int argc, char **argv)
 	}
 	log_setup(a.log >= 0 ? a.log : d.cfg.log_target, a.debug);
 	d.log_from_cli = a.log >= 0;
+	d.log_cli = a.log;
 	d.debug = a.debug;
 	/* Absolute, so that reconfigure finds it whatever the cwd. */
 	d.config_file = realpath(a.config, NULL);

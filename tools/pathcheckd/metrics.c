@@ -67,7 +67,7 @@ static void histogram(struct sbuf *b, const char *name, const char *help,
 
 static void paths_by_state(struct daemon *d, struct sbuf *b)
 {
-	uint64_t count[CHK_PENDING + 1] = { 0 };
+	uint64_t count[CHK_NST] = { 0 };
 
 	for (size_t i = 0; i < d->nrecs; i++) {
 		enum chk_st st;
@@ -76,7 +76,7 @@ static void paths_by_state(struct daemon *d, struct sbuf *b)
 		count[st]++;
 	}
 	head(b, "pathcheck_paths", "gauge", "Paths by checker state (multipathd chk_st words).");
-	for (int st = CHK_UNDEF; st <= CHK_PENDING; st++)
+	for (int st = CHK_UNDEF; st < CHK_NST; st++)
 		sb_printf(b, "pathcheck_paths{state=\"%s\"} %llu\n",
 			  chk_st_name((enum chk_st)st), (unsigned long long)count[st]);
 }

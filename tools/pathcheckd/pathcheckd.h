@@ -29,9 +29,14 @@ void sb_printf(struct sbuf *b, const char *fmt, ...)
 void sb_vprintf(struct sbuf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 void sb_append(struct sbuf *b, const char *s, size_t n);
-void sb_json_str(struct sbuf *b, const char *s);	/* quoted, escaped */
 void sb_consume(struct sbuf *b, size_t n);		/* drop n from front */
 void sb_free(struct sbuf *b);
+
+/* escape.c: names as text (\xHH) and as JSON (\u, U+FFFD); see there */
+void sb_json_str(struct sbuf *b, const char *s);	/* quoted, escaped */
+void sb_text_str(struct sbuf *b, const char *s);	/* escaped, unquoted */
+const char *text_esc(const char *s, char *buf, size_t len);	/* truncates */
+size_t text_esc_len(const char *s);			/* columns of sb_text_str */
 
 /* --- log --------------------------------------------------------------- */
 void log_setup(int target, bool debug);	/* enum cfg_log */
@@ -55,7 +60,9 @@ enum chk_st {
 	CHK_FAULTY,		/* down: io error, short read, submit error, open failed */
 	CHK_TIMEOUT,		/* down: no answer before the deadline */
 	CHK_PENDING,		/* display only: undef with a read in flight */
+	CHK_HELD,		/* display only: held out by `fail path` (hold.c) */
 };
+#define CHK_NST (CHK_HELD + 1)	/* number of display states */
 const char *chk_st_name(enum chk_st st);	/* "ready", "i/o timeout"... */
 
 /* Reasons beyond the engine's enum pc_reason. */
@@ -80,6 +87,7 @@ struct rec {
 
 	/* latest finished check */
 	enum chk_st st;
+	bool held;			/* `fail path`: not scheduled (hold.c) */
 	int reason;			/* enum pc_reason or REASON_OPEN_FAILED */
 	int error;			/* positive errno */
 	uint64_t latency_us;
@@ -154,6 +162,7 @@ struct daemon {
 	char *socket_path;		/* in use (from -s or the config) */
 	char *metrics_file;		/* from --metrics-file or the config */
 	bool socket_from_cli, metrics_from_cli, log_from_cli, debug;
+	int log_cli;			/* enum cfg_log given by -f or --log */
 
 	struct pc_engine *engine;
 	struct results results;
@@ -189,6 +198,12 @@ struct daemon {
 	uint64_t start_ms, next_metrics_ms, next_housekeeping_ms;
 	bool stopping;
 	struct counters ctr;
+	struct holds *holds;		/* hold.c */
+	/* showconfig.c: when the config in force was loaded (wall clock), and
+	 * why the last reload was refused (NULL: it was not) and when */
+	int64_t config_loaded_at, reload_failed_at;
+	char *reload_error;
+	const char *state_dir_origin;	/* "--state-dir", "$STATE_DIRECTORY", NULL */
 };
 
 /* records.c */
@@ -225,6 +240,7 @@ void ctl_close(struct daemon *d);
 void ctl_accept(struct daemon *d);
 void ctl_event(struct daemon *d, struct client *c, uint32_t events);
 void ctl_housekeeping(struct daemon *d, uint64_t now);
+void ctl_publish(struct daemon *d, const struct sbuf *ev);	/* one event line */
 void ctl_publish_transition(struct daemon *d, const struct rec *r,
 			    enum chk_st from);
 void ctl_check_done(struct daemon *d, struct rec *r);

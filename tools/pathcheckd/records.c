@@ -14,6 +14,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "hold.h"
 #include "pathcheckd.h"
 
 const char *chk_st_name(enum chk_st st)
@@ -23,6 +24,7 @@ const char *chk_st_name(enum chk_st st)
 	case CHK_FAULTY:	return "faulty";
 	case CHK_TIMEOUT:	return "i/o timeout";
 	case CHK_PENDING:	return "i/o pending";
+	case CHK_HELD:		return "held";
 	case CHK_UNDEF:		break;
 	}
 	return "undef";
@@ -31,7 +33,9 @@ const char *chk_st_name(enum chk_st st)
 void rec_display(const struct rec *r, enum chk_st *st)
 {
 	*st = r->st;
-	if (r->st == CHK_UNDEF && r->path && pc_path_state(r->path) == PC_PENDING)
+	if (r->held)
+		*st = CHK_HELD;
+	else if (r->st == CHK_UNDEF && r->path && pc_path_state(r->path) == PC_PENDING)
 		*st = CHK_PENDING;
 }
 
@@ -228,6 +232,7 @@ int recs_add(struct daemon *d, const char *dev, const char *name,
 	if (!r)
 		return -ENOMEM;
 	rec_open(d, r);
+	hold_apply(d, r);
 	slot = index_slot(d, dev);
 	*slot = r;
 	r->idx = d->nrecs;

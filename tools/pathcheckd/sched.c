@@ -130,7 +130,7 @@ void sched_run(struct daemon *d, uint64_t now)
 		struct rec *r = d->heap[0];
 		uint64_t next = r->due_ms + r->interval_ms;
 
-		if (r->path)	/* a path that failed to open is not checked */
+		if (r->path && !r->held)	/* these are not checked */
 			hist_add(&d->lag, (double)(now - r->due_ms) / 1e3);
 		if (next <= now) {
 			next = now + r->interval_ms;
@@ -138,7 +138,7 @@ void sched_run(struct daemon *d, uint64_t now)
 		}
 		r->due_ms = next;
 		sift_down(d, 0);
-		if (!r->path)
+		if (!r->path || r->held)
 			continue;	/* failed to open: retried on reconfigure */
 		batch[n++] = r->path;
 		if (n == BATCH_MAX) {
