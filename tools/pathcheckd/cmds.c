@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -473,6 +474,33 @@ static void c_subscribe(struct cmd_ctx *x, const char *arg) { (void)arg; subscri
 static void c_shutdown(struct cmd_ctx *x, const char *arg) { (void)arg; shutdown_cmd(x); }
 static void c_help(struct cmd_ctx *x, const char *arg);
 
+/*
+ * A test aid, with -d only: block the event loop for DUR (at most 60 s), as
+ * a handler stuck in the kernel would, while the engine's workers go on.
+ * The watchdog pings stop, and clients wait; then all catches up.
+ */
+static void c_debug_stall(struct cmd_ctx *x, const char *arg)
+{
+	unsigned int ms;
+	struct timespec ts;
+
+	if (!x->d->debug) {
+		ctl_error(x->d, x->c, "debug stall needs pathcheckd -d");
+		return;
+	}
+	if (config_parse_duration(arg, &ms) || ms > 60000) {
+		ctl_error(x->d, x->c, "debug stall takes a duration up to 60s, not '%s'", arg);
+		return;
+	}
+	logmsg(LOG_WARNING, "debug stall: the event loop stops for %u ms", ms);
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+	ctl_send(x->d, x->c, "ok\n");
+	ctl_reply_end(x->d, x->c);
+}
+
 enum cmd_arg { ARG_NONE, ARG_DEV };
 
 /*
@@ -506,6 +534,7 @@ static const struct command {
 	{ "subscribe", NULL, ARG_NONE, false, false, c_subscribe, "subscribe" },
 	{ "shutdown", NULL, ARG_NONE, false, true, c_shutdown, "shutdown" },
 	{ "help", NULL, ARG_NONE, false, false, c_help, "help" },
+	{ "debug", "stall", ARG_DEV, false, true, c_debug_stall, "debug stall DUR" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -599,7 +628,8 @@ static void run_words(struct cmd_ctx *x)
 	cmd_label(x, c, label, sizeof(label));
 	fixed = c->w1 ? 2 : 1;
 	if (c->arg == ARG_DEV && x->n == fixed) {
-		ctl_error(x->d, x->c, "%s needs a path name (%s)", label, c->usage);
+		ctl_error(x->d, x->c, "%s needs %s (%s)", label,
+			  c->fn == c_debug_stall ? "a duration" : "a path name", c->usage);
 		return;
 	}
 	if (x->n > fixed + (c->arg != ARG_NONE)) {

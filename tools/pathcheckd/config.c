@@ -296,10 +296,12 @@ static int set_log(struct parser *p, const struct keyword *kw, const char *val)
 		*dst = CFG_LOG_STDERR;
 	else if (!strcmp(val, "syslog"))
 		*dst = CFG_LOG_SYSLOG;
+	else if (!strcmp(val, "journal"))
+		*dst = CFG_LOG_JOURNAL;
 	else if (!strcmp(val, "auto"))
 		*dst = CFG_LOG_AUTO;
 	else
-		return fail(p, -EINVAL, "'log' takes stderr, syslog or auto, not '%s'",
+		return fail(p, -EINVAL, "'log' takes stderr, syslog, journal or auto, not '%s'",
 			    shown(val, b));
 	return 0;
 }
@@ -610,7 +612,7 @@ static void fmt_duration(char *val, size_t len, unsigned int ms)
 bool config_setting(const struct config *cfg, size_t i, const char **name,
 		    char *val, size_t len, unsigned int *line)
 {
-	static const char *const logs[] = { "auto", "stderr", "syslog" };
+	static const char *const logs[] = { "auto", "stderr", "syslog", "journal" };
 	size_t n = sizeof(keywords) / sizeof(keywords[0]);
 	const struct keyword *kw;
 	const void *f;
@@ -642,7 +644,7 @@ bool config_setting(const struct config *cfg, size_t i, const char **name,
 			snprintf(val, len, "%s", *(char *const *)f ? *(char *const *)f : "-");
 			break;
 		case KW_LOG:
-			snprintf(val, len, "%s", logs[*(const int *)f % 3]);
+			snprintf(val, len, "%s", logs[*(const int *)f % 4]);
 			break;
 		case KW_PATH:
 		case KW_BLACKLIST:

@@ -39,7 +39,7 @@ struct config {
 	unsigned int set_line[CFG_NSETTINGS];	/* line of each setting; 0: default */
 };
 
-enum cfg_log { CFG_LOG_AUTO = 0, CFG_LOG_STDERR, CFG_LOG_SYSLOG };
+enum cfg_log { CFG_LOG_AUTO = 0, CFG_LOG_STDERR, CFG_LOG_SYSLOG, CFG_LOG_JOURNAL };
 
 /* One device to check, after expansion.  */
 struct cfg_dev {

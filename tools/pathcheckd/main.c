@@ -28,6 +28,7 @@
 
 #include "ctl.h"
 #include "hold.h"
+#include "notify.h"
 #include "showconfig.h"
 
 #define DEFAULT_CONFIG	"/etc/pathcheckd.conf"
@@ -55,7 +56,9 @@ static void usage(FILE *f)
 		"      --state-dir DIR      where holds are kept (default: $STATE_DIRECTORY,\n"
 		"                           else " DEFAULT_STATE_DIR ")\n"
 		"  -f, --foreground         log to stderr (the daemon never forks)\n"
-		"      --log stderr|syslog  where log lines go (default: stderr on a tty, else syslog)\n"
+		"      --log stderr|syslog|journal  where log lines go (default: journal under\n"
+		"                           systemd, stderr on a tty, else syslog; without\n"
+		"                           /dev/log, <N>-prefixed lines on stderr)\n"
 		"  -d, --debug              log debug lines too\n"
 		"  -t, --test-config        check the config, list the paths it gives, exit\n"
 		"  -V, --version            print the version\n"
@@ -94,8 +97,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 				a->log = CFG_LOG_STDERR;
 			else if (!strcmp(optarg, "syslog"))
 				a->log = CFG_LOG_SYSLOG;
+			else if (!strcmp(optarg, "journal"))
+				a->log = CFG_LOG_JOURNAL;
 			else {
-				fprintf(stderr, "pathcheckd: --log takes stderr or syslog, not '%s'\n", optarg);
+				fprintf(stderr, "pathcheckd: --log takes stderr, syslog or journal, "
+					"not '%s'\n", optarg);
 				return 2;
 			}
 			break;
@@ -139,29 +145,6 @@ static int test_config(const struct config *cfg)
 		       devs[i].interval_ms, devs[i].timeout_ms);
 	config_devs_free(devs, (size_t)n);
 	return 0;
-}
-
-/* --- sd_notify, without libsystemd ----------------------------------------- */
-
-static void sd_notify_msg(const char *msg)
-{
-	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	socklen_t len;
-	int fd;
-
-	if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa.sun_path))
-		return;
-	strcpy(sa.sun_path, path);
-	if (path[0] == '@')
-		sa.sun_path[0] = '\0';	/* abstract namespace */
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa, len) < 0)
-		logmsg(LOG_DEBUG, "sd_notify: %m");
-	close(fd);
 }
 
 /* --- epoll helpers ---------------------------------------------------------- */
@@ -313,7 +296,9 @@ static void on_timer(struct daemon *d)
 		d->next_housekeeping_ms = now + HOUSEKEEPING_MS;
 		ctl_housekeeping(d, now);
 		results_drain(d);	/* also frees removed records */
+		notify_status(d);
 	}
+	notify_tick(d, now);
 	if (now >= d->next_metrics_ms) {
 		d->next_metrics_ms = now + d->cfg.interval_ms;
 		metrics_write_file(d);
@@ -348,6 +333,9 @@ static int run_loop(struct daemon *d)
 	while (!d->stopping) {
 		uint64_t next = min3(sched_next_ms(d), d->next_housekeeping_ms,
 				     d->metrics_file ? d->next_metrics_ms : UINT64_MAX);
+
+		if (notify_next_ms(d) < next)
+			next = notify_next_ms(d);
 		int n;
 
 		arm_timer(d, tick_round(next));
@@ -461,6 +449,7 @@ static void stop(struct daemon *d, bool started)
 	results_fini(&d->results);
 	holds_fini(d);
 	free(d->reload_error);
+	free(d->last_status);
 	if (d->epfd >= 0)
 		close(d->epfd);
 	if (d->sig_fd >= 0)
@@ -511,6 +500,8 @@ int main(int argc, char **argv)
 	if (ret == 0) {
 		logmsg(LOG_NOTICE, "pathcheckd: ready, %zu paths, socket %s", d.nrecs, d.socket_path);
 		sd_notify_msg("READY=1");
+		notify_init(&d);
+		notify_status(&d);
 		ret = run_loop(&d);
 	}
 	stop(&d, ret == 0);

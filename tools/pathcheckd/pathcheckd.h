@@ -203,7 +203,10 @@ struct daemon {
 	 * why the last reload was refused (NULL: it was not) and when */
 	int64_t config_loaded_at, reload_failed_at;
 	char *reload_error;
-	const char *state_dir_origin;	/* "--state-dir", "$STATE_DIRECTORY", NULL */
+	const char *state_dir_origin;
+	/* notify.c: the watchdog's ping period (0: none), and STATUS= */
+	uint64_t watchdog_ms, next_watchdog_ms;
+	char *last_status;	/* "--state-dir", "$STATE_DIRECTORY", NULL */
 };
 
 /* records.c */

@@ -53,7 +53,7 @@ static void origin_line(const struct daemon *d, unsigned int line, char *buf, si
 /* The command line wins over the file for these. */
 static void override(const struct daemon *d, struct setting *s)
 {
-	static const char *const logs[] = { "auto", "stderr", "syslog" };
+	static const char *const logs[] = { "auto", "stderr", "syslog", "journal" };
 
 	if (!strcmp(s->name, "socket") && d->socket_from_cli) {
 		snprintf(s->value, sizeof(s->value), "%s", d->socket_path);
@@ -64,7 +64,7 @@ static void override(const struct daemon *d, struct setting *s)
 		snprintf(s->value, sizeof(s->value), "%s", d->metrics_file);
 		snprintf(s->origin, sizeof(s->origin), "command line (--metrics-file)");
 	} else if (!strcmp(s->name, "log") && d->log_from_cli) {
-		snprintf(s->value, sizeof(s->value), "%s", logs[d->log_cli % 3]);
+		snprintf(s->value, sizeof(s->value), "%s", logs[d->log_cli % 4]);
 		snprintf(s->origin, sizeof(s->origin), "command line (-f or --log)");
 	}
 }

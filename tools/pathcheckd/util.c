@@ -82,61 +82,6 @@ void sb_free(struct sbuf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* --- log ----------------------------------------------------------------- */
-
-static bool log_syslog;
-static int log_max = LOG_INFO;
-
-void log_setup(int target, bool debug)
-{
-	log_max = debug ? LOG_DEBUG : LOG_INFO;
-	if (target == CFG_LOG_AUTO)
-		target = isatty(STDERR_FILENO) ? CFG_LOG_STDERR : CFG_LOG_SYSLOG;
-	if (target == CFG_LOG_SYSLOG && !log_syslog) {
-		openlog("pathcheckd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
-		setlogmask(LOG_UPTO(log_max));
-	}
-	if (target != CFG_LOG_SYSLOG && log_syslog)
-		closelog();
-	log_syslog = target == CFG_LOG_SYSLOG;
-}
-
-static void vlogmsg(int prio, const char *fmt, va_list ap)
-{
-	if (prio > log_max)
-		return;
-	if (log_syslog) {
-		vsyslog(prio, fmt, ap);
-		return;
-	}
-	/* One write per line, so lines from the engine's threads never mix. */
-	char line[1024];
-	int n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof(line) - 2)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
-	if (write(STDERR_FILENO, line, (size_t)n) < 0)
-		return;
-}
-
-void logmsg(int prio, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlogmsg(prio, fmt, ap);
-	va_end(ap);
-}
-
-void log_engine(void *arg, int prio, const char *msg)
-{
-	(void)arg;
-	logmsg(prio, "libpathcheck: %s", msg);
-}
-
 /* --- time ---------------------------------------------------------------- */
 
 uint64_t now_ms(void)
