@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "daemon_fixture.h"
@@ -69,6 +70,11 @@ static long long path_int(struct daemon_fx *fx, const char *dev, const char *key
 	if (daemon_cmd(fx, cmd, R, sizeof(R)) <= 0 || !json_int(R, key, &v))
 		printf("\n  %s: no %s in '%s'\n", dev, key, R);
 	return v;
+}
+
+static long long path_int_key(struct daemon_fx *fx, const char *dev, const char *key)
+{
+	return path_int(fx, dev, key);
 }
 
 static bool path_str(struct daemon_fx *fx, const char *dev, const char *key,
@@ -375,6 +381,95 @@ static void test_escaping(void)
 	daemon_fx_free(fx);
 }
 
+/* --- show paths format, dev_t, next_check ------------------------------------------ */
+
+static void test_format(void)
+{
+	struct daemon_fx *fx = daemon_files_fx(2);
+	char loopfile[PATH_MAX], loop[64] = "", cmd[PATH_MAX + 64], want[256], s[64];
+	struct stat st;
+	bool have_loop = false;
+	long long next;
+
+	if (!fx)
+		return;
+	if (!pc_test_need_root()) {
+		PC_REQUIRE(daemon_file(fx, "lo", 1 << 20, loopfile, sizeof(loopfile)) == 0);
+		have_loop = pc_test_loop_attach(loopfile, 0, loop, sizeof(loop)) == 0;
+	}
+	if (!have_loop)
+		printf("\n  no loop device (%s): dev_t shown on files only\n",
+		       pc_test_need_root() ? pc_test_need_root() : "attach failed");
+	PC_REQUIRE(daemon_config(fx, "interval 1s\npath %s/f*\n%s%s\n", fx->dir,
+				 have_loop ? "path " : "", loop) == 0);
+	PC_REQUIRE(start_state(fx) == 0);
+	CU_ASSERT_EQUAL(daemon_wait_states(fx, have_loop ? 3 : 2, "ready", 3000), 0);
+
+	/* multipathd's headers, columns as wide as their widest cell */
+	CU_ASSERT(daemon_cmd(fx, "show paths format \"%d %D %t|%T %o %x %L%%\"", R, sizeof(R)) > 0);
+	{
+		int w = have_loop && strlen(loop) - 5 > 3 ? (int)strlen(loop) - 5 : 3;
+
+		snprintf(want, sizeof(want), "%-*s dev_t chk_st|chk_st dev_st  transitions "
+			 "latency_us%%\n%-*s -     ready |ready  running 1           ",
+			 w, "dev", w, "f0");
+		CU_ASSERT(starts_with(R, want));
+		if (!starts_with(R, want))
+			printf("\n  wanted '%s', got '%s'\n", want, R);
+	}
+	CU_ASSERT_EQUAL(count_str(R, "\n"), have_loop ? 4 : 3);
+	CU_ASSERT(daemon_cmd(fx, "show paths format %d", R, sizeof(R)) > 0);
+	CU_ASSERT(starts_with(R, "dev\nf0\nf1\n"));
+	CU_ASSERT(daemon_cmd(fx, "show paths format \"%s %w %C\"", R, sizeof(R)) > 0);
+	CU_ASSERT(starts_with(R, "vend/prod/rev uuid next_check\n-             -    "));
+	CU_ASSERT(reply_is(fx, "show paths format \"%d %q\"", "error: unknown wildcard '%q' in "
+			   "format (known: %d %D %t %T %o %C %s %w %L %x %%)\n"));
+	CU_ASSERT(reply_is(fx, "show paths format \"%d", "error: unmatched '\"' in command\n"));
+	CU_ASSERT(reply_is(fx, "show paths format", "error: show paths format needs a format "
+			   "(show paths format FMT)\n"));
+	CU_ASSERT(reply_is(fx, "show paths format 50%", "error: format ends in '%' (use %% for "
+			   "a percent sign)\n"));
+
+	/* next_check counts down within the interval */
+	next = path_int_key(fx, "f0", "next_check_ms");
+	CU_ASSERT(next >= 0 && next <= 1000);
+	CU_ASSERT(daemon_cmd(fx, "show paths", R, sizeof(R)) > 0);
+	CU_ASSERT(starts_with(R, "dev ") && strstr(R, "  dev_t     chk_st         checks"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(R, "next_check  reason\n"));
+	CU_ASSERT(has_line("f0 ", " -  ", "s        ok"));
+	CU_ASSERT(daemon_cmd(fx, "show path f0 json", R, sizeof(R)) > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(R, "\"dev_t\":null,\"next_check_ms\":"));
+	CU_ASSERT(reply_is(fx, "fail path f0", "ok\n"));
+	CU_ASSERT(daemon_cmd(fx, "show path f0 json", R, sizeof(R)) > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(R, "\"next_check_ms\":null"));
+	CU_ASSERT(daemon_cmd(fx, "show paths format \"%d %C\"", R, sizeof(R)) > 0);
+	CU_ASSERT(has_line("f0 ", "held", NULL));
+
+	if (have_loop) {
+		const char *name = strrchr(loop, '/') + 1;
+
+		PC_REQUIRE(stat(loop, &st) == 0);
+		/* by dev_t, and by the device path */
+		snprintf(cmd, sizeof(cmd), "show path %u:%u json", major(st.st_rdev),
+			 minor(st.st_rdev));
+		CU_ASSERT(daemon_cmd(fx, cmd, R, sizeof(R)) > 0);
+		CU_ASSERT(json_str(R, "dev", s, sizeof(s)) && !strcmp(s, name));
+		snprintf(want, sizeof(want), "%u:%u", major(st.st_rdev), minor(st.st_rdev));
+		CU_ASSERT(json_str(R, "dev_t", s, sizeof(s)) && !strcmp(s, want));
+		snprintf(cmd, sizeof(cmd), "show path %s json", loop);
+		CU_ASSERT(daemon_cmd(fx, cmd, R, sizeof(R)) > 0);
+		CU_ASSERT(json_str(R, "dev", s, sizeof(s)) && !strcmp(s, name));
+		CU_ASSERT(daemon_cmd(fx, "show paths format \"%d %D\"", R, sizeof(R)) > 0);
+		CU_ASSERT(has_line(name, want, NULL));
+		CU_ASSERT(reply_is(fx, "show path 4095:1048575", "error: no such path "
+				   "'4095:1048575'\n"));
+	}
+	daemon_stop(fx);
+	daemon_fx_free(fx);
+	if (have_loop)
+		pc_test_loop_detach(loop);
+}
+
 /* --- the man page and help agree ------------------------------------------------------ */
 
 static char *next_cmd_line(char *p, char **cmd)
@@ -463,6 +558,7 @@ int main(int argc, char **argv)
 		{ "hold_unwritable", test_hold_unwritable },
 		{ "hold_file_bad", test_hold_file_bad },
 		{ "escaping", test_escaping },
+		{ "format", test_format },
 		{ "man_commands", test_man_commands },
 		{ NULL, NULL },
 	};

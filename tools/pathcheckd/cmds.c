@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "format.h"
 #include "hold.h"
 #include "showconfig.h"
 
@@ -52,7 +53,8 @@ static void path_json_hold(struct sbuf *b, const struct rec *r)
 static void path_json(struct sbuf *b, const struct rec *r)
 {
 	enum chk_st st;
-	char when[40] = "", why[128];
+	char when[40] = "", why[128], devt[32];
+	uint64_t now = now_ms();
 
 	rec_display(r, &st);
 	if (r->last_change_ms)
@@ -74,6 +76,16 @@ static void path_json(struct sbuf *b, const struct rec *r)
 	else
 		sb_printf(b, "null");
 	sb_printf(b, ",\"interval_ms\":%u,\"timeout_ms\":%u", r->interval_ms, r->timeout_ms);
+	sb_printf(b, ",\"dev_t\":");
+	if (r->rdev)
+		sb_printf(b, "\"%s\"", fmt_devt(r, devt, sizeof(devt)));
+	else
+		sb_printf(b, "null");
+	sb_printf(b, ",\"next_check_ms\":");
+	if (r->held || !r->path)
+		sb_printf(b, "null");
+	else
+		sb_printf(b, "%llu", (unsigned long long)(r->due_ms > now ? r->due_ms - now : 0));
 	path_json_hold(b, r);
 	sb_append(b, "}", 1);
 }
@@ -91,23 +103,26 @@ static int name_width(struct daemon *d)
 static void path_row(struct sbuf *b, const struct rec *r, int w)
 {
 	enum chk_st st;
-	char when[40] = "-", why[128];
+	char when[40] = "-", why[128], devt[32], next[32];
 
 	rec_display(r, &st);
 	if (r->last_change_ms)
 		fmt_wall(when, sizeof(when), r->last_change_ms);
 	/* The name escaped (a newline in it would end the reply), then padded. */
 	sb_text_str(b, r->name);
-	sb_printf(b, "%*s  %-11s  %8llu  %11llu  %10llu  %-20s  %s\n",
-		  w - (int)text_esc_len(r->name), "", chk_st_name(st), (unsigned long long)r->checks,
+	sb_printf(b, "%*s  %-8s  %-11s  %8llu  %11llu  %10llu  %-20s  %-10s  %s\n",
+		  w - (int)text_esc_len(r->name), "", fmt_devt(r, devt, sizeof(devt)),
+		  chk_st_name(st), (unsigned long long)r->checks,
 		  (unsigned long long)r->transitions, (unsigned long long)r->latency_us,
-		  when, r->reason ? rec_reason_text(r, why, sizeof(why)) : "-");
+		  when, fmt_next_check(r, next, sizeof(next)),
+		  r->reason ? rec_reason_text(r, why, sizeof(why)) : "-");
 }
 
 static void path_header(struct sbuf *b, int w)
 {
-	sb_printf(b, "%-*s  %-11s  %8s  %11s  %10s  %-20s  %s\n", w, "dev", "chk_st",
-		  "checks", "transitions", "latency_us", "last_change", "reason");
+	sb_printf(b, "%-*s  %-8s  %-11s  %8s  %11s  %10s  %-20s  %-10s  %s\n", w, "dev", "dev_t",
+		  "chk_st", "checks", "transitions", "latency_us", "last_change", "next_check",
+		  "reason");
 }
 
 static void show_paths(struct cmd_ctx *x)
@@ -473,6 +488,10 @@ static void c_reconfigure(struct cmd_ctx *x, const char *arg) { (void)arg; recon
 static void c_subscribe(struct cmd_ctx *x, const char *arg) { (void)arg; subscribe(x); }
 static void c_shutdown(struct cmd_ctx *x, const char *arg) { (void)arg; shutdown_cmd(x); }
 static void c_help(struct cmd_ctx *x, const char *arg);
+static void c_show_paths_format(struct cmd_ctx *x, const char *arg)
+{
+	cmd_show_paths_format(x->d, x->c, arg);
+}
 
 /*
  * A test aid, with -d only: block the event loop for DUR (at most 60 s), as
@@ -501,7 +520,7 @@ static void c_debug_stall(struct cmd_ctx *x, const char *arg)
 	ctl_reply_end(x->d, x->c);
 }
 
-enum cmd_arg { ARG_NONE, ARG_DEV };
+enum cmd_arg { ARG_NONE, ARG_DEV, ARG_FMT };
 
 /*
  * Every command: its one or two fixed words (list is a synonym of show), its
@@ -509,32 +528,34 @@ enum cmd_arg { ARG_NONE, ARG_DEV };
  * (privileged), and its line in help.
  */
 static const struct command {
-	const char *w0, *w1;
+	const char *w0, *w1, *w2;
 	enum cmd_arg arg;
 	bool json, priv;
 	void (*fn)(struct cmd_ctx *x, const char *arg);
 	const char *usage;
 } commands[] = {
-	{ "show", "paths", ARG_NONE, true, false, c_show_paths, "show paths [json]" },
-	{ "show", "path", ARG_DEV, true, false, c_show_path, "show path DEV [json]" },
-	{ "show", "status", ARG_NONE, true, false, c_show_status, "show status [json]" },
-	{ "show", "stats", ARG_NONE, true, false, c_show_stats, "show stats [json]" },
-	{ "show", "daemon", ARG_NONE, false, false, c_show_daemon, "show daemon" },
-	{ "show", "metrics", ARG_NONE, false, false, c_show_metrics, "show metrics" },
-	{ "show", "config", ARG_NONE, true, false, c_show_config, "show config [json]" },
-	{ "show", "blacklist", ARG_NONE, true, false, c_show_blacklist,
+	{ "show", "paths", "format", ARG_FMT, false, false, c_show_paths_format,
+	  "show paths format FMT" },
+	{ "show", "paths", NULL, ARG_NONE, true, false, c_show_paths, "show paths [json]" },
+	{ "show", "path", NULL, ARG_DEV, true, false, c_show_path, "show path DEV [json]" },
+	{ "show", "status", NULL, ARG_NONE, true, false, c_show_status, "show status [json]" },
+	{ "show", "stats", NULL, ARG_NONE, true, false, c_show_stats, "show stats [json]" },
+	{ "show", "daemon", NULL, ARG_NONE, false, false, c_show_daemon, "show daemon" },
+	{ "show", "metrics", NULL, ARG_NONE, false, false, c_show_metrics, "show metrics" },
+	{ "show", "config", NULL, ARG_NONE, true, false, c_show_config, "show config [json]" },
+	{ "show", "blacklist", NULL, ARG_NONE, true, false, c_show_blacklist,
 	  "show blacklist [json]" },
-	{ "check", NULL, ARG_DEV, true, false, c_check, "check DEV [json]" },
-	{ "add", "path", ARG_DEV, false, true, c_add, "add path DEV" },
-	{ "del", "path", ARG_DEV, false, true, c_del, "del path DEV" },
-	{ "remove", "path", ARG_DEV, false, true, c_del, "remove path DEV" },
-	{ "fail", "path", ARG_DEV, false, true, c_fail, "fail path DEV" },
-	{ "reinstate", "path", ARG_DEV, false, true, c_reinstate, "reinstate path DEV" },
-	{ "reconfigure", NULL, ARG_NONE, false, true, c_reconfigure, "reconfigure" },
-	{ "subscribe", NULL, ARG_NONE, false, false, c_subscribe, "subscribe" },
-	{ "shutdown", NULL, ARG_NONE, false, true, c_shutdown, "shutdown" },
-	{ "help", NULL, ARG_NONE, false, false, c_help, "help" },
-	{ "debug", "stall", ARG_DEV, false, true, c_debug_stall, "debug stall DUR" },
+	{ "check", NULL, NULL, ARG_DEV, true, false, c_check, "check DEV [json]" },
+	{ "add", "path", NULL, ARG_DEV, false, true, c_add, "add path DEV" },
+	{ "del", "path", NULL, ARG_DEV, false, true, c_del, "del path DEV" },
+	{ "remove", "path", NULL, ARG_DEV, false, true, c_del, "remove path DEV" },
+	{ "fail", "path", NULL, ARG_DEV, false, true, c_fail, "fail path DEV" },
+	{ "reinstate", "path", NULL, ARG_DEV, false, true, c_reinstate, "reinstate path DEV" },
+	{ "reconfigure", NULL, NULL, ARG_NONE, false, true, c_reconfigure, "reconfigure" },
+	{ "subscribe", NULL, NULL, ARG_NONE, false, false, c_subscribe, "subscribe" },
+	{ "shutdown", NULL, NULL, ARG_NONE, false, true, c_shutdown, "shutdown" },
+	{ "help", NULL, NULL, ARG_NONE, false, false, c_help, "help" },
+	{ "debug", "stall", NULL, ARG_DEV, false, true, c_debug_stall, "debug stall DUR" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -574,7 +595,8 @@ static bool privileged(struct cmd_ctx *x, const char *what)
 /* "show", "path" -> "show path" (the user's word for show or list). */
 static void cmd_label(const struct cmd_ctx *x, const struct command *c, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s%s", x->w[0], c->w1 ? " " : "", c->w1 ? c->w1 : "");
+	snprintf(buf, len, "%s%s%s%s%s", x->w[0], c->w1 ? " " : "", c->w1 ? c->w1 : "",
+		 c->w2 ? " " : "", c->w2 ? c->w2 : "");
 }
 
 /* What may follow a first word that needs a second (show ..., add ...). */
@@ -608,7 +630,8 @@ static void run_words(struct cmd_ctx *x)
 		if (strcmp(commands[i].w0, w0))
 			continue;
 		known = true;
-		if (!commands[i].w1 || is(x, 1, commands[i].w1))
+		if ((!commands[i].w1 || is(x, 1, commands[i].w1)) &&
+		    (!commands[i].w2 || is(x, 2, commands[i].w2)))
 			c = &commands[i];
 	}
 	if (!known) {
@@ -626,9 +649,10 @@ static void run_words(struct cmd_ctx *x)
 		return;
 	}
 	cmd_label(x, c, label, sizeof(label));
-	fixed = c->w1 ? 2 : 1;
-	if (c->arg == ARG_DEV && x->n == fixed) {
+	fixed = c->w2 ? 3 : c->w1 ? 2 : 1;
+	if (c->arg != ARG_NONE && x->n == fixed) {
 		ctl_error(x->d, x->c, "%s needs %s (%s)", label,
+			  c->arg == ARG_FMT ? "a format" :
 			  c->fn == c_debug_stall ? "a duration" : "a path name", c->usage);
 		return;
 	}
@@ -642,7 +666,7 @@ static void run_words(struct cmd_ctx *x)
 	}
 	if (c->priv && !privileged(x, label))
 		return;
-	c->fn(x, c->arg == ARG_DEV ? x->w[fixed] : NULL);
+	c->fn(x, c->arg != ARG_NONE ? x->w[fixed] : NULL);
 }
 
 static bool printable(const char *s)
@@ -653,22 +677,51 @@ static bool printable(const char *s)
 	return true;
 }
 
+/*
+ * Words are separated by spaces or tabs; a word in double quotes may hold
+ * them ("%d %t" of show paths format), without the quotes.  In place.
+ */
+static int split_words(char *s, struct cmd_ctx *x)
+{
+	for (;;) {
+		s += strspn(s, " \t");
+		if (!*s)
+			return 0;
+		if (x->n == MAX_WORDS)
+			return -E2BIG;
+		if (*s == '"') {
+			char *end = strchr(++s, '"');
+
+			if (!end)
+				return -EINVAL;
+			*end = '\0';
+			x->w[x->n++] = s;
+			s = end + 1;
+			continue;
+		}
+		x->w[x->n++] = s;
+		s += strcspn(s, " \t");
+		if (*s)
+			*s++ = '\0';
+	}
+}
+
 void cmd_run(struct daemon *d, struct client *c, char *line)
 {
 	struct cmd_ctx x = { .d = d, .c = c };
-	char *save = NULL, *tok;
 
 	d->ctr.commands++;
 	if (!printable(line)) {
 		ctl_error(d, c, "control characters in command");
 		return;
 	}
-	for (tok = strtok_r(line, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
-		if (x.n == MAX_WORDS) {
-			ctl_error(d, c, "too many words (try help)");
-			return;
-		}
-		x.w[x.n++] = tok;
+	switch (split_words(line, &x)) {
+	case -E2BIG:
+		ctl_error(d, c, "too many words (try help)");
+		return;
+	case -EINVAL:
+		ctl_error(d, c, "unmatched '\"' in command");
+		return;
 	}
 	if (x.n == 0) {
 		ctl_error(d, c, "empty command (try help)");

@@ -83,6 +83,7 @@ struct rec {
 	struct pc_path *path;		/* NULL when the open failed */
 	char *dev;			/* canonical path */
 	char *name;			/* "sdb" */
+	uint64_t rdev;			/* dev_t of a block device; 0: none (format.c) */
 	unsigned int interval_ms, timeout_ms;
 
 	/* latest finished check */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "format.h"
 #include "hold.h"
 #include "pathcheckd.h"
 
@@ -232,6 +233,7 @@ int recs_add(struct daemon *d, const char *dev, const char *name,
 	if (!r)
 		return -ENOMEM;
 	rec_open(d, r);
+	rec_note_devt(r);
 	hold_apply(d, r);
 	slot = index_slot(d, dev);
 	*slot = r;
@@ -300,7 +302,8 @@ void recs_reap_removed(struct daemon *d, uint64_t gen)
 	d->nremoved = kept;
 }
 
-/* DEV: a record's name, its device path, or a path resolving to it. */
+/* DEV: a record's name, its device path, its dev_t "MAJ:MIN", or a path
+ * resolving to it. */
 struct rec *recs_find(struct daemon *d, const char *what)
 {
 	char real[PATH_MAX];
@@ -311,6 +314,9 @@ struct rec *recs_find(struct daemon *d, const char *what)
 	for (size_t i = 0; i < d->nrecs; i++)
 		if (!strcmp(d->recs[i]->name, what))
 			return d->recs[i];
+	r = recs_find_devt(d, what);	/* "8:16" */
+	if (r)
+		return r;
 	/* Only absolute paths: a bare name must not resolve in our cwd. */
 	if (what[0] != '/' || !realpath(what, real))
 		return NULL;
