@@ -84,6 +84,27 @@ bool config_setting(const struct config *cfg, size_t i, const char **name,
  * Returns the count (>= 0) with *devsp allocated, or -errno.
  */
 int config_expand(const struct config *cfg, struct cfg_dev **devsp);
+
+/* What config_expand decided about one candidate, for `pathcheckd -t`. */
+enum cfg_note_kind {
+	CFG_NOTE_KEPT,		/* rule took it */
+	CFG_NOTE_NOT_DEVICE,	/* a glob match that is no block device or file */
+	CFG_NOTE_BLACKLISTED,	/* blacklist[blacklist] dropped it */
+	CFG_NOTE_SHADOWED,	/* rule matched it too, but winner took it first */
+};
+
+struct cfg_note {
+	enum cfg_note_kind kind;
+	const struct cfg_path_rule *rule;
+	const char *match;		/* as the glob gave it */
+	const char *real;		/* canonical, or NULL if it does not resolve */
+	size_t blacklist;		/* CFG_NOTE_BLACKLISTED */
+	const struct cfg_path_rule *winner;	/* CFG_NOTE_SHADOWED */
+};
+
+/* config_expand, telling note() about every candidate on the way. */
+int config_expand_notes(const struct config *cfg, struct cfg_dev **devsp,
+			void (*note)(void *arg, const struct cfg_note *n), void *arg);
 void config_devs_free(struct cfg_dev *devs, size_t n);
 
 /* Parse "250ms", "5s", "5" (seconds), "1.5s", "2m"; -EINVAL if bad/0. */

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "explain.h"
 #include "hold.h"
 #include "notify.h"
 #include "showconfig.h"
@@ -130,20 +131,15 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return -1;
 }
 
-/* -t: what the config gives, one device a line. */
+/* -t: what the config gives, one device a line, and why (explain.c). */
 static int test_config(const struct config *cfg)
 {
-	struct cfg_dev *devs;
-	int n = config_expand(cfg, &devs);
+	int ret = config_explain(cfg, stdout);
 
-	if (n < 0) {
-		fprintf(stderr, "pathcheckd: %s: expanding paths: %s\n", cfg->file, strerror(-n));
+	if (ret < 0) {
+		fprintf(stderr, "pathcheckd: %s: expanding paths: %s\n", cfg->file, strerror(-ret));
 		return 1;
 	}
-	for (int i = 0; i < n; i++)
-		printf("%s %s interval=%u timeout=%u\n", devs[i].name, devs[i].path,
-		       devs[i].interval_ms, devs[i].timeout_ms);
-	config_devs_free(devs, (size_t)n);
 	return 0;
 }
 
