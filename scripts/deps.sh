@@ -4,7 +4,7 @@
 #   deps.sh bench   also what make bench compares against
 set -eu
 what=${1:-build}
-pkgs="gcc make pkg-config libaio-dev liburcu-dev libcunit1-dev libfuse3-dev fuse3"
+pkgs="gcc make pkg-config libaio-dev liburcu-dev libcunit1-dev libfuse3-dev fuse3 libedit-dev"
 [ "$what" = bench ] && pkgs="$pkgs fio multipath-tools"
 
 missing=""
