@@ -111,7 +111,7 @@ static void test_watchdog_status(void)
 	printf("\n  %u pings in 1.3 s\n", pings);
 	CU_ASSERT(pings >= 4 && pings <= 8);
 	CU_ASSERT_STRING_EQUAL(status, "STATUS=2 paths: 2 ready, 0 faulty, 0 i/o timeout, "
-			       "0 held, 0 unchecked");
+			       "0 marginal, 0 held, 0 unchecked");
 
 	/* a stalled loop sends nothing; then it catches up */
 	PC_REQUIRE(dconn_open(fx, &c) == 0);
@@ -134,7 +134,7 @@ static void test_watchdog_status(void)
 	notify_collect(&n, 2200, "", "STATUS=", status, sizeof(status), &nstatus);
 	CU_ASSERT(nstatus >= 1 && nstatus <= 3);
 	CU_ASSERT_STRING_EQUAL(status, "STATUS=2 paths: 1 ready, 0 faulty, 0 i/o timeout, "
-			       "1 held, 0 unchecked");
+			       "0 marginal, 1 held, 0 unchecked");
 	notify_collect(&n, 1500, "", "STATUS=", NULL, 0, &nstatus);
 	CU_ASSERT_EQUAL(nstatus, 0);
 

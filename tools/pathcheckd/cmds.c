@@ -65,7 +65,8 @@ static void path_json(struct sbuf *b, const struct rec *r)
 	sb_json_str(b, r->dev);
 	sb_printf(b, ",\"chk_st\":\"%s\",\"state\":\"%s\",\"reason\":", chk_st_name(st),
 		  st == CHK_READY ? "up" : st == CHK_FAULTY || st == CHK_TIMEOUT ? "down" :
-		  st == CHK_PENDING ? "pending" : st == CHK_HELD ? "held" : "unchecked");
+		  st == CHK_PENDING ? "pending" : st == CHK_HELD ? "held" :
+		  st == CHK_MARGINAL ? "marginal" : "unchecked");
 	sb_json_str(b, r->reason ? rec_reason_text(r, why, sizeof(why)) : "none");
 	sb_printf(b, ",\"error\":%d,\"checks\":%llu,\"transitions\":%llu,"
 		  "\"latency_us\":%llu,\"last_change\":", r->error,
@@ -87,6 +88,13 @@ static void path_json(struct sbuf *b, const struct rec *r)
 	else
 		sb_printf(b, "%llu", (unsigned long long)(r->due_ms > now ? r->due_ms - now : 0));
 	path_json_hold(b, r);
+	sb_printf(b, ",\"marginal_reason\":");
+	if (rec_marginal(r))
+		sb_printf(b, "\"%s\",\"last_chk_st\":\"%s\"", rec_marginal_reason(r),
+			  chk_st_name(r->st));
+	else
+		sb_printf(b, "null,\"last_chk_st\":\"%s\"", chk_st_name(r->st));
+	sb_printf(b, ",\"interval_now_ms\":%u", flap_interval(r));
 	sb_append(b, "}", 1);
 }
 
@@ -245,7 +253,7 @@ static void count_states(struct daemon *d, uint64_t count[CHK_NST])
 static void show_status(struct cmd_ctx *x)
 {
 	static const enum chk_st order[] = { CHK_READY, CHK_FAULTY, CHK_TIMEOUT,
-					     CHK_PENDING, CHK_UNDEF, CHK_HELD };
+					     CHK_PENDING, CHK_UNDEF, CHK_HELD, CHK_MARGINAL };
 	const size_t norder = sizeof(order) / sizeof(order[0]);
 	uint64_t count[CHK_NST];
 	struct sbuf *b = &x->c->out;

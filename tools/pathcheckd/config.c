@@ -217,6 +217,12 @@ static const struct keyword keywords[] = {
 	{ "socket_mode", KW_MODE, offsetof(struct config, socket_mode), 0, 0777 },
 	{ "metrics_file", KW_ABSPATH, offsetof(struct config, metrics_file), 0, PATH_MAX - 1 },
 	{ "log", KW_LOG, offsetof(struct config, log_target), 0, 0 },
+	{ "flap_threshold", KW_COUNT, offsetof(struct config, flap_threshold), 1, 1000 },
+	{ "flap_window", KW_DURATION, offsetof(struct config, flap_window_ms), 0, 0 },
+	{ "flap_recovery", KW_DURATION, offsetof(struct config, flap_recovery_ms), 0, 0 },
+	{ "slow_threshold", KW_DURATION, offsetof(struct config, slow_threshold_ms), 0, 0 },
+	{ "slow_window", KW_DURATION, offsetof(struct config, slow_window_ms), 0, 0 },
+	{ "max_interval", KW_DURATION, offsetof(struct config, max_interval_ms), 0, 0 },
 	{ "path", KW_PATH, 0, 0, 0 },
 	{ "blacklist", KW_BLACKLIST, 0, 0, 0 },
 };
@@ -479,6 +485,10 @@ static void set_defaults(struct config *cfg)
 	cfg->timeout_ms = PC_DEFAULT_TIMEOUT_MS;
 	cfg->socket_mode = DEFAULT_SOCKET_MODE;
 	cfg->log_target = CFG_LOG_AUTO;
+	cfg->flap_threshold = 2;
+	cfg->flap_window_ms = 60000;
+	cfg->flap_recovery_ms = 60000;
+	cfg->slow_window_ms = 60000;
 }
 
 static int parse_text(struct parser *p, const char *text, size_t len)
@@ -628,9 +638,13 @@ bool config_setting(const struct config *cfg, size_t i, const char **name,
 		*name = kw->name;
 		*line = cfg->set_line[k];
 		switch (kw->kind) {
-		case KW_DURATION:	/* 0: the engine's default */
-			fmt_duration(val, len, *(const unsigned int *)f ? *(const unsigned int *)f
-				     : (unsigned int)PC_DEFAULT_SHUTDOWN_MS);
+		case KW_DURATION:	/* 0: the engine's default, or off */
+			if (*(const unsigned int *)f)
+				fmt_duration(val, len, *(const unsigned int *)f);
+			else if (!strcmp(kw->name, "shutdown_timeout"))
+				fmt_duration(val, len, PC_DEFAULT_SHUTDOWN_MS);
+			else
+				snprintf(val, len, "off");
 			break;
 		case KW_COUNT:
 			snprintf(val, len, "%u", *(const unsigned int *)f ||

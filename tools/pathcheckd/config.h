@@ -18,7 +18,7 @@ struct cfg_path_rule {
 	unsigned int line;
 };
 
-#define CFG_NSETTINGS 16	/* room for the scalar keywords */
+#define CFG_NSETTINGS 24	/* room for the scalar keywords */
 
 struct config {
 	char *file;			/* as given, for messages */
@@ -33,6 +33,13 @@ struct config {
 	int log_target;			/* enum cfg_log */
 	struct cfg_path_rule *rules;
 	size_t nrules;
+	/* marginal paths and backoff (flap.h); 0: off (slow_threshold, max_interval) */
+	unsigned int flap_threshold;	/* default 2 */
+	unsigned int flap_window_ms;	/* default 60 s */
+	unsigned int flap_recovery_ms;	/* default 60 s */
+	unsigned int slow_threshold_ms;	/* default off */
+	unsigned int slow_window_ms;	/* default 60 s */
+	unsigned int max_interval_ms;	/* default off: every check at interval */
 	char **blacklist;		/* globs */
 	unsigned int *blacklist_line;	/* where each was written */
 	size_t nblacklist;

@@ -293,6 +293,7 @@ static void on_timer(struct daemon *d)
 		ctl_housekeeping(d, now);
 		results_drain(d);	/* also frees removed records */
 		notify_status(d);
+		flap_housekeeping(d, now);
 	}
 	notify_tick(d, now);
 	if (now >= d->next_metrics_ms) {

@@ -103,9 +103,10 @@ void notify_status(struct daemon *d)
 		n[st]++;
 	}
 	snprintf(msg, sizeof(msg), "STATUS=%zu paths: %llu ready, %llu faulty, "
-		 "%llu i/o timeout, %llu held, %llu unchecked", d->nrecs,
+		 "%llu i/o timeout, %llu marginal, %llu held, %llu unchecked", d->nrecs,
 		 (unsigned long long)n[CHK_READY], (unsigned long long)n[CHK_FAULTY],
-		 (unsigned long long)n[CHK_TIMEOUT], (unsigned long long)n[CHK_HELD],
+		 (unsigned long long)n[CHK_TIMEOUT], (unsigned long long)n[CHK_MARGINAL],
+		 (unsigned long long)n[CHK_HELD],
 		 (unsigned long long)(n[CHK_UNDEF] + n[CHK_PENDING]));
 	if (d->last_status && !strcmp(d->last_status, msg))
 		return;

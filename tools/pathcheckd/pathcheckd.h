@@ -17,6 +17,7 @@
 
 #include "pathcheck.h"
 #include "config.h"
+#include "flap.h"
 
 /* --- growable text buffer --------------------------------------------- */
 struct sbuf {
@@ -61,8 +62,9 @@ enum chk_st {
 	CHK_TIMEOUT,		/* down: no answer before the deadline */
 	CHK_PENDING,		/* display only: undef with a read in flight */
 	CHK_HELD,		/* display only: held out by `fail path` (hold.c) */
+	CHK_MARGINAL,		/* display only: flapping or slow (flap.c) */
 };
-#define CHK_NST (CHK_HELD + 1)	/* number of display states */
+#define CHK_NST (CHK_MARGINAL + 1)	/* number of display states */
 const char *chk_st_name(enum chk_st st);	/* "ready", "i/o timeout"... */
 
 /* Reasons beyond the engine's enum pc_reason. */
@@ -89,6 +91,7 @@ struct rec {
 	/* latest finished check */
 	enum chk_st st;
 	bool held;			/* `fail path`: not scheduled (hold.c) */
+	struct rec_flap fl;		/* marginal and backoff (flap.c) */
 	int reason;			/* enum pc_reason or REASON_OPEN_FAILED */
 	int error;			/* positive errno */
 	uint64_t latency_us;

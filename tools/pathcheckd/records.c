@@ -26,6 +26,7 @@ const char *chk_st_name(enum chk_st st)
 	case CHK_TIMEOUT:	return "i/o timeout";
 	case CHK_PENDING:	return "i/o pending";
 	case CHK_HELD:		return "held";
+	case CHK_MARGINAL:	return "marginal";
 	case CHK_UNDEF:		break;
 	}
 	return "undef";
@@ -36,6 +37,8 @@ void rec_display(const struct rec *r, enum chk_st *st)
 	*st = r->st;
 	if (r->held)
 		*st = CHK_HELD;
+	else if (rec_marginal(r))
+		*st = CHK_MARGINAL;
 	else if (r->st == CHK_UNDEF && r->path && pc_path_state(r->path) == PC_PENDING)
 		*st = CHK_PENDING;
 }
@@ -188,6 +191,7 @@ static struct rec *rec_new(struct daemon *d, const char *dev, const char *name,
 
 static void rec_free(struct rec *r)
 {
+	flap_free(r);
 	free(r->dev);
 	free(r->name);
 	free(r->waiters);

@@ -128,12 +128,12 @@ void sched_run(struct daemon *d, uint64_t now)
 
 	while (d->nheap && d->heap[0]->due_ms <= now) {
 		struct rec *r = d->heap[0];
-		uint64_t next = r->due_ms + r->interval_ms;
+		uint64_t next = r->due_ms + flap_interval(r);	/* backoff */
 
 		if (r->path && !r->held)	/* these are not checked */
 			hist_add(&d->lag, (double)(now - r->due_ms) / 1e3);
 		if (next <= now) {
-			next = now + r->interval_ms;
+			next = now + flap_interval(r);
 			d->ctr.schedule_slips++;
 		}
 		r->due_ms = next;
