@@ -87,6 +87,19 @@ static void path_json(struct sbuf *b, const struct rec *r)
 		sb_printf(b, "null");
 	else
 		sb_printf(b, "%llu", (unsigned long long)(r->due_ms > now ? r->due_ms - now : 0));
+	sb_printf(b, ",\"timeout_source\":");
+	if (r->timeout_line) {
+		char *src = NULL;
+
+		if (asprintf(&src, "%s:%u", r->d->config_file, r->timeout_line) >= 0) {
+			sb_json_str(b, src);
+			free(src);
+		} else {
+			b->oom = true;
+		}
+	} else {
+		sb_printf(b, "\"%s\"", r->timeout_sysfs ? "sysfs" : "default");
+	}
 	path_json_hold(b, r);
 	sb_printf(b, ",\"marginal_reason\":");
 	if (rec_marginal(r))
@@ -398,8 +411,11 @@ static void add_path(struct cmd_ctx *x, const char *what)
 		if (!fnmatch(x->d->cfg.rules[i].glob, real, 0) ||
 		    !fnmatch(x->d->cfg.rules[i].glob, what, 0))
 			rule = &x->d->cfg.rules[i];
+	unsigned int tline;
+	bool tsys;
+
 	interval = rule && rule->interval_ms ? rule->interval_ms : x->d->cfg.interval_ms;
-	timeout = rule && rule->timeout_ms ? rule->timeout_ms : x->d->cfg.timeout_ms;
+	timeout = config_path_timeout(&x->d->cfg, rule, real, &tline, &tsys);
 	base = strrchr(real, '/') + 1;
 	ret = recs_add(x->d, real, base, interval, timeout, &r);
 	if (ret == -EEXIST) {
@@ -410,6 +426,8 @@ static void add_path(struct cmd_ctx *x, const char *what)
 		ctl_error(x->d, x->c, "add path %s: %s", real, strerror(-ret));
 		return;
 	}
+	r->timeout_line = tline;
+	r->timeout_sysfs = tsys;
 	/* Asked for by hand: say it now rather than keep a dead record. */
 	if (!r->path) {
 		ctl_error(x->d, x->c, "cannot open %s: %s", real, strerror(r->error));

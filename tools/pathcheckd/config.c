@@ -706,6 +706,29 @@ static ssize_t blacklisted(const struct config *cfg, const char *match, const ch
 	return -1;
 }
 
+unsigned int config_path_timeout(const struct config *cfg, const struct cfg_path_rule *r,
+				 const char *real, unsigned int *line, bool *sysfs)
+{
+	size_t global = 0;
+	unsigned int ms;
+
+	while (strcmp(keywords[global].name, "timeout"))
+		global++;
+	*sysfs = false;
+	*line = 0;
+	if (r && r->timeout_ms) {
+		*line = r->line;
+		return r->timeout_ms;
+	}
+	if (cfg->set_line[global]) {
+		*line = cfg->set_line[global];
+		return cfg->timeout_ms;
+	}
+	ms = dev_sysfs_timeout_ms(real);
+	*sysfs = ms != 0;
+	return ms ? ms : cfg->timeout_ms;
+}
+
 /* The last component, trailing slashes ignored: "/dev/sdb/" is "sdb". */
 static char *base_name(const char *path)
 {
@@ -733,12 +756,18 @@ static int add_found(struct expansion *x, const struct cfg_path_rule *r, char *p
 		return -ENOMEM;
 	}
 	x->v = grown;
+	unsigned int tline;
+	bool tsys;
+	unsigned int tms = config_path_timeout(x->cfg, r, path, &tline, &tsys);
+
 	x->v[x->n] = (struct found){
 		.dev = {
 			.path = path,
 			.name = name,
 			.interval_ms = r->interval_ms ? r->interval_ms : x->cfg->interval_ms,
-			.timeout_ms = r->timeout_ms ? r->timeout_ms : x->cfg->timeout_ms,
+			.timeout_ms = tms,
+			.timeout_line = tline,
+			.timeout_sysfs = tsys,
 		},
 		.seq = x->n,
 		.rule = r,

@@ -54,8 +54,16 @@ struct cfg_dev {
 	char *name;		/* basename of path: "sdb" */
 	unsigned int interval_ms;
 	unsigned int timeout_ms;
+	unsigned int timeout_line;	/* its line in the file; 0: see sysfs */
+	bool timeout_sysfs;		/* from the device's sysfs timeout */
 };
 
+/* The device's own SCSI command timeout in ms, or 0 (devtimeout.c). */
+unsigned int dev_sysfs_timeout_ms(const char *real);
+/* A path's timeout: the rule's, else the file's global one, else the
+ * device's sysfs one, else the default; *line and *sysfs say which. */
+unsigned int config_path_timeout(const struct config *cfg, const struct cfg_path_rule *r,
+				 const char *real, unsigned int *line, bool *sysfs);
 /*
  * Parse FILE into *cfg (which is zeroed first, defaults applied).  On error
  * returns -EINVAL (or -errno of the open/read) and writes one message

@@ -87,6 +87,8 @@ struct rec {
 	char *name;			/* "sdb" */
 	uint64_t rdev;			/* dev_t of a block device; 0: none (format.c) */
 	unsigned int interval_ms, timeout_ms;
+	unsigned int timeout_line;	/* where timeout_ms came from: a line, */
+	bool timeout_sysfs;		/* the device's sysfs timeout, or neither: default */
 
 	/* latest finished check */
 	enum chk_st st;

@@ -342,6 +342,8 @@ static const struct cfg_dev *find_dev(const struct cfg_dev *devs, size_t n,
 
 static void rec_retune(struct daemon *d, struct rec *r, const struct cfg_dev *cd)
 {
+	r->timeout_line = cd->timeout_line;
+	r->timeout_sysfs = cd->timeout_sysfs;
 	if (r->timeout_ms != cd->timeout_ms) {
 		r->timeout_ms = cd->timeout_ms;
 		if (r->path)
@@ -384,12 +386,17 @@ int recs_apply_config(struct daemon *d, const struct config *cfg)
 	uint64_t t0 = now_ms();
 
 	for (int i = 0; i < n; i++) {
+		struct rec *r = NULL;
 		int err = recs_add(d, devs[i].path, devs[i].name,
-				   devs[i].interval_ms, devs[i].timeout_ms, NULL);
+				   devs[i].interval_ms, devs[i].timeout_ms, &r);
 
 		if (err && err != -EEXIST) {
 			ret = err;
 			break;
+		}
+		if (r) {
+			r->timeout_line = devs[i].timeout_line;
+			r->timeout_sysfs = devs[i].timeout_sysfs;
 		}
 	}
 	config_devs_free(devs, (size_t)n);

@@ -79,6 +79,9 @@ static size_t gather(const struct daemon *d, struct setting *v, size_t cap)
 					 &line)) {
 		v[n].name = name;
 		origin_line(d, line, v[n].origin, sizeof(v[n].origin));
+		if (!line && !strcmp(name, "timeout"))
+			snprintf(v[n].origin, sizeof(v[n].origin),
+				 "default (a device's sysfs device/timeout first)");
 		override(d, &v[n]);
 		n++;
 	}
