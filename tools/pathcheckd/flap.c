@@ -29,11 +29,11 @@ static void publish(struct daemon *d, const struct rec *r, bool on, const char *
 	struct sbuf ev = { 0 };
 	char when[40];
 
-	d->seq++;
+	/* No seq: seq numbers the transitions (state events) alone. */
 	if (!d->subscribers)
 		return;
 	fmt_wall(when, sizeof(when), now_ms());
-	sb_printf(&ev, "{\"event\":\"marginal\",\"seq\":%llu,\"dev\":", (unsigned long long)d->seq);
+	sb_printf(&ev, "{\"event\":\"marginal\",\"dev\":");
 	sb_json_str(&ev, r->name);
 	sb_printf(&ev, ",\"path\":");
 	sb_json_str(&ev, r->dev);

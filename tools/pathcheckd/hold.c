@@ -283,13 +283,12 @@ static void publish(struct daemon *d, const struct rec *r, const char *kind,
 	char when[40];
 	struct tm tm;
 
-	d->seq++;
+	/* No seq: seq numbers the transitions (state events) alone. */
 	if (!d->subscribers)
 		return;
 	gmtime_r(&since, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	sb_printf(&ev, "{\"event\":\"%s\",\"seq\":%llu,\"dev\":", kind,
-		  (unsigned long long)d->seq);
+	sb_printf(&ev, "{\"event\":\"%s\",\"dev\":", kind);
 	sb_json_str(&ev, r->name);
 	sb_printf(&ev, ",\"path\":");
 	sb_json_str(&ev, r->dev);
