@@ -430,6 +430,22 @@ static void test_format(void)
 	CU_ASSERT(reply_is(fx, "show paths format 50%", "error: format ends in '%' (use %% for "
 			   "a percent sign)\n"));
 
+	/* the client quotes a format word for the daemon */
+	{
+		char cli[PATH_MAX], o[4096], e[1024];
+		const char *b = getenv("PC_BUILD_DIR");
+		const char *argv[] = { cli, "-s", fx->sock, "show", "paths", "format", "%d %x",
+				       NULL };
+		struct pc_test_run run = { .argv = argv, .out = o, .err = e,
+					   .out_cap = sizeof(o), .err_cap = sizeof(e) };
+
+		snprintf(cli, sizeof(cli), "%s/pathcheck", b && *b ? b : "build");
+		CU_ASSERT(pc_test_run(&run) == 0 && run.status == 0);
+		CU_ASSERT(starts_with(o, "dev") && strstr(o, " transitions\nf0 ") != NULL);
+		if (run.status)
+			printf("\n  pathcheck: %s%s\n", o, e);
+	}
+
 	/* next_check counts down within the interval */
 	next = path_int_key(fx, "f0", "next_check_ms");
 	CU_ASSERT(next >= 0 && next <= 1000);

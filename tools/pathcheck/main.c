@@ -165,10 +165,12 @@ static bool ends_with_json(const char *line)
 	       (len == 4 || line[len - 5] == ' ' || line[len - 5] == '\t');
 }
 
-/* The words joined by single spaces, "json" added for --json. */
+/* The words joined by single spaces, "json" added for --json.  A word
+ * with a space or tab in it (a format) goes in double quotes, which
+ * pathcheckd takes as one word. */
 static char *join_command(const struct args *a)
 {
-	size_t len = 1 + (a->kcmd ? strlen(a->kcmd) + 1 : 0) + 5;
+	size_t len = 1 + (a->kcmd ? strlen(a->kcmd) + 1 : 0) + 5 + 2 * a->nwords;
 	char *line, *p;
 
 	for (size_t i = 0; i < a->nwords; i++)
@@ -180,9 +182,16 @@ static char *join_command(const struct args *a)
 	if (a->kcmd)
 		p = stpcpy(p, a->kcmd);
 	for (size_t i = 0; i < a->nwords; i++) {
+		bool quote = strpbrk(a->words[i], " \t") && !strchr(a->words[i], '"');
+
 		if (p != line)
 			*p++ = ' ';
+		if (quote)
+			*p++ = '"';
 		p = stpcpy(p, a->words[i]);
+		if (quote)
+			*p++ = '"';
+		*p = '\0';
 	}
 	if (a->json && !ends_with_json(line))
 		strcpy(p, p != line ? " json" : "json");
