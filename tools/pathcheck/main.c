@@ -165,8 +165,8 @@ static bool ends_with_json(const char *line)
 	       (len == 4 || line[len - 5] == ' ' || line[len - 5] == '\t');
 }
 
-/* The words joined by single spaces, "json" added for --json.  A word
- * with a space or tab in it (a format) goes in double quotes, which
+/* The words joined by single spaces, "json" added for --json.  The word
+ * after "format", if it holds a space or tab, goes in double quotes, which
  * pathcheckd takes as one word. */
 static char *join_command(const struct args *a)
 {
@@ -182,7 +182,9 @@ static char *join_command(const struct args *a)
 	if (a->kcmd)
 		p = stpcpy(p, a->kcmd);
 	for (size_t i = 0; i < a->nwords; i++) {
-		bool quote = strpbrk(a->words[i], " \t") && !strchr(a->words[i], '"');
+		/* `-k "show paths"` is a whole line: only a format is one word */
+		bool quote = i > 0 && !strcmp(a->words[i - 1], "format") &&
+			     strpbrk(a->words[i], " \t") && !strchr(a->words[i], '"');
 
 		if (p != line)
 			*p++ = ' ';
