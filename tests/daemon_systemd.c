@@ -155,13 +155,14 @@ static void test_watchdog_status(void)
 
 /*
  * pathcheckd without -f or --log (so the config's log decides), stderr
- * into a file, env as given; stopped once it logged "ready" (or 5 s).
+ * into a file, $JOURNAL_STREAM naming it if asked; stopped once it logged "ready" (or 5 s).
  * The log in out.
  */
-static int run_plain(struct daemon_fx *fx, char *const *env, bool journal_stream,
-		     char *out, size_t len)
+extern char **environ;
+
+static int run_plain(struct daemon_fx *fx, bool journal_stream, char *out, size_t len)
 {
-	char logp[PATH_MAX], js[64], *envv[8], *text;
+	char logp[PATH_MAX], js[64], *envv[512], *text;
 	const char *argv[] = { fx->bin, "-c", fx->conf, "-s", fx->sock, "--state-dir",
 			       fx->state, NULL };
 	int fd, st, k = 0;
@@ -173,8 +174,11 @@ static int run_plain(struct daemon_fx *fx, char *const *env, bool journal_stream
 	fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0 || fstat(fd, &sb))
 		return -errno;
-	for (; env && env[k] && k < 6; k++)
-		envv[k] = env[k];
+	/* ours (sanitizer options too), without what systemd would set */
+	for (char **e = environ; *e && k < 500; e++)
+		if (strncmp(*e, "JOURNAL_STREAM=", 15) && strncmp(*e, "NOTIFY_SOCKET=", 14) &&
+		    strncmp(*e, "WATCHDOG_", 9))
+			envv[k++] = *e;
 	snprintf(js, sizeof(js), "JOURNAL_STREAM=%llu:%llu", (unsigned long long)sb.st_dev,
 		 (unsigned long long)sb.st_ino);
 	if (journal_stream)
@@ -218,7 +222,6 @@ static int run_plain(struct daemon_fx *fx, char *const *env, bool journal_stream
 static void test_logging(void)
 {
 	struct daemon_fx *fx = daemon_files_fx(1);
-	char *env[] = { "PATH=/usr/bin:/bin", NULL };
 	const char *extra[] = { "--log", "journal", NULL };
 	struct stat st;
 
@@ -231,24 +234,24 @@ static void test_logging(void)
 	PC_REQUIRE(daemon_config(fx, "path %s/f0\n", fx->dir) == 0);
 
 	/* no terminal, no /dev/log, no journal: prefixed lines on stderr */
-	CU_ASSERT_EQUAL(run_plain(fx, env, false, R, sizeof(R)), 0);
+	CU_ASSERT_EQUAL(run_plain(fx, false, R, sizeof(R)), 0);
 	CU_ASSERT(starts_with(R, "<4>no /dev/log to log to: logging to standard error\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(R, "\n<5>pathcheckd: ready, 1 paths, socket "));
 	CU_ASSERT_PTR_NOT_NULL(strstr(R, "\n<5>pathcheckd: stopped in "));
 	/* log syslog, the same */
 	PC_REQUIRE(daemon_config(fx, "log syslog\npath %s/f0\n", fx->dir) == 0);
-	CU_ASSERT_EQUAL(run_plain(fx, env, false, R, sizeof(R)), 0);
+	CU_ASSERT_EQUAL(run_plain(fx, false, R, sizeof(R)), 0);
 	CU_ASSERT(starts_with(R, "<4>no /dev/log to log to: logging to standard error\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(R, "\n<5>pathcheckd: ready, 1 paths"));
 	/* auto under systemd: $JOURNAL_STREAM names our stderr, no warning */
 	PC_REQUIRE(daemon_config(fx, "path %s/f0\n", fx->dir) == 0);
-	CU_ASSERT_EQUAL(run_plain(fx, env, true, R, sizeof(R)), 0);
+	CU_ASSERT_EQUAL(run_plain(fx, true, R, sizeof(R)), 0);
 	if (!starts_with(R, "<5>pathcheckd: ready, 1 paths"))
 		printf("\n  log: %s\n", R);
 	CU_ASSERT(starts_with(R, "<5>pathcheckd: ready, 1 paths"));
 	/* log stderr: plain */
 	PC_REQUIRE(daemon_config(fx, "log stderr\npath %s/f0\n", fx->dir) == 0);
-	CU_ASSERT_EQUAL(run_plain(fx, env, true, R, sizeof(R)), 0);
+	CU_ASSERT_EQUAL(run_plain(fx, true, R, sizeof(R)), 0);
 	CU_ASSERT(starts_with(R, "pathcheckd: ready, 1 paths"));
 	/* --log journal, and a reconfigure to stderr applies at once */
 	PC_REQUIRE(daemon_config(fx, "path %s/f0\n", fx->dir) == 0);
