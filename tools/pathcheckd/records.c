@@ -16,6 +16,7 @@
 
 #include "format.h"
 #include "hold.h"
+#include "notify.h"
 #include "pathcheckd.h"
 
 const char *chk_st_name(enum chk_st st)
@@ -398,6 +399,10 @@ int recs_apply_config(struct daemon *d, const struct config *cfg)
 			r->timeout_line = devs[i].timeout_line;
 			r->timeout_sysfs = devs[i].timeout_sysfs;
 		}
+		/* Opening 100,000 devices takes a while, and it is progress:
+		 * the watchdog hears of it (a ping only when one is due). */
+		if ((i & 1023) == 1023)
+			notify_tick(d, now_ms());
 	}
 	config_devs_free(devs, (size_t)n);
 	/*
