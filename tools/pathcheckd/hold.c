@@ -313,7 +313,7 @@ void cmd_fail_path(struct daemon *d, struct client *c, const char *what)
 {
 	struct rec *r = find(d, c, what);
 	const struct hold *old;
-	char by[64], esc[256];
+	char by[64], esc[256], esc_by[256];
 	time_t now = time(NULL);
 	int ret;
 
@@ -322,7 +322,8 @@ void cmd_fail_path(struct daemon *d, struct client *c, const char *what)
 	old = hold_find(d, r->dev);
 	if (old) {
 		ctl_error(d, c, "path %s is already held (by %s)",
-			  text_esc(r->name, esc, sizeof(esc)), old->by);
+			  text_esc(r->name, esc, sizeof(esc)),
+			  text_esc(old->by, esc_by, sizeof(esc_by)));
 		return;
 	}
 	snprintf(by, sizeof(by), "uid %u pid %d", (unsigned int)c->uid, (int)c->pid);
