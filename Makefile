@@ -83,6 +83,7 @@ TOOL_COMMON := $(TOOL_COMMON_SRCS:%.c=$(B)/obj/%.o)
 pathsim_LIBS      = $(FUSE_LIBS)
 pathsim_CFLAGS    = $(FUSE_CFLAGS)
 pathcheckd_LIBS   = -lm -ludev
+pathcheck_LIBS    = -ledit
 pathcheck-stress_LIBS = -lm
 
 # --- tests: tests/NAME.c is build/tests/NAME ---------------------------------

@@ -264,7 +264,9 @@ static void test_slow_clients(void)
 	fx = daemon_fx_new();
 	PC_REQUIRE(fx != NULL);
 	daemon_fx_attach_sim(fx, sim);
-	PC_REQUIRE(daemon_start(fx, "interval 20ms\ntimeout 2s\npath %s/p*\n",
+	/* no flapping (marginal) detection: every transition an event */
+	PC_REQUIRE(daemon_start(fx, "interval 20ms\ntimeout 2s\nflap_threshold 1000\n"
+				"path %s/p*\n",
 				pathsim_mountpoint(sim)) == 0);
 	PC_REQUIRE(daemon_wait_states(fx, FLAKY_PATHS + 1, "ready", 40 + daemon_slack_ms()) == 0);
 

@@ -226,7 +226,7 @@ static const struct bad {
 	{ "socket /run/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\n", 1,
 	  "'socket' path longer than 107 bytes" },
-	{ "log journal\n", 1, "'log' takes stderr, syslog or auto, not 'journal'" },
+	{ "log journald\n", 1, "'log' takes stderr, syslog, journal or auto, not 'journald'" },
 	{ "path dev/sd*\n", 1, "'path' needs an absolute path or glob" },
 	{ "blacklist sda\n", 1, "'blacklist' needs an absolute path or a glob" },
 	{ "interval\v5s\n", 1, "control character 0x0b" },

@@ -243,7 +243,7 @@ static void test_stats_status_daemon(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(R, "paths: 3\n"));
 	CU_ASSERT(daemon_reply_is(fx, "show status json",
 			   "{\"paths\":3,\"ready\":3,\"faulty\":0,\"i/o timeout\":0,"
-			   "\"i/o pending\":0,\"undef\":0,\"unopened\":0}\n"));
+			   "\"i/o pending\":0,\"undef\":0,\"unopened\":0,\"held\":0,\"marginal\":0}\n"));
 
 	CU_ASSERT(daemon_cmd(fx, "show daemon", R, sizeof(R)) > 0);
 	snprintf(want, sizeof(want), "pid %d running\n", (int)fx->pid);

@@ -179,6 +179,7 @@ struct daemon_fx *daemon_fx_new(void)
 	free(real);
 	snprintf(fx->conf, sizeof(fx->conf), "%s/pathcheckd.conf", fx->dir);
 	snprintf(fx->log, sizeof(fx->log), "%s/daemon.log", fx->dir);
+	snprintf(fx->state, sizeof(fx->state), "%s/state", fx->dir);
 	/* Fits: checked above. */
 	memcpy(fx->sock, fx->dir, strlen(fx->dir));
 	memcpy(fx->sock + strlen(fx->dir), "/ctl.sock", sizeof("/ctl.sock"));
@@ -313,9 +314,10 @@ int daemon_wait_exit(struct daemon_fx *fx, unsigned int ms)
 
 static pid_t spawn(struct daemon_fx *fx, const char *const *extra)
 {
+	/* Never the machine's state directory: holds stay in the test's. */
 	const char *argv[32] = { fx->bin, "-f", "--log", "stderr", "-c", fx->conf,
-				 "-s", fx->sock };
-	int argc = 8, logfd, nullfd;
+				 "-s", fx->sock, "--state-dir", fx->state };
+	int argc = 10, logfd, nullfd;
 	pid_t parent = getpid(), pid;
 	sigset_t none;
 

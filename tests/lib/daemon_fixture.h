@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The pathcheckd test fixture: runs the real daemon
- * ($PC_BUILD_DIR/pathcheckd -f --log stderr -c CONF -s SOCK) on a config
+ * ($PC_BUILD_DIR/pathcheckd -f --log stderr -c CONF -s SOCK --state-dir
+ * DIR/state) on a config
  * the test writes, in a fresh mkdtemp directory that also holds its socket
  * and its log (stdout and stderr), and talks to it over the socket.
  *
@@ -48,6 +49,7 @@ struct daemon_fx {
 	char dir[PATH_MAX / 2];		/* the temporary directory, resolved */
 	char conf[PATH_MAX];		/* dir/pathcheckd.conf */
 	char log[PATH_MAX];		/* dir/daemon.log: its stdout and stderr */
+	char state[PATH_MAX];		/* dir/state: its --state-dir (holds) */
 	char sock[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char sim_control[DAEMON_FX_MAX_SIMS][PATH_MAX];	/* released before a kill */
 	unsigned int nsims;

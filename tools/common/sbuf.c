@@ -58,22 +58,6 @@ void sb_printf(struct sbuf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
-void sb_json_str(struct sbuf *b, const char *s)
-{
-	sb_append(b, "\"", 1);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			sb_printf(b, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			sb_printf(b, "\\u%04x", c);
-		else
-			sb_append(b, (const char *)&c, 1);
-	}
-	sb_append(b, "\"", 1);
-}
-
 void sb_consume(struct sbuf *b, size_t n)
 {
 	if (n >= b->len) {

@@ -18,7 +18,7 @@ void sb_printf(struct sbuf *b, const char *fmt, ...)
 void sb_vprintf(struct sbuf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 void sb_append(struct sbuf *b, const char *s, size_t n);
-void sb_json_str(struct sbuf *b, const char *s);	/* quoted, escaped */
+void sb_json_str(struct sbuf *b, const char *s);	/* quoted, escaped: escape.c */
 void sb_consume(struct sbuf *b, size_t n);		/* drop n from front */
 void sb_free(struct sbuf *b);
 

@@ -10,9 +10,10 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "lineedit.h"
 
 static const char *const commands[] = {
-	"show", "list", "check", "add", "del", "remove", "reconfigure",
+	"show", "list", "check", "add", "del", "remove", "fail", "reinstate", "reconfigure",
 	"subscribe", "shutdown", "help",
 };
 
@@ -140,27 +141,25 @@ static int reconnect_if_closed(struct conn *c, const struct client_opts *o)
 int client_shell(const struct client_opts *o)
 {
 	struct conn c;
-	bool tty = isatty(STDIN_FILENO), streamed = false;
-	char *buf = NULL, *line;
-	size_t cap = 0;
+	bool streamed = false;
+	struct line_in *in;
+	char *buf, *line;
 	const char *why;
 	int rc = EXIT_ALL_UP, r;
 
 	if (conn_open(&c, o->socket, o->timeout_ms))
 		return EXIT_TROUBLE;
-	for (;;) {
-		if (tty) {
-			fputs("pathcheck> ", stdout);
-			fflush(stdout);
-		}
-		if (getline(&buf, &cap, stdin) < 0) {
-			if (tty)
-				putchar('\n');
-			break;
-		}
+	in = line_in_open();
+	if (!in) {
+		fprintf(stderr, "pathcheck: out of memory\n");
+		conn_close(&c);
+		return EXIT_TROUBLE;
+	}
+	while ((buf = line_in_read(in))) {
 		line = trim(buf);
 		if (!*line)
 			continue;
+		line_in_history(in, line);
 		if (!strcmp(line, "quit") || !strcmp(line, "exit"))
 			break;
 		if ((why = bad_line(line))) {
@@ -181,7 +180,7 @@ int client_shell(const struct client_opts *o)
 		if (r)
 			rc = r;
 	}
-	free(buf);
+	line_in_close(in);
 	conn_close(&c);
 	return rc;
 }

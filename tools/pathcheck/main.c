@@ -50,6 +50,7 @@ static void help(void)
 	      "  exit 0: all up, 1: some down or not openable, 2: error\n"
 	      "\n"
 	      "Client of pathcheckd: COMMAND is show (or list), check, add, del (or remove),\n"
+	      "fail, reinstate, "
 	      "reconfigure, subscribe, shutdown or help; `pathcheck help` asks the daemon.\n"
 	      "A command word is never a device: a file named show is checked as ./show,\n"
 	      "and `pathcheck check DEV` asks the daemon to check DEV now.\n"
@@ -156,10 +157,12 @@ static bool ends_with_json(const char *line)
 	       (len == 4 || line[len - 5] == ' ' || line[len - 5] == '\t');
 }
 
-/* The words joined by single spaces, "json" added for --json. */
+/* The words joined by single spaces, "json" added for --json.  The word
+ * after "format", if it holds a space or tab, goes in double quotes, which
+ * pathcheckd takes as one word. */
 static char *join_command(const struct args *a)
 {
-	size_t len = 1 + (a->kcmd ? strlen(a->kcmd) + 1 : 0) + 5;
+	size_t len = 1 + (a->kcmd ? strlen(a->kcmd) + 1 : 0) + 5 + 2 * a->nwords;
 	char *line, *p;
 
 	for (size_t i = 0; i < a->nwords; i++)
@@ -171,9 +174,18 @@ static char *join_command(const struct args *a)
 	if (a->kcmd)
 		p = stpcpy(p, a->kcmd);
 	for (size_t i = 0; i < a->nwords; i++) {
+		/* `-k "show paths"` is a whole line: only a format is one word */
+		bool quote = i > 0 && !strcmp(a->words[i - 1], "format") &&
+			     strpbrk(a->words[i], " \t") && !strchr(a->words[i], '"');
+
 		if (p != line)
 			*p++ = ' ';
+		if (quote)
+			*p++ = '"';
 		p = stpcpy(p, a->words[i]);
+		if (quote)
+			*p++ = '"';
+		*p = '\0';
 	}
 	if (a->json && !ends_with_json(line))
 		strcpy(p, p != line ? " json" : "json");

@@ -151,9 +151,17 @@ static const struct keyword keywords[] = {
 	{ "metrics_file", KW_ABSPATH, offsetof(struct config, metrics_file), 0, PATH_MAX - 1 },
 	{ "log", KW_LOG, offsetof(struct config, log_target), 0, 0 },
 	{ "log_budget", KW_COUNT, offsetof(struct config, log_budget), 0, 1000000 },
+	{ "flap_threshold", KW_COUNT, offsetof(struct config, flap_threshold), 1, 1000 },
+	{ "flap_window", KW_DURATION, offsetof(struct config, flap_window_ms), 0, 0 },
+	{ "flap_recovery", KW_DURATION, offsetof(struct config, flap_recovery_ms), 0, 0 },
+	{ "slow_threshold", KW_DURATION, offsetof(struct config, slow_threshold_ms), 0, 0 },
+	{ "slow_window", KW_DURATION, offsetof(struct config, slow_window_ms), 0, 0 },
+	{ "max_interval", KW_DURATION, offsetof(struct config, max_interval_ms), 0, 0 },
 	{ "path", KW_PATH, 0, 0, 0 },
 	{ "blacklist", KW_BLACKLIST, 0, 0, 0 },
 };
+_Static_assert(sizeof(keywords) / sizeof(keywords[0]) <= CFG_NSETTINGS,
+	       "struct config's set_line is too small");
 
 static void *field(struct parser *p, const struct keyword *kw)
 {
@@ -228,10 +236,12 @@ static int set_log(struct parser *p, const struct keyword *kw, const char *val)
 		*dst = CFG_LOG_STDERR;
 	else if (!strcmp(val, "syslog"))
 		*dst = CFG_LOG_SYSLOG;
+	else if (!strcmp(val, "journal"))
+		*dst = CFG_LOG_JOURNAL;
 	else if (!strcmp(val, "auto"))
 		*dst = CFG_LOG_AUTO;
 	else
-		return fail(p, -EINVAL, "'log' takes stderr, syslog or auto, not '%s'",
+		return fail(p, -EINVAL, "'log' takes stderr, syslog, journal or auto, not '%s'",
 			    shown(val, b));
 	return 0;
 }
@@ -291,17 +301,22 @@ static int add_blacklist(struct parser *p, const char *glob)
 {
 	struct config *c = p->cfg;
 	char b[MAX_SHOWN + 4], *copy, **grown;
+	unsigned int *lines;
 
 	if (!strchr("/*?[", glob[0]))
 		return fail(p, -EINVAL, "'blacklist' needs an absolute path or a glob starting "
 			    "with '*', '?' or '[', not '%s'", shown(glob, b));
 	copy = strdup(glob);
 	grown = copy ? array_room(c->blacklist, c->nblacklist, sizeof(*c->blacklist)) : NULL;
-	if (!grown) {
+	if (grown)
+		c->blacklist = grown;
+	lines = grown ? array_room(c->blacklist_line, c->nblacklist, sizeof(*lines)) : NULL;
+	if (!lines) {
 		free(copy);
 		return fail(p, -ENOMEM, "out of memory");
 	}
-	c->blacklist = grown;
+	c->blacklist_line = lines;
+	c->blacklist_line[c->nblacklist] = p->line;
 	c->blacklist[c->nblacklist++] = copy;
 	return 0;
 }
@@ -349,6 +364,7 @@ static int parse_words(struct parser *p, char *cur)
 	if (extra)
 		return fail(p, -EINVAL, "extra word '%s' after the value of '%s'",
 			    shown(extra, b), kw->name);
+	p->cfg->set_line[kw - keywords] = p->line;	/* for show config */
 	return set_scalar(p, kw, val);
 }
 
@@ -393,6 +409,10 @@ static void set_defaults(struct config *cfg)
 	cfg->socket_mode = DEFAULT_SOCKET_MODE;
 	cfg->log_target = CFG_LOG_AUTO;
 	cfg->log_budget = DEFAULT_LOG_BUDGET;
+	cfg->flap_threshold = 2;
+	cfg->flap_window_ms = 60000;
+	cfg->flap_recovery_ms = 60000;
+	cfg->slow_window_ms = 60000;
 }
 
 static int parse_text(struct parser *p, const char *text, size_t len)
@@ -510,8 +530,92 @@ void config_free(struct config *cfg)
 		free(cfg->blacklist[i]);
 	free(cfg->rules);
 	free(cfg->blacklist);
+	free(cfg->blacklist_line);
 	free(cfg->file);
 	free(cfg->socket_path);
 	free(cfg->metrics_file);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+static void fmt_duration(char *val, size_t len, unsigned int ms)
+{
+	if (ms % 1000)
+		snprintf(val, len, "%ums", ms);
+	else
+		snprintf(val, len, "%us", ms / 1000);
+}
+
+bool config_setting(const struct config *cfg, size_t i, const char **name,
+		    char *val, size_t len, unsigned int *line)
+{
+	static const char *const logs[] = { "auto", "stderr", "syslog", "journal" };
+	size_t n = sizeof(keywords) / sizeof(keywords[0]);
+	const struct keyword *kw;
+	const void *f;
+
+	/* path and blacklist are lists, shown apart: skip them. */
+	for (size_t k = 0; k < n; k++) {
+		if (keywords[k].kind == KW_PATH || keywords[k].kind == KW_BLACKLIST)
+			continue;
+		if (i--)
+			continue;
+		kw = &keywords[k];
+		f = (const char *)cfg + kw->off;
+		*name = kw->name;
+		*line = cfg->set_line[k];
+		switch (kw->kind) {
+		case KW_DURATION:	/* 0: the engine's default, or off */
+			if (*(const unsigned int *)f)
+				fmt_duration(val, len, *(const unsigned int *)f);
+			else if (!strcmp(kw->name, "shutdown_timeout"))
+				fmt_duration(val, len, PC_DEFAULT_SHUTDOWN_MS);
+			else
+				snprintf(val, len, "off");
+			break;
+		case KW_COUNT:
+			snprintf(val, len, "%u", *(const unsigned int *)f ||
+				 strcmp(kw->name, "group_size") ? *(const unsigned int *)f
+				 : (unsigned int)PC_DEFAULT_GROUP_SIZE);
+			break;
+		case KW_MODE:
+			snprintf(val, len, "%04o", *(const unsigned int *)f);
+			break;
+		case KW_ABSPATH:
+			snprintf(val, len, "%s", *(char *const *)f ? *(char *const *)f : "-");
+			break;
+		case KW_LOG:
+			snprintf(val, len, "%s", logs[*(const int *)f % 4]);
+			break;
+		case KW_PATH:
+		case KW_BLACKLIST:
+			break;
+		}
+		return true;
+	}
+	return false;
+}
+
+/* A path's timeout and where it came from: its rule, the file, the device's
+ * sysfs timeout, or the default. */
+unsigned int config_path_timeout(const struct config *cfg, const struct cfg_path_rule *r,
+				 const char *real, unsigned int *line, bool *sysfs)
+{
+	size_t global = 0;
+	unsigned int ms;
+
+	while (strcmp(keywords[global].name, "timeout"))
+		global++;
+	*sysfs = false;
+	*line = 0;
+	if (r && r->timeout_ms) {
+		*line = r->line;
+		return r->timeout_ms;
+	}
+	if (cfg->set_line[global]) {
+		*line = cfg->set_line[global];
+		return cfg->timeout_ms;
+	}
+	ms = dev_sysfs_timeout_ms(real);
+	*sysfs = ms != 0;
+	return ms ? ms : cfg->timeout_ms;
 }

@@ -19,6 +19,8 @@ struct cfg_path_rule {
 	unsigned int line;
 };
 
+#define CFG_NSETTINGS 24	/* room for the scalar keywords */
+
 struct config {
 	char *file;			/* as given, for messages */
 	unsigned int interval_ms;	/* default 5 s */
@@ -33,11 +35,20 @@ struct config {
 	unsigned int log_budget;	/* transition lines a second; 0: no limit */
 	struct cfg_path_rule *rules;
 	size_t nrules;
+	/* marginal paths and backoff (flap.h); 0: off (slow_threshold, max_interval) */
+	unsigned int flap_threshold;	/* default 2 */
+	unsigned int flap_window_ms;	/* default 60 s */
+	unsigned int flap_recovery_ms;	/* default 60 s */
+	unsigned int slow_threshold_ms;	/* default off */
+	unsigned int slow_window_ms;	/* default 60 s */
+	unsigned int max_interval_ms;	/* default off: every check at interval */
 	char **blacklist;		/* globs */
+	unsigned int *blacklist_line;	/* where each was written */
 	size_t nblacklist;
+	unsigned int set_line[CFG_NSETTINGS];	/* line of each setting; 0: default */
 };
 
-enum cfg_log { CFG_LOG_AUTO = 0, CFG_LOG_STDERR, CFG_LOG_SYSLOG };
+enum cfg_log { CFG_LOG_AUTO = 0, CFG_LOG_STDERR, CFG_LOG_SYSLOG, CFG_LOG_JOURNAL };
 
 /* One device to check, after expansion.  */
 struct cfg_dev {
@@ -45,8 +56,16 @@ struct cfg_dev {
 	char *name;		/* basename of path: "sdb" */
 	unsigned int interval_ms;
 	unsigned int timeout_ms;
+	unsigned int timeout_line;	/* its line in the file; 0: see sysfs */
+	bool timeout_sysfs;		/* from the device's sysfs timeout */
 };
 
+/* The device's own SCSI command timeout in ms, or 0 (devtimeout.c). */
+unsigned int dev_sysfs_timeout_ms(const char *real);
+/* A path's timeout: the rule's, else the file's global one, else the
+ * device's sysfs one, else the default; *line and *sysfs say which. */
+unsigned int config_path_timeout(const struct config *cfg, const struct cfg_path_rule *r,
+				 const char *real, unsigned int *line, bool *sysfs);
 /*
  * Parse FILE into *cfg (which is zeroed first, defaults applied).  On error
  * returns -EINVAL (or -errno of the open/read) and writes one message
@@ -62,6 +81,14 @@ int config_parse(const char *file, const char *text, size_t len,
 void config_free(struct config *cfg);
 
 /*
+ * The scalar setting number i (0, 1, ...): its keyword, its value as the
+ * file would write it, and the line that set it (0: the default).  False
+ * past the last.
+ */
+bool config_setting(const struct config *cfg, size_t i, const char **name,
+		    char *val, size_t len, unsigned int *line);
+
+/*
  * Expand the rules into a list of devices: glob(3) each rule in order,
  * canonicalise each match with realpath(3), drop matches that any blacklist
  * glob matches (fnmatch against both the configured match and the
@@ -75,6 +102,27 @@ void config_free(struct config *cfg);
  * Returns the count (>= 0) with *devsp allocated, or -errno.
  */
 int config_expand(const struct config *cfg, struct cfg_dev **devsp);
+
+/* What config_expand decided about one candidate, for `pathcheckd -t`. */
+enum cfg_note_kind {
+	CFG_NOTE_KEPT,		/* rule took it */
+	CFG_NOTE_NOT_DEVICE,	/* a glob match that is no block device or file */
+	CFG_NOTE_BLACKLISTED,	/* blacklist[blacklist] dropped it */
+	CFG_NOTE_SHADOWED,	/* rule matched it too, but winner took it first */
+};
+
+struct cfg_note {
+	enum cfg_note_kind kind;
+	const struct cfg_path_rule *rule;
+	const char *match;		/* as the glob gave it */
+	const char *real;		/* canonical, or NULL if it does not resolve */
+	size_t blacklist;		/* CFG_NOTE_BLACKLISTED */
+	const struct cfg_path_rule *winner;	/* CFG_NOTE_SHADOWED */
+};
+
+/* config_expand, telling note() about every candidate on the way. */
+int config_expand_notes(const struct config *cfg, struct cfg_dev **devsp,
+			void (*note)(void *arg, const struct cfg_note *n), void *arg);
 void config_devs_free(struct cfg_dev *devs, size_t n);
 
 /* A block device whose sysfs size is 0 (unbound loop, no medium): not a path. */

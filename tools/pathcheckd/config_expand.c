@@ -44,21 +44,35 @@ bool config_blk_empty(dev_t rdev)
 struct found {
 	struct cfg_dev dev;
 	size_t seq;
+	const struct cfg_path_rule *rule;
 };
 
 struct expansion {
 	const struct config *cfg;
 	struct found *v;
 	size_t n;
+	void (*note)(void *arg, const struct cfg_note *n);
+	void *arg;
 };
 
-static bool blacklisted(const struct config *cfg, const char *match, const char *real)
+static void note(struct expansion *x, enum cfg_note_kind kind, const struct cfg_path_rule *r,
+		 const char *match, const char *real, size_t bl, const struct cfg_path_rule *w)
+{
+	struct cfg_note n = { .kind = kind, .rule = r, .match = match, .real = real,
+			      .blacklist = bl, .winner = w };
+
+	if (x->note)
+		x->note(x->arg, &n);
+}
+
+/* The first blacklist glob matching, or -1. */
+static ssize_t blacklisted(const struct config *cfg, const char *match, const char *real)
 {
 	for (size_t i = 0; i < cfg->nblacklist; i++)
 		if (!fnmatch(cfg->blacklist[i], match, 0) ||
 		    (real && !fnmatch(cfg->blacklist[i], real, 0)))
-			return true;
-	return false;
+			return (ssize_t)i;
+	return -1;
 }
 
 /* The last component, trailing slashes ignored: "/dev/sdb/" is "sdb". */
@@ -88,14 +102,21 @@ static int add_found(struct expansion *x, const struct cfg_path_rule *r, char *p
 		return -ENOMEM;
 	}
 	x->v = grown;
+	unsigned int tline;
+	bool tsys;
+	unsigned int tms = config_path_timeout(x->cfg, r, path, &tline, &tsys);
+
 	x->v[x->n] = (struct found){
 		.dev = {
 			.path = path,
 			.name = name,
 			.interval_ms = r->interval_ms ? r->interval_ms : x->cfg->interval_ms,
-			.timeout_ms = r->timeout_ms ? r->timeout_ms : x->cfg->timeout_ms,
+			.timeout_ms = tms,
+			.timeout_line = tline,
+			.timeout_sysfs = tsys,
 		},
 		.seq = x->n,
+		.rule = r,
 	};
 	x->n++;
 	return 0;
@@ -114,13 +135,19 @@ static int add_match(struct expansion *x, const struct cfg_path_rule *r,
 {
 	char *real = realpath(match, NULL);
 	struct stat st;
+	ssize_t bl;
 	bool keep;
 
 	if (!real) {
 		if (errno == ENOMEM)
 			return -ENOMEM;
-		if (!literal || blacklisted(x->cfg, match, NULL))
+		if (!literal)
 			return 0;
+		bl = blacklisted(x->cfg, match, NULL);
+		if (bl >= 0) {
+			note(x, CFG_NOTE_BLACKLISTED, r, match, NULL, (size_t)bl, NULL);
+			return 0;
+		}
 		real = strdup(match);
 		return real ? add_found(x, r, real) : -ENOMEM;
 	}
@@ -132,7 +159,12 @@ static int add_match(struct expansion *x, const struct cfg_path_rule *r,
 		keep = !S_ISDIR(st.st_mode);
 	else
 		keep = S_ISBLK(st.st_mode) || S_ISREG(st.st_mode);
-	if (!keep || blacklisted(x->cfg, match, real)) {
+	bl = keep ? blacklisted(x->cfg, match, real) : -1;
+	if (!keep)
+		note(x, CFG_NOTE_NOT_DEVICE, r, match, real, 0, NULL);
+	else if (bl >= 0)
+		note(x, CFG_NOTE_BLACKLISTED, r, match, real, (size_t)bl, NULL);
+	if (!keep || bl >= 0) {
 		free(real);
 		return 0;
 	}
@@ -188,11 +220,16 @@ static int dedupe(struct expansion *x, struct cfg_dev **devsp)
 	devs = calloc(x->n ? x->n : 1, sizeof(*devs));
 	if (!devs)
 		return -ENOMEM;
-	for (size_t i = 0; i < x->n; i++) {
+	for (size_t i = 0, first = 0; i < x->n; i++) {
 		if (n && !strcmp(devs[n - 1].path, x->v[i].dev.path)) {
+			note(x, CFG_NOTE_SHADOWED, x->v[i].rule, x->v[i].dev.path,
+			     x->v[i].dev.path, 0, x->v[first].rule);
 			free(x->v[i].dev.path);
 			free(x->v[i].dev.name);
 		} else {
+			note(x, CFG_NOTE_KEPT, x->v[i].rule, x->v[i].dev.path, x->v[i].dev.path,
+			     0, NULL);
+			first = i;
 			devs[n++] = x->v[i].dev;
 		}
 	}
@@ -216,7 +253,13 @@ static void found_free(struct expansion *x)
 
 int config_expand(const struct config *cfg, struct cfg_dev **devsp)
 {
-	struct expansion x = { .cfg = cfg };
+	return config_expand_notes(cfg, devsp, NULL, NULL);
+}
+
+int config_expand_notes(const struct config *cfg, struct cfg_dev **devsp,
+			void (*notef)(void *arg, const struct cfg_note *n), void *arg)
+{
+	struct expansion x = { .cfg = cfg, .note = notef, .arg = arg };
 	int ret = 0;
 
 	*devsp = NULL;

@@ -364,6 +364,24 @@ struct client *ctl_client_by_id(struct daemon *d, uint64_t id)
 	return NULL;
 }
 
+/* One event line (ending in a newline) to every subscriber. */
+void ctl_publish(struct daemon *d, const struct sbuf *ev)
+{
+	for (size_t i = 0; i < d->nclients && !ev->oom; i++) {
+		struct client *c = d->clients[i];
+
+		if (!c->subscribed || c->state == CLIENT_DEAD)
+			continue;
+		if (c->out.len + ev->len > CTL_SUB_BACKLOG) {
+			ctl_drop(d, c, "subscriber not reading its events");
+			continue;
+		}
+		sb_append(&c->out, ev->p, ev->len);
+		d->ctr.events_sent++;
+		ctl_flush(d, c);
+	}
+}
+
 /* A transition, as one JSON line to every subscriber. */
 void ctl_publish_transition(struct daemon *d, const struct rec *r, enum chk_st from)
 {
@@ -384,19 +402,7 @@ void ctl_publish_transition(struct daemon *d, const struct rec *r, enum chk_st f
 	sb_json_str(&ev, rec_reason_text(r, why, sizeof(why)));
 	sb_printf(&ev, ",\"error\":%d,\"latency_us\":%llu,\"time\":\"%s\"}\n",
 		  r->error, (unsigned long long)r->latency_us, when);
-	for (size_t i = 0; i < d->nclients && !ev.oom; i++) {
-		struct client *c = d->clients[i];
-
-		if (!c->subscribed || c->state == CLIENT_DEAD)
-			continue;
-		if (c->out.len + ev.len > CTL_SUB_BACKLOG) {
-			ctl_drop(d, c, "subscriber not reading its events");
-			continue;
-		}
-		sb_append(&c->out, ev.p, ev.len);
-		d->ctr.events_sent++;
-		ctl_flush(d, c);
-	}
+	ctl_publish(d, &ev);
 	sb_free(&ev);
 }
 

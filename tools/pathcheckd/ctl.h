@@ -47,6 +47,7 @@ void ctl_close(struct daemon *d);
 void ctl_accept(struct daemon *d);
 void ctl_event(struct daemon *d, struct client *c, uint32_t events);
 void ctl_housekeeping(struct daemon *d, uint64_t now);
+void ctl_publish(struct daemon *d, const struct sbuf *ev);	/* one event line */
 void ctl_publish_transition(struct daemon *d, const struct rec *r,
 			    enum chk_st from);
 void ctl_check_done(struct daemon *d, struct rec *r);

@@ -35,7 +35,7 @@ struct counters {
 	uint64_t path_open_failures;	/* opens that failed, retries included */
 	uint64_t events_sent;
 	uint64_t results_lost;
-	struct hold_counters hold;	/* hotplug.h */
+	struct host_counters host;	/* hotplug.h */
 };
 
 struct daemon {
@@ -44,6 +44,7 @@ struct daemon {
 	char *socket_path;		/* in use (from -s or the config) */
 	char *metrics_file;		/* from --metrics-file or the config */
 	bool socket_from_cli, metrics_from_cli, log_from_cli, debug;
+	int log_cli;			/* enum cfg_log given by -f or --log */
 
 	struct pc_engine *engine;
 	struct results results;
@@ -79,7 +80,16 @@ struct daemon {
 	uint64_t start_ms, next_metrics_ms, next_housekeeping_ms;
 	bool stopping;
 	struct counters ctr;
-	struct hold hold;		/* hotplug.h: uevents, limits, reconfigure */
+	struct host host;		/* hotplug.h: uevents, limits, reconfigure */
+	struct holds *holds;		/* hold.c: paths held by `fail path` */
+	/* showconfig.c: when the config in force was loaded (wall clock), and
+	 * why the last reload was refused (NULL: it was not) and when */
+	int64_t config_loaded_at, reload_failed_at;
+	char *reload_error;
+	const char *state_dir_origin;	/* "--state-dir", "$STATE_DIRECTORY", NULL */
+	/* notify.c: the watchdog's ping period (0: none), and STATUS= */
+	uint64_t watchdog_ms, next_watchdog_ms;
+	char *last_status;
 };
 
 /* main.c: the event loop.  Tags of the fixed descriptors; a client is tagged by its pointer. */
@@ -93,7 +103,6 @@ static inline void *loop_tag(enum loop_tag t)
 
 void daemon_apply_settings(struct daemon *d, const struct config *old,
 			   const struct config *cfg);
-void daemon_notify(const char *msg);	/* sd_notify */
 void daemon_request_stop(struct daemon *d);
 void loop_watch(struct daemon *d, int fd, uint32_t events, void *ptr);
 void loop_modify(struct daemon *d, int fd, uint32_t events, void *ptr);

@@ -67,19 +67,7 @@ static void publish(struct daemon *d, const struct rec *r, const char *event,
 	sb_printf(&ev, ",\"path\":");
 	sb_json_str(&ev, r->dev);
 	sb_printf(&ev, ",\"cause\":\"%s\",\"time\":\"%s\"}\n", cause, when);
-	for (size_t i = 0; i < d->nclients && !ev.oom; i++) {
-		struct client *c = d->clients[i];
-
-		if (!c->subscribed || c->state == CLIENT_DEAD)
-			continue;
-		if (c->out.len + ev.len > CTL_SUB_BACKLOG) {
-			ctl_drop(d, c, "subscriber not reading its events");
-			continue;
-		}
-		sb_append(&c->out, ev.p, ev.len);
-		d->ctr.events_sent++;
-		ctl_flush(d, c);
-	}
+	ctl_publish(d, &ev);
 	sb_free(&ev);
 }
 
@@ -88,7 +76,7 @@ void path_removed(struct daemon *d, struct rec *r, enum rm_cause cause)
 {
 	logmsg(LOG_NOTICE, "%s: path removed (%s)", r->name, rm_cause_text(cause));
 	publish(d, r, "removed", rm_cause_word(cause));
-	d->ctr.hold.removed[cause]++;
+	d->ctr.host.removed[cause]++;
 	recs_remove(d, r);
 }
 
@@ -140,24 +128,30 @@ static void device_added(struct daemon *d, struct udev_device *dev, const char *
 	const struct cfg_path_rule *rule;
 	struct names nm;
 	struct rec *r;
+	unsigned int tline, tms;
+	bool tsys;
 	int ret;
 
 	dev_names(dev, node, &nm);
 	rule = match(&d->cfg, &nm);
 	if (!rule)
 		return;
+	/* The same timeout as a path of the config: rule, file, sysfs, default. */
+	tms = config_path_timeout(&d->cfg, rule, node, &tline, &tsys);
 	ret = recs_add(d, node, strrchr(node, '/') + 1,
 		       rule->interval_ms ? rule->interval_ms : d->cfg.interval_ms,
-		       rule->timeout_ms ? rule->timeout_ms : d->cfg.timeout_ms, &r);
+		       tms, &r);
 	if (ret) {
 		if (ret != -EEXIST)
 			logmsg(LOG_ERR, "%s: cannot add path: %s", node, strerror(-ret));
 		return;
 	}
+	r->timeout_line = tline;
+	r->timeout_sysfs = tsys;
 	/* A device just came: its first check now, not a phase later. */
 	sched_remove(d, r);
 	sched_insert(d, r, now_ms());
-	d->ctr.hold.added_hotplug++;
+	d->ctr.host.added_hotplug++;
 	logmsg(LOG_NOTICE, "%s: path added (%s, %s event)", r->name, node,
 	       udev_device_get_action(dev));
 	publish(d, r, "added", "device");
@@ -169,7 +163,7 @@ static void device_event(struct daemon *d, struct udev_device *dev)
 	const char *node = udev_device_get_devnode(dev);
 	struct rec *r;
 
-	d->ctr.hold.uevents++;
+	d->ctr.host.uevents++;
 	if (!action || !node || node[0] != '/')
 		return;
 	r = recs_find_dev(d, node);
@@ -198,7 +192,7 @@ static void device_event(struct daemon *d, struct udev_device *dev)
 /* Read events for at most HOTPLUG_SLICE_MS; epoll comes back for the rest. */
 void hotplug_event(struct daemon *d)
 {
-	struct udev_monitor *mon = d->hold.hp.mon;
+	struct udev_monitor *mon = d->host.hp.mon;
 	uint64_t t0 = now_ms();
 
 	for (unsigned int i = 0;; i++) {
@@ -212,7 +206,7 @@ void hotplug_event(struct daemon *d)
 			if (errno == ENOBUFS) {
 				/* The socket overflowed: what came is lost; the
 				 * config, expanded again, has the truth. */
-				d->ctr.hold.uevents_lost++;
+				d->ctr.host.uevents_lost++;
 				logmsg(LOG_WARNING, "device events lost (receive buffer full): "
 				       "reconfiguring to catch up");
 				reconf_request(d, NULL);
@@ -228,7 +222,7 @@ void hotplug_event(struct daemon *d)
 
 int hotplug_start(struct daemon *d)
 {
-	struct hotplug *hp = &d->hold.hp;
+	struct hotplug *hp = &d->host.hp;
 	struct udev_monitor *mon;
 	struct udev *udev;
 
@@ -256,7 +250,7 @@ int hotplug_start(struct daemon *d)
 
 void hotplug_stop(struct daemon *d)
 {
-	struct hotplug *hp = &d->hold.hp;
+	struct hotplug *hp = &d->host.hp;
 
 	udev_monitor_unref(hp->mon);
 	udev_unref(hp->udev);

@@ -25,7 +25,7 @@ struct sbuf;
 /* --- why a path left ------------------------------------------------------ */
 enum rm_cause { RM_DEVICE_GONE, RM_CONFIG, RM_COMMAND, RM_NCAUSES };
 
-struct hold_counters {
+struct host_counters {
 	uint64_t removed[RM_NCAUSES];
 	uint64_t added_hotplug;		/* paths added by a uevent */
 	uint64_t uevents;		/* block uevents read */
@@ -107,7 +107,7 @@ struct hotplug {
 	const char *source;		/* "udev" or "kernel" */
 };
 
-struct hold {
+struct host {
 	struct hotplug hp;
 	struct limits lim;
 	struct logbudget lb;
@@ -146,6 +146,6 @@ void reconf_step(struct daemon *d);
 /* the loop's hooks (limits.c) */
 bool hold_busy(const struct daemon *d);	/* work left: poll, do not sleep */
 void hold_step(struct daemon *d);		/* one slice of it */
-void hold_housekeeping(struct daemon *d, uint64_t now);	/* every second */
+void host_housekeeping(struct daemon *d, uint64_t now);	/* every second */
 
 #endif

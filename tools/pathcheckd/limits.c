@@ -44,7 +44,7 @@ void limits_init(struct daemon *d)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl))
 		return;
-	d->hold.lim.nofile_start = (unsigned long long)rl.rlim_cur;
+	d->host.lim.nofile_start = (unsigned long long)rl.rlim_cur;
 	if (rl.rlim_cur >= rl.rlim_max)
 		return;
 	rl.rlim_cur = rl.rlim_max;
@@ -53,7 +53,7 @@ void limits_init(struct daemon *d)
 		       (unsigned long long)rl.rlim_max);
 	else
 		logmsg(LOG_INFO, "descriptor limit raised from %llu to the hard limit %llu",
-		       d->hold.lim.nofile_start, (unsigned long long)rl.rlim_max);
+		       d->host.lim.nofile_start, (unsigned long long)rl.rlim_max);
 }
 
 /*
@@ -89,7 +89,7 @@ static void open_failed(struct daemon *d, struct rec *r, int err)
 		return;		/* said already */
 	r->open_err_logged = err;
 	if (is_limit(err))
-		d->hold.lim.report_due = true;
+		d->host.lim.report_due = true;
 	else
 		logmsg(LOG_ERR, "%s: cannot open %s: %s", r->name, r->dev, strerror(err));
 }
@@ -201,9 +201,9 @@ void limits_report(struct daemon *d)
 {
 	size_t n;
 
-	if (!d->hold.lim.report_due)
+	if (!d->host.lim.report_due)
 		return;
-	d->hold.lim.report_due = false;
+	d->host.lim.report_due = false;
 	if ((n = count_err(d, EMFILE)))
 		report_nofile(d, n);
 	if ((n = count_err(d, EAGAIN)))
@@ -229,7 +229,7 @@ void limits_retry(struct daemon *d, uint64_t now)
 	uint64_t t0 = now_ms();
 	int limit_err = 0;
 
-	d->hold.lim.retry_more = false;
+	d->host.lim.retry_more = false;
 	for (size_t i = 0; i < d->nrecs; i++) {
 		struct rec *r = d->recs[i];
 
@@ -245,11 +245,11 @@ void limits_retry(struct daemon *d, uint64_t now)
 			continue;
 		}
 		if (!(healed & 31) && now_ms() - t0 > RETRY_SLICE_MS) {
-			d->hold.lim.retry_more = true;
+			d->host.lim.retry_more = true;
 			left++;
 			continue;
 		}
-		d->ctr.hold.open_retries++;
+		d->ctr.host.open_retries++;
 		if (limits_open(d, r) == 0) {
 			healed++;
 		} else {
@@ -260,8 +260,8 @@ void limits_retry(struct daemon *d, uint64_t now)
 	}
 	if (healed)
 		logmsg(LOG_NOTICE, "%zu unopened paths opened on retry, %zu%s still unopened",
-		       healed, left, d->hold.lim.retry_more ? " or more" : "");
-	if (!d->hold.lim.retry_more && !reconf_busy(d))
+		       healed, left, d->host.lim.retry_more ? " or more" : "");
+	if (!d->host.lim.retry_more && !reconf_busy(d))
 		limits_report(d);
 }
 
@@ -286,30 +286,30 @@ void limits_metrics(struct daemon *d, struct sbuf *b)
 	for (int c = 0; c < RM_NCAUSES; c++)
 		sb_printf(b, "pathcheck_paths_removed_total{cause=\"%s\"} %llu\n",
 			  rm_cause_word((enum rm_cause)c),
-			  (unsigned long long)d->ctr.hold.removed[c]);
+			  (unsigned long long)d->ctr.host.removed[c]);
 	sb_printf(b, "# HELP pathcheck_log_lines_suppressed_total Transition lines over the "
 		  "log budget, counted in the summaries instead.\n"
 		  "# TYPE pathcheck_log_lines_suppressed_total counter\n"
 		  "pathcheck_log_lines_suppressed_total %llu\n",
-		  (unsigned long long)d->ctr.hold.log_suppressed);
+		  (unsigned long long)d->ctr.host.log_suppressed);
 }
 
 /* --- the loop's hooks --------------------------------------------------------- */
 
 bool hold_busy(const struct daemon *d)
 {
-	return d->hold.lim.retry_more || reconf_busy(d);
+	return d->host.lim.retry_more || reconf_busy(d);
 }
 
 void hold_step(struct daemon *d)
 {
 	if (reconf_busy(d))
 		reconf_step(d);
-	if (d->hold.lim.retry_more)
+	if (d->host.lim.retry_more)
 		limits_retry(d, now_ms());
 }
 
-void hold_housekeeping(struct daemon *d, uint64_t now)
+void host_housekeeping(struct daemon *d, uint64_t now)
 {
 	if (!reconf_busy(d)) {
 		limits_retry(d, now);

@@ -44,7 +44,7 @@ static void flush(struct daemon *d)
 		[LOGB_TIMEOUT] = "went down (i/o timeout)",
 		[LOGB_FAULTY] = "went down (faulty)",
 	};
-	struct logbudget *lb = &d->hold.lb;
+	struct logbudget *lb = &d->host.lb;
 
 	for (int k = 0; k < LOGB_NKINDS; k++) {
 		struct sbuf names = { 0 };
@@ -67,7 +67,7 @@ static void flush(struct daemon *d)
 /* True: log this transition's line.  False: it is counted in a summary. */
 bool logbudget_take(struct daemon *d, const struct rec *r, bool up)
 {
-	struct logbudget *lb = &d->hold.lb;
+	struct logbudget *lb = &d->host.lb;
 	uint64_t now = now_ms();
 	enum logb_kind k;
 
@@ -86,14 +86,14 @@ bool logbudget_take(struct daemon *d, const struct rec *r, bool up)
 	if (lb->k[k].nnames < LOGB_FIRST)
 		snprintf(lb->k[k].names[lb->k[k].nnames++], LOGB_NAME, "%s", r->name);
 	lb->k[k].count++;
-	d->ctr.hold.log_suppressed++;
+	d->ctr.host.log_suppressed++;
 	return false;
 }
 
 /* Each second: the summaries of the second that ended. */
 void logbudget_tick(struct daemon *d, uint64_t now)
 {
-	struct logbudget *lb = &d->hold.lb;
+	struct logbudget *lb = &d->host.lb;
 
 	if (now - lb->window_ms < WINDOW_MS)
 		return;

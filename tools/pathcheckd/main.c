@@ -37,6 +37,10 @@
 #include "records.h"
 #include "results.h"
 #include "sched.h"
+#include "explain.h"
+#include "hold.h"
+#include "notify.h"
+#include "showconfig.h"
 
 #define DEFAULT_CONFIG	"/etc/pathcheckd.conf"
 #define HOUSEKEEPING_MS	1000
@@ -47,6 +51,7 @@ struct args {
 	const char *config;
 	const char *socket;
 	const char *metrics;
+	const char *state_dir;
 	int log;		/* enum cfg_log, -1: from the config */
 	bool debug, test_config;
 };
@@ -58,8 +63,12 @@ static void usage(FILE *f)
 		"  -c, --config FILE        configuration (default " DEFAULT_CONFIG ")\n"
 		"  -s, --socket PATH        control socket (default: config, else " PATHCHECKD_SOCKET ")\n"
 		"      --metrics-file PATH  Prometheus textfile, rewritten every interval\n"
+		"      --state-dir DIR      where holds are kept (default: $STATE_DIRECTORY,\n"
+		"                           else " DEFAULT_STATE_DIR ")\n"
 		"  -f, --foreground         log to stderr (the daemon never forks)\n"
-		"      --log stderr|syslog  where log lines go (default: stderr on a tty, else syslog)\n"
+		"      --log stderr|syslog|journal  where log lines go (default: journal under\n"
+		"                           systemd, stderr on a tty, else syslog; without\n"
+		"                           /dev/log, <N>-prefixed lines on stderr)\n"
 		"  -d, --debug              log debug lines too\n"
 		"  -t, --test-config        check the config, list the paths it gives, exit\n"
 		"  -V, --version            print the version\n"
@@ -72,6 +81,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "metrics-file", required_argument, NULL, 'M' },
+		{ "state-dir", required_argument, NULL, 'S' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "log", required_argument, NULL, 'L' },
 		{ "debug", no_argument, NULL, 'd' },
@@ -88,6 +98,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'c': a->config = optarg; break;
 		case 's': a->socket = optarg; break;
 		case 'M': a->metrics = optarg; break;
+		case 'S': a->state_dir = optarg; break;
 		case 'f': a->log = CFG_LOG_STDERR; break;
 		case 'd': a->debug = true; break;
 		case 't': a->test_config = true; break;
@@ -96,8 +107,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 				a->log = CFG_LOG_STDERR;
 			else if (!strcmp(optarg, "syslog"))
 				a->log = CFG_LOG_SYSLOG;
+			else if (!strcmp(optarg, "journal"))
+				a->log = CFG_LOG_JOURNAL;
 			else {
-				fprintf(stderr, "pathcheckd: --log takes stderr or syslog, not '%s'\n", optarg);
+				fprintf(stderr, "pathcheckd: --log takes stderr, syslog or journal, "
+					"not '%s'\n", optarg);
 				return 2;
 			}
 			break;
@@ -117,51 +131,25 @@ static int parse_args(int argc, char **argv, struct args *a)
 		usage(stderr);
 		return 2;
 	}
-	if ((a->socket && a->socket[0] != '/') || (a->metrics && a->metrics[0] != '/')) {
-		fprintf(stderr, "pathcheckd: --socket and --metrics-file take absolute paths\n");
+	if ((a->socket && a->socket[0] != '/') || (a->metrics && a->metrics[0] != '/') ||
+	    (a->state_dir && a->state_dir[0] != '/')) {
+		fprintf(stderr, "pathcheckd: --socket, --metrics-file and --state-dir take "
+			"absolute paths\n");
 		return 2;
 	}
 	return -1;
 }
 
-/* -t: what the config gives, one device a line. */
+/* -t: what the config gives, one device a line, and why (explain.c). */
 static int test_config(const struct config *cfg)
 {
-	struct cfg_dev *devs;
-	int n = config_expand(cfg, &devs);
+	int ret = config_explain(cfg, stdout);
 
-	if (n < 0) {
-		fprintf(stderr, "pathcheckd: %s: expanding paths: %s\n", cfg->file, strerror(-n));
+	if (ret < 0) {
+		fprintf(stderr, "pathcheckd: %s: expanding paths: %s\n", cfg->file, strerror(-ret));
 		return 1;
 	}
-	for (int i = 0; i < n; i++)
-		printf("%s %s interval=%u timeout=%u\n", devs[i].name, devs[i].path,
-		       devs[i].interval_ms, devs[i].timeout_ms);
-	config_devs_free(devs, (size_t)n);
 	return 0;
-}
-
-/* --- sd_notify, without libsystemd ----------------------------------------- */
-
-void daemon_notify(const char *msg)
-{
-	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	socklen_t len;
-	int fd;
-
-	if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa.sun_path))
-		return;
-	strcpy(sa.sun_path, path);
-	if (path[0] == '@')
-		sa.sun_path[0] = '\0';	/* abstract namespace */
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa, len) < 0)
-		logmsg(LOG_DEBUG, "sd_notify: %m");
-	close(fd);
 }
 
 /* --- epoll helpers ---------------------------------------------------------- */
@@ -273,8 +261,11 @@ static void on_timer(struct daemon *d)
 		d->next_housekeeping_ms = now + HOUSEKEEPING_MS;
 		ctl_housekeeping(d, now);
 		results_drain(d);	/* also frees removed records */
-		hold_housekeeping(d, now);
+		host_housekeeping(d, now);
+		notify_status(d);
+		flap_housekeeping(d, now);
 	}
+	notify_tick(d, now);
 	if (now >= d->next_metrics_ms) {
 		d->next_metrics_ms = now + d->cfg.interval_ms;
 		metrics_write_file(d);
@@ -315,6 +306,9 @@ static int run_loop(struct daemon *d)
 	while (!d->stopping) {
 		uint64_t next = min3(sched_next_ms(d), d->next_housekeeping_ms,
 				     d->metrics_file ? d->next_metrics_ms : UINT64_MAX);
+
+		if (notify_next_ms(d) < next)
+			next = notify_next_ms(d);
 		int n;
 
 		arm_timer(d, tick_round(next));
@@ -393,6 +387,14 @@ static int start(struct daemon *d, const struct args *a)
 			ret == -EADDRINUSE ? "another pathcheckd answers there" : strerror(-ret));
 		return ret;
 	}
+	ret = holds_init(d, a->state_dir);
+	if (ret) {
+		fprintf(stderr, "pathcheckd: holds: %s\n", strerror(-ret));
+		return ret;
+	}
+	d->state_dir_origin = a->state_dir ? "command line (--state-dir)" :
+			      getenv("STATE_DIRECTORY") ? "$STATE_DIRECTORY" : NULL;
+	showconfig_reload_result(d, NULL);
 	/* Events first: a device that comes during the expansion is seen. */
 	hotplug_start(d);
 	ret = recs_apply_config(d, &d->cfg);
@@ -421,7 +423,7 @@ static void stop(struct daemon *d, bool started)
 	uint64_t t0 = now_ms();
 
 	if (started)
-		daemon_notify("STOPPING=1");
+		sd_notify_msg("STOPPING=1");
 	reconf_fini(d);
 	if (d->start_ms) {
 		/* The textfile's last word: pathcheck_daemon_up 0. */
@@ -436,6 +438,9 @@ static void stop(struct daemon *d, bool started)
 		pc_engine_free(d->engine);
 	d->engine = NULL;
 	results_fini(&d->results);
+	holds_fini(d);
+	free(d->reload_error);
+	free(d->last_status);
 	if (d->epfd >= 0)
 		close(d->epfd);
 	if (d->sig_fd >= 0)
@@ -459,8 +464,8 @@ int main(int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	d.results.efd = -1;
-	d.hold.rc.efd = -1;
-	d.hold.hp.fd = -1;
+	d.host.rc.efd = -1;
+	d.host.hp.fd = -1;
 	if (config_load(a.config, &d.cfg, err, sizeof(err))) {
 		fprintf(stderr, "pathcheckd: %s\n", err);
 		return 1;
@@ -472,6 +477,7 @@ int main(int argc, char **argv)
 	}
 	log_setup(a.log >= 0 ? a.log : d.cfg.log_target, a.debug);
 	d.log_from_cli = a.log >= 0;
+	d.log_cli = a.log;
 	d.debug = a.debug;
 	/* Absolute, so that reconfigure finds it whatever the cwd. */
 	d.config_file = realpath(a.config, NULL);
@@ -488,7 +494,9 @@ int main(int argc, char **argv)
 	ret = d.socket_path ? start(&d, &a) : -ENOMEM;
 	if (ret == 0) {
 		logmsg(LOG_NOTICE, "pathcheckd: ready, %zu paths, socket %s", d.nrecs, d.socket_path);
-		daemon_notify("READY=1");
+		sd_notify_msg("READY=1");
+		notify_init(&d);
+		notify_status(&d);
 		ret = run_loop(&d);
 	}
 	stop(&d, ret == 0);

@@ -89,6 +89,17 @@ static void paths_by_state(struct daemon *d, struct sbuf *b)
 	for (int st = CHK_UNDEF; st < CHK_NSTATES; st++)
 		sb_printf(b, "pathcheck_paths{state=\"%s\"} %llu\n",
 			  chk_st_name((enum chk_st)st), (unsigned long long)count[st]);
+	/* both reasons count: a path can be flapping and slow */
+	uint64_t flapping = 0, slow = 0;
+
+	for (size_t i = 0; i < d->nrecs; i++) {
+		flapping += d->recs[i]->fl.flapping;
+		slow += d->recs[i]->fl.slow;
+	}
+	head(b, "pathcheck_paths_marginal", "gauge", "Marginal paths by reason (a path may have both).");
+	sb_printf(b, "pathcheck_paths_marginal{reason=\"flapping\"} %llu\n"
+		  "pathcheck_paths_marginal{reason=\"slow\"} %llu\n",
+		  (unsigned long long)flapping, (unsigned long long)slow);
 }
 
 static void liveness(struct daemon *d, struct sbuf *b)

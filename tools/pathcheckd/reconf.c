@@ -23,22 +23,24 @@
 #include "clock.h"
 
 #include "ctl.h"
+#include "notify.h"
+#include "showconfig.h"
 #include "log.h"
 
 #define RECONF_SLICE_MS	5
 
 int reconf_init(struct daemon *d)
 {
-	d->hold.rc.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (d->hold.rc.efd < 0)
+	d->host.rc.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (d->host.rc.efd < 0)
 		return -errno;
-	loop_watch(d, d->hold.rc.efd, EPOLLIN, loop_tag(TAG_RECONF));
+	loop_watch(d, d->host.rc.efd, EPOLLIN, loop_tag(TAG_RECONF));
 	return 0;
 }
 
 bool reconf_busy(const struct daemon *d)
 {
-	return d->hold.rc.phase == RECONF_REMOVING || d->hold.rc.phase == RECONF_ADDING;
+	return d->host.rc.phase == RECONF_REMOVING || d->host.rc.phase == RECONF_ADDING;
 }
 
 static int idlist_add(struct idlist *l, uint64_t id)
@@ -103,7 +105,7 @@ static void *load(void *arg)
 
 static void start(struct daemon *d)
 {
-	struct reconf *rc = &d->hold.rc;
+	struct reconf *rc = &d->host.rc;
 	int err;
 
 	rc->phase = RECONF_LOADING;
@@ -115,13 +117,13 @@ static void start(struct daemon *d)
 	rc->added = rc->removed = 0;
 	rc->apply_err = 0;
 	rc->file = d->config_file;
-	daemon_notify("RELOADING=1");
+	sd_notify_msg("RELOADING=1");
 	err = pthread_create(&rc->thread, NULL, load, rc);
 	if (err) {
 		rc->phase = RECONF_IDLE;
 		d->ctr.reconfigure_errors++;
 		logmsg(LOG_ERR, "reconfigure failed: cannot start a thread: %s", strerror(err));
-		daemon_notify("READY=1");
+		sd_notify_msg("READY=1");
 		answer(d, &rc->waiters, -err, "cannot start a thread");
 		return;
 	}
@@ -130,10 +132,10 @@ static void start(struct daemon *d)
 
 void reconf_request(struct daemon *d, struct client *c)
 {
-	struct reconf *rc = &d->hold.rc;
+	struct reconf *rc = &d->host.rc;
 	struct idlist *l = rc->phase == RECONF_IDLE ? &rc->waiters : &rc->queued_waiters;
 
-	d->ctr.hold.reconfigure_requests++;
+	d->ctr.host.reconfigure_requests++;
 	if (c) {
 		if (idlist_add(l, c->id)) {
 			ctl_error(d, c, "out of memory");
@@ -146,13 +148,13 @@ void reconf_request(struct daemon *d, struct client *c)
 		return;
 	}
 	if (rc->queued)
-		d->ctr.hold.reconfigures_merged++;
+		d->ctr.host.reconfigures_merged++;
 	rc->queued = true;
 }
 
 static void finish(struct daemon *d, int ret, const char *err)
 {
-	struct reconf *rc = &d->hold.rc;
+	struct reconf *rc = &d->host.rc;
 
 	for (size_t i = 0; i < rc->ngone; i++)
 		free(rc->gone[i]);
@@ -164,7 +166,7 @@ static void finish(struct daemon *d, int ret, const char *err)
 	rc->ndevs = 0;
 	rc->phase = RECONF_IDLE;
 	if (!d->stopping)
-		daemon_notify("READY=1");
+		sd_notify_msg("READY=1");
 	answer(d, &rc->waiters, ret, err);
 	if (!rc->queued)
 		return;
@@ -177,7 +179,7 @@ static void finish(struct daemon *d, int ret, const char *err)
 /* The thread is done: the new config takes over, the paths follow in slices. */
 void reconf_loaded(struct daemon *d)
 {
-	struct reconf *rc = &d->hold.rc;
+	struct reconf *rc = &d->host.rc;
 	struct config old;
 	uint64_t v;
 
@@ -185,6 +187,7 @@ void reconf_loaded(struct daemon *d)
 		return;
 	pthread_join(rc->thread, NULL);
 	rc->thread_live = false;
+	showconfig_reload_result(d, rc->ret ? rc->err : NULL);
 	if (rc->ret) {
 		d->ctr.reconfigure_errors++;
 		logmsg(LOG_ERR, "reconfigure failed, old config kept: %s", rc->err);
@@ -223,7 +226,7 @@ static bool slice_over(uint64_t t0, size_t i)
 
 static void done(struct daemon *d)
 {
-	struct reconf *rc = &d->hold.rc;
+	struct reconf *rc = &d->host.rc;
 	int released = pc_engine_reset(d->engine);
 	char err[256];
 
@@ -246,7 +249,7 @@ static void done(struct daemon *d)
 /* One slice of the apply. */
 void reconf_step(struct daemon *d)
 {
-	struct reconf *rc = &d->hold.rc;
+	struct reconf *rc = &d->host.rc;
 	uint64_t t0 = now_ms();
 	size_t i = 0;
 
@@ -269,12 +272,15 @@ void reconf_step(struct daemon *d)
 	}
 	for (; rc->next < rc->ndevs; rc->next++, i++) {
 		const struct cfg_dev *cd = &rc->devs[rc->next];
+		struct rec *r = NULL;
 		int err;
 
 		if (slice_over(t0, i))
 			return;		/* the report waits for the end: one line */
-		err = recs_add(d, cd->path, cd->name, cd->interval_ms, cd->timeout_ms, NULL);
+		err = recs_add(d, cd->path, cd->name, cd->interval_ms, cd->timeout_ms, &r);
 		if (err == 0) {
+			r->timeout_line = cd->timeout_line;
+			r->timeout_sysfs = cd->timeout_sysfs;
 			rc->added++;
 		} else if (err != -EEXIST) {
 			rc->apply_err = err;
@@ -287,7 +293,7 @@ void reconf_step(struct daemon *d)
 
 void reconf_fini(struct daemon *d)
 {
-	struct reconf *rc = &d->hold.rc;
+	struct reconf *rc = &d->host.rc;
 
 	if (rc->thread_live) {
 		pthread_join(rc->thread, NULL);

@@ -23,6 +23,9 @@
 #include "records.h"
 #include "results.h"
 #include "sched.h"
+#include "format.h"
+#include "hold.h"
+#include "notify.h"
 
 const char *chk_st_name(enum chk_st st)
 {
@@ -32,6 +35,8 @@ const char *chk_st_name(enum chk_st st)
 	case CHK_TIMEOUT:	return "i/o timeout";
 	case CHK_PENDING:	return "i/o pending";
 	case CHK_UNOPENED:	return "unopened";
+	case CHK_HELD:		return "held";
+	case CHK_MARGINAL:	return "marginal";
 	case CHK_UNDEF:		break;
 	}
 	return "undef";
@@ -40,7 +45,11 @@ const char *chk_st_name(enum chk_st st)
 void rec_display(const struct rec *r, enum chk_st *st)
 {
 	*st = r->st;
-	if (r->st == CHK_UNDEF && r->path && pc_path_state(r->path) == PC_PENDING)
+	if (r->held)
+		*st = CHK_HELD;
+	else if (rec_marginal(r))
+		*st = CHK_MARGINAL;
+	else if (r->st == CHK_UNDEF && r->path && pc_path_state(r->path) == PC_PENDING)
 		*st = CHK_PENDING;
 }
 
@@ -182,6 +191,7 @@ static struct rec *rec_new(struct daemon *d, const char *dev, const char *name,
 
 static void rec_free(struct rec *r)
 {
+	flap_free(r);
 	free(r->dev);
 	free(r->name);
 	free(r->waiters);
@@ -210,6 +220,8 @@ int recs_add(struct daemon *d, const char *dev, const char *name,
 	if (!r)
 		return -ENOMEM;
 	limits_open(d, r);
+	rec_note_devt(r);
+	hold_apply(d, r);
 	slot = index_slot(d, dev);
 	*slot = r;
 	r->idx = d->nrecs;
@@ -271,7 +283,8 @@ void recs_reap_removed(struct daemon *d, uint64_t gen)
 	d->nremoved = kept;
 }
 
-/* DEV: a record's name, its device path, or a path resolving to it. */
+/* DEV: a record's name, its device path, its dev_t "MAJ:MIN", or a path
+ * resolving to it. */
 struct rec *recs_find(struct daemon *d, const char *what)
 {
 	char real[PATH_MAX];
@@ -282,6 +295,9 @@ struct rec *recs_find(struct daemon *d, const char *what)
 	for (size_t i = 0; i < d->nrecs; i++)
 		if (!strcmp(d->recs[i]->name, what))
 			return d->recs[i];
+	r = recs_find_devt(d, what);	/* "8:16" */
+	if (r)
+		return r;
 	/* Only absolute paths: a bare name must not resolve in our cwd. */
 	if (what[0] != '/' || !realpath(what, real))
 		return NULL;
@@ -315,6 +331,8 @@ void recs_sort_devs(struct cfg_dev *devs, size_t n)
  * retried at the next pass. */
 void recs_retune(struct daemon *d, struct rec *r, const struct cfg_dev *cd)
 {
+	r->timeout_line = cd->timeout_line;
+	r->timeout_sysfs = cd->timeout_sysfs;
 	if (r->timeout_ms != cd->timeout_ms) {
 		r->timeout_ms = cd->timeout_ms;
 		if (r->path)
@@ -357,13 +375,22 @@ int recs_apply_config(struct daemon *d, const struct config *cfg)
 	uint64_t t0 = now_ms();
 
 	for (int i = 0; i < n; i++) {
+		struct rec *r = NULL;
 		int err = recs_add(d, devs[i].path, devs[i].name,
-				   devs[i].interval_ms, devs[i].timeout_ms, NULL);
+				   devs[i].interval_ms, devs[i].timeout_ms, &r);
 
 		if (err && err != -EEXIST) {
 			ret = err;
 			break;
 		}
+		if (r) {
+			r->timeout_line = devs[i].timeout_line;
+			r->timeout_sysfs = devs[i].timeout_sysfs;
+		}
+		/* Opening 100,000 devices takes a while, and it is progress:
+		 * the watchdog hears of it (a ping only when one is due). */
+		if ((i & 1023) == 1023)
+			notify_tick(d, now_ms());
 	}
 	config_devs_free(devs, (size_t)n);
 	/*

@@ -8,6 +8,7 @@
 
 #include "pathcheck.h"
 #include "config.h"
+#include "flap.h"
 
 /*
  * What the daemon reports of a path: the engine's finished state refined
@@ -21,8 +22,10 @@ enum chk_st {
 	CHK_TIMEOUT,		/* down: no answer before the deadline */
 	CHK_PENDING,		/* display only: undef with a read in flight */
 	CHK_UNOPENED,		/* configured, not open: a host limit or error */
+	CHK_HELD,		/* display only: held out by `fail path` (hold.c) */
+	CHK_MARGINAL,		/* display only: flapping or slow (flap.c) */
 };
-#define CHK_NSTATES (CHK_UNOPENED + 1)
+#define CHK_NSTATES (CHK_MARGINAL + 1)
 const char *chk_st_name(enum chk_st st);	/* "ready", "i/o timeout"... */
 
 /* Reasons beyond the engine's enum pc_reason. */
@@ -41,10 +44,15 @@ struct rec {
 	struct pc_path *path;		/* NULL when the open failed */
 	char *dev;			/* canonical path */
 	char *name;			/* "sdb" */
+	uint64_t rdev;			/* dev_t of a block device; 0: none (format.c) */
 	unsigned int interval_ms, timeout_ms;
+	unsigned int timeout_line;	/* where timeout_ms came from: a line, */
+	bool timeout_sysfs;		/* the device's sysfs timeout, or neither: default */
 
 	/* latest finished check */
 	enum chk_st st;
+	bool held;			/* `fail path`: not scheduled (hold.c) */
+	struct rec_flap fl;		/* marginal and backoff (flap.c) */
 	int reason;			/* enum pc_reason or REASON_OPEN_FAILED */
 	int error;			/* positive errno */
 	uint64_t latency_us;

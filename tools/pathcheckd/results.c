@@ -118,13 +118,18 @@ void rec_finish_check(struct daemon *d, struct rec *r, int state,
 	r->st = to;
 	d->ctr.results++;
 	hist_add(&d->latency, res->latency_us);
-	if (from == CHK_UNDEF || is_up(from) != is_up(to)) {
+	bool transitioned = from == CHK_UNDEF || is_up(from) != is_up(to);
+
+	if (transitioned) {
 		r->transitions++;
 		r->last_change_ms = now_ms();
 		d->ctr.transitions++;
-		log_transition(d, r, from);
+		/* A marginal path's transitions: one summary at recovery (flap.c). */
+		if (!flap_transition(d, r))
+			log_transition(d, r, from);
 		ctl_publish_transition(d, r, from);
 	}
+	flap_result(d, r, is_up(to), transitioned, res->latency_us);
 	if (r->nwaiters)
 		ctl_check_done(d, r);
 }

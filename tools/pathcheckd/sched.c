@@ -132,18 +132,18 @@ void sched_run(struct daemon *d, uint64_t now)
 
 	while (d->nheap && d->heap[0]->due_ms <= now) {
 		struct rec *r = d->heap[0];
-		uint64_t next = r->due_ms + r->interval_ms;
+		uint64_t next = r->due_ms + flap_interval(r);	/* backoff */
 
-		if (r->path)	/* a path that failed to open is not checked */
+		if (r->path && !r->held)	/* these are not checked */
 			hist_add(&d->lag, (now - r->due_ms) * 1000);
 		if (next <= now) {
-			next = now + r->interval_ms;
+			next = now + flap_interval(r);
 			d->ctr.schedule_slips++;
 		}
 		r->due_ms = next;
 		sift_down(d, 0);
-		if (!r->path)
-			continue;	/* unopened: limits_retry() opens it */
+		if (!r->path || r->held)
+			continue;	/* unopened: limits_retry() opens it; held */
 		batch[n++] = r->path;
 		if (n == BATCH_MAX) {
 			start_batch(d, batch, n);

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Marginal paths and backoff (flap.c).  Main thread only.
+ *
+ * Flapping: a path with more than flap_threshold transitions within
+ * flap_window is marginal (reason "flapping") until it has had no
+ * transition for flap_recovery.  Slow: a path whose check latency has a
+ * median above slow_threshold over a slow_window (counted in whole
+ * windows) is marginal (reason "slow") until a window's median is at or
+ * below it.  While marginal, its transitions are not logged one by one;
+ * one summary line is logged when it recovers.
+ * Backoff: each check of a path that is up, not marginal and did not just
+ * change doubles its interval, up to max_interval; anything else returns
+ * it to interval.
+ */
+#ifndef PATHCHECKD_FLAP_H
+#define PATHCHECKD_FLAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct daemon;
+struct rec;
+
+struct rec_flap {
+	uint64_t *t;		/* latest transition times, a ring; NULL: none yet */
+	unsigned int cap, n, head;
+	bool flapping, slow;
+	uint64_t since_ms;	/* marginal since (monotonic) */
+	uint64_t hidden;	/* transitions not logged while marginal */
+	uint64_t slow_start_ms;	/* the slow window's start; 0: none */
+	uint32_t slow_above, slow_total;
+	unsigned int cur_interval_ms;	/* backoff; 0: interval */
+};
+
+/* A transition of r (already counted): true if its log line is to be
+ * swallowed because the path is marginal. */
+bool flap_transition(struct daemon *d, struct rec *r);
+/* Every finished check: slow accounting and backoff. */
+void flap_result(struct daemon *d, struct rec *r, bool up, bool transitioned,
+		 uint64_t latency_us);
+/* Once a second: recoveries. */
+void flap_housekeeping(struct daemon *d, uint64_t now);
+/* The interval of r's next check. */
+unsigned int flap_interval(const struct rec *r);
+bool rec_marginal(const struct rec *r);
+const char *rec_marginal_reason(const struct rec *r);	/* NULL: not marginal */
+void flap_free(struct rec *r);
+
+#endif

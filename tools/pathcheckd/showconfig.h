@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* show config, show blacklist (showconfig.c).  Main thread only. */
+#ifndef PATHCHECKD_SHOWCONFIG_H
+#define PATHCHECKD_SHOWCONFIG_H
+
+#include <stdbool.h>
+
+struct daemon;
+struct client;
+
+void cmd_show_config(struct daemon *d, struct client *c, bool json);
+void cmd_show_blacklist(struct daemon *d, struct client *c, bool json);
+/* daemon_reconfigure's hook: remember why the last reload failed (NULL: it
+ * worked) and when. */
+void showconfig_reload_result(struct daemon *d, const char *err);
+
+#endif
