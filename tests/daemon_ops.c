@@ -191,7 +191,8 @@ static void test_hold(void)
 			   "reinstate it to check it\n"));
 	/* the event */
 	CU_ASSERT(dconn_line(sub, line, sizeof(line), 2000) > 0);
-	CU_ASSERT(reply_starts_with(line, "{\"event\":\"held\",\"dev\":\"f1\","));
+	CU_ASSERT(reply_starts_with(line, "{\"event\":\"held\",\"seq\":") &&
+		  strstr(line, ",\"dev\":\"f1\","));
 	CU_ASSERT(reply_json_str(line, "dev", s, sizeof(s)) && !strcmp(s, "f1"));
 	CU_ASSERT(reply_json_str(line, "by", s, sizeof(s)) && reply_starts_with(s, "uid 0 pid "));
 	CU_ASSERT(reply_json_str(line, "time", s, sizeof(s)) && strlen(s) == 20);
@@ -254,7 +255,8 @@ static void test_hold(void)
 	CU_ASSERT(dconn_cmd(sub, "subscribe", R, sizeof(R), fx->reply_ms) == 0);
 	CU_ASSERT(reply_is(fx, "reinstate path f1", "ok\n"));
 	CU_ASSERT(dconn_line(sub, line, sizeof(line), 2000) > 0);
-	CU_ASSERT(reply_starts_with(line, "{\"event\":\"reinstated\",\"dev\":\"f1\","));
+	CU_ASSERT(reply_starts_with(line, "{\"event\":\"reinstated\",\"seq\":") &&
+		  strstr(line, ",\"dev\":\"f1\","));
 	CU_ASSERT(dconn_line(sub, line, sizeof(line), 2000) > 0);
 	CU_ASSERT(reply_starts_with(line, "{\"event\":\"state\",") && strstr(line, "\"dev\":\"f1\""));
 	CU_ASSERT(path_str(fx, "f1", "chk_st", s, sizeof(s)) && !strcmp(s, "ready"));

@@ -114,7 +114,9 @@ int limits_open(struct daemon *d, struct rec *r)
 		}
 	}
 	if (ret) {
-		d->ctr.path_open_failures++;
+		/* A path that could not be opened counts once, not each retry. */
+		if (r->st != CHK_UNOPENED)
+			d->ctr.path_open_failures++;
 		open_failed(d, r, -ret);
 		return ret;
 	}

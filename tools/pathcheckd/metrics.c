@@ -163,7 +163,7 @@ void metrics_text(struct daemon *d, struct sbuf *b)
 	    "Reconfigures refused (the old configuration kept) or half applied.",
 	    k->reconfigure_errors);
 	one(b, "pathcheck_path_open_failures_total", "counter",
-	    "Paths that could not be opened (each retry counts).",
+	    "Paths that could not be opened (a path counts once until it opens; its retries do not count).",
 	    k->path_open_failures);
 	limits_metrics(d, b);
 	one(b, "pathcheck_resident_memory_bytes", "gauge", "Resident memory of the daemon.",
