@@ -346,7 +346,7 @@ static void test_test_config(void)
 	for (int i = 0; i < 3; i++)
 		w += sprintf(w, "f%d %s/f%d interval=250 timeout=%d\n", i, fx->dir, i,
 			     i == 2 ? 1000 : 3000);
-	/* then why (tests/daemon_ops.c tests these lines) */
+	/* then why (tests/daemon_explain.c tests these lines) */
 	w += sprintf(w, "# %s/f0: kept by path %s:4 (%s/f*)\n", fx->dir, fx->conf, fx->dir);
 	if (st != 0 || strncmp(out, want, strlen(want)))
 		printf("\n  -t: status %d, stdout '%s', stderr '%s'\n", st, out, err);
