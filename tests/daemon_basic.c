@@ -39,7 +39,7 @@ static char R[REPLY_CAP];	/* the last reply */
 static void test_metrics_file(void)
 {
 	struct daemon_fx *fx = daemon_fx_files(3);
-	char file[PATH_MAX], cli[PATH_MAX], arg[PATH_MAX + 32];
+	char file[PATH_MAX];
 	ino_t inodes[4096];
 	size_t ninodes = 0, reads = 0, nfam;
 	uint64_t t0, deadline;
@@ -96,10 +96,17 @@ static void test_metrics_file(void)
 	CU_ASSERT(ninodes >= 5);	/* rewritten every 100 ms */
 	CU_ASSERT_PTR_NOT_NULL(strstr(R, "\npathcheck_paths{state=\"ready\"} 3\n"));
 	daemon_fx_finish(fx);
+}
 
-	/* --metrics-file wins over the config's */
-	fx = daemon_fx_files(1);
-	PC_REQUIRE(fx != NULL);
+/* --metrics-file wins over the config's */
+static void test_metrics_file_option(void)
+{
+	struct daemon_fx *fx = daemon_fx_files(1);
+	char file[PATH_MAX], cli[PATH_MAX], arg[PATH_MAX + 32];
+	uint64_t t0;
+
+	if (!fx)
+		return;
 	snprintf(file, sizeof(file), "%s/config.prom", fx->dir);
 	snprintf(cli, sizeof(cli), "%s/cli.prom", fx->dir);
 	snprintf(arg, sizeof(arg), "--metrics-file=%s", cli);
@@ -346,7 +353,7 @@ static void test_test_config(void)
 	for (int i = 0; i < 3; i++)
 		w += sprintf(w, "f%d %s/f%d interval=250 timeout=%d\n", i, fx->dir, i,
 			     i == 2 ? 1000 : 3000);
-	/* then why (tests/daemon_ops.c tests these lines) */
+	/* then why (tests/daemon_explain.c tests these lines) */
 	w += sprintf(w, "# %s/f0: kept by path %s:4 (%s/f*)\n", fx->dir, fx->conf, fx->dir);
 	if (st != 0 || strncmp(out, want, strlen(want)))
 		printf("\n  -t: status %d, stdout '%s', stderr '%s'\n", st, out, err);
@@ -441,6 +448,7 @@ int main(int argc, char **argv)
 {
 	static const struct pc_test tests[] = {
 		{ "metrics_file", test_metrics_file },
+		{ "metrics_file_option", test_metrics_file_option },
 		{ "reconfigure", test_reconfigure },
 		{ "reconfigure_bad", test_reconfigure_bad },
 		{ "sighup", test_sighup },

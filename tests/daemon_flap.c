@@ -55,6 +55,36 @@ static bool wait_reason(struct daemon_fx *fx, const char *dev, const char *want,
 	return false;
 }
 
+/*
+ * backoff: the healthy paths p0 and p3 are checked every 800 ms by now, p1
+ * (marginal) at the base interval; p3 going down is back at the base at
+ * once.
+ */
+static void backoff(struct daemon_fx *fx, struct pathsim *sim)
+{
+	unsigned int slack = daemon_slack_ms();
+	long long t1, checks;
+
+	CU_ASSERT_EQUAL(path_num(fx, "p0", "interval_now_ms"), 800);
+	CU_ASSERT(path_num(fx, "p0", "next_check_ms") <= 800);
+	checks = path_num(fx, "p3", "checks");
+	pc_test_sleep_ms(1700);
+	t1 = path_num(fx, "p3", "checks") - checks;
+	printf("\n  p3: %lld checks in 1.7 s (at 100 ms: 17)\n", t1);
+	CU_ASSERT(t1 >= 1 && t1 <= 3);
+	CU_ASSERT(wait_reason(fx, "p0", "", 0) && wait_reason(fx, "p3", "", 0));
+	CU_ASSERT_EQUAL(path_num(fx, "p1", "interval_now_ms"), 100);	/* marginal: base */
+	/* a backed-off path that goes down is back at the base interval at once */
+	PC_REQUIRE(pathsim_set(sim, "p3", "eio") == 0);
+	CU_ASSERT_EQUAL(daemon_log_wait(fx, "p3: directio checker reports path is down",
+					800 + slack), 0);
+	CU_ASSERT_EQUAL(path_num(fx, "p3", "interval_now_ms"), 100);
+	checks = path_num(fx, "p3", "checks");
+	pc_test_sleep_ms(500);
+	CU_ASSERT(path_num(fx, "p3", "checks") - checks >= 3);
+	PC_REQUIRE(pathsim_set(sim, "p3", "up") == 0);
+}
+
 static void test_marginal_backoff(void)
 {
 	struct daemon_fx *fx;
@@ -63,7 +93,7 @@ static void test_marginal_backoff(void)
 	const char *why = NULL;
 	char line[4096], s[64];
 	unsigned int slack = daemon_slack_ms(), marginal_events = 0;
-	long long t1, checks;
+	long long t1;
 	int ret = pathsim_start(&sim, 4, 0, &why);
 
 	if (ret && why)
@@ -101,25 +131,7 @@ static void test_marginal_backoff(void)
 	CU_ASSERT(wait_reason(fx, "p1", "flapping", 0));
 	CU_ASSERT(daemon_log_count(fx, "p1: directio checker reports path is") <= 3);
 
-	/* backoff: the healthy paths are checked every 800 ms by now */
-	CU_ASSERT_EQUAL(path_num(fx, "p0", "interval_now_ms"), 800);
-	CU_ASSERT(path_num(fx, "p0", "next_check_ms") <= 800);
-	checks = path_num(fx, "p3", "checks");
-	pc_test_sleep_ms(1700);
-	t1 = path_num(fx, "p3", "checks") - checks;
-	printf("\n  p3: %lld checks in 1.7 s (at 100 ms: 17)\n", t1);
-	CU_ASSERT(t1 >= 1 && t1 <= 3);
-	CU_ASSERT(wait_reason(fx, "p0", "", 0) && wait_reason(fx, "p3", "", 0));
-	CU_ASSERT_EQUAL(path_num(fx, "p1", "interval_now_ms"), 100);	/* marginal: base */
-	/* a backed-off path that goes down is back at the base interval at once */
-	PC_REQUIRE(pathsim_set(sim, "p3", "eio") == 0);
-	CU_ASSERT_EQUAL(daemon_log_wait(fx, "p3: directio checker reports path is down",
-					800 + slack), 0);
-	CU_ASSERT_EQUAL(path_num(fx, "p3", "interval_now_ms"), 100);
-	checks = path_num(fx, "p3", "checks");
-	pc_test_sleep_ms(500);
-	CU_ASSERT(path_num(fx, "p3", "checks") - checks >= 3);
-	PC_REQUIRE(pathsim_set(sim, "p3", "up") == 0);
+	backoff(fx, sim);
 
 	/* recovery, with one summary line */
 	PC_REQUIRE(pathsim_set(sim, "p1", "up") == 0);

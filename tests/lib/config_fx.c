@@ -136,7 +136,7 @@ bool config_fx_run_template(const char *tmpl, char *conf, size_t conflen)
 }
 
 /* The device lines of -t's output, without its "# " explanations (their
- * test is in daemon_ops). */
+ * test is in daemon_explain). */
 static char *device_lines(const char *out)
 {
 	char *s = strdup(out), *o = s;

@@ -320,6 +320,16 @@ long long daemon_path_int(struct daemon_fx *fx, const char *dev, const char *key
 	return v;
 }
 
+bool daemon_path_str(struct daemon_fx *fx, const char *dev, const char *key,
+		     char *out, size_t len)
+{
+	char cmd[PATH_MAX + 32];
+
+	snprintf(cmd, sizeof(cmd), "show path %s json", dev);
+	return daemon_cmd(fx, cmd, fx->last, fx->last_cap) > 0 &&
+	       reply_json_str(fx->last, key, out, len);
+}
+
 bool daemon_stat(struct daemon_fx *fx, const char *key, uint64_t *v)
 {
 	return daemon_cmd(fx, "show stats", fx->last, fx->last_cap) > 0 &&

@@ -53,6 +53,9 @@ bool daemon_reply_is(struct daemon_fx *fx, const char *cmd, const char *want);
 bool daemon_reply_starts(struct daemon_fx *fx, const char *cmd, const char *want);
 /* The integer key of `show path DEV json`, or -1 (printed). */
 long long daemon_path_int(struct daemon_fx *fx, const char *dev, const char *key);
+/* The string key of `show path DEV json` (the reply in fx->last): true if found. */
+bool daemon_path_str(struct daemon_fx *fx, const char *dev, const char *key,
+		     char *out, size_t len);
 /* The number key of `show stats`: true if there. */
 bool daemon_stat(struct daemon_fx *fx, const char *key, uint64_t *v);
 

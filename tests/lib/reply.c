@@ -95,6 +95,22 @@ bool reply_starts_with(const char *s, const char *prefix)
 	return !strncmp(s, prefix, strlen(prefix));
 }
 
+bool reply_has_line(const char *text, const char *a, const char *b, const char *c)
+{
+	for (const char *l = text; *l;) {
+		const char *e = strchr(l, '\n');
+		size_t n = e ? (size_t)(e - l) : strlen(l);
+		char line[8192];
+
+		snprintf(line, sizeof(line), "%.*s", (int)n, l);
+		if (strstr(line, a) && strstr(line, b) && (!c || strstr(line, c)))
+			return true;
+		l += n + (e != NULL);
+	}
+	printf("\n  no line with '%s' '%s' '%s' in:\n%s\n", a, b, c ? c : "", text);
+	return false;
+}
+
 unsigned int reply_count(const char *s, const char *needle)
 {
 	unsigned int n = 0;

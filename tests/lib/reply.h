@@ -15,6 +15,8 @@ bool reply_json_int(const char *obj, const char *key, long long *v);
 bool reply_json_path(const char *paths, const char *dev, char *obj, size_t len);
 /* s begins with prefix. */
 bool reply_starts_with(const char *s, const char *prefix);
+/* A line of text containing all of a, b (and c if not NULL); printed if none. */
+bool reply_has_line(const char *text, const char *a, const char *b, const char *c);
 /* How many times needle occurs in s. */
 unsigned int reply_count(const char *s, const char *needle);
 /* "key   value" lines (`show stats`): true if the key has a number. */

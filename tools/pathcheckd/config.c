@@ -23,6 +23,7 @@
 #include "duration.h"
 
 #include "config.h"
+#include "config_keywords.h"
 
 #define MAX_FILE	(1u << 20)	/* bytes */
 #define MAX_LINE	4096		/* bytes, without the newline */
@@ -131,16 +132,7 @@ static bool parse_uint(const char *s, unsigned int base, unsigned int max, unsig
 
 /* --- keywords --------------------------------------------------------------- */
 
-enum kw_kind { KW_DURATION, KW_COUNT, KW_MODE, KW_ABSPATH, KW_LOG, KW_PATH, KW_BLACKLIST };
-
-struct keyword {
-	const char *name;
-	enum kw_kind kind;
-	size_t off;		/* of the field in struct config */
-	unsigned int min, max;	/* KW_COUNT: range; KW_ABSPATH: max length */
-};
-
-static const struct keyword keywords[] = {
+const struct keyword config_keywords[] = {
 	{ "interval", KW_DURATION, offsetof(struct config, interval_ms), 0, 0 },
 	{ "timeout", KW_DURATION, offsetof(struct config, timeout_ms), 0, 0 },
 	{ "workers", KW_COUNT, offsetof(struct config, workers), 0, 1024 },
@@ -160,8 +152,9 @@ static const struct keyword keywords[] = {
 	{ "path", KW_PATH, 0, 0, 0 },
 	{ "blacklist", KW_BLACKLIST, 0, 0, 0 },
 };
-_Static_assert(sizeof(keywords) / sizeof(keywords[0]) <= CFG_NSETTINGS,
-	       "struct config's set_line is too small");
+#define NKEYWORDS (sizeof(config_keywords) / sizeof(config_keywords[0]))
+const size_t config_nkeywords = NKEYWORDS;
+_Static_assert(NKEYWORDS <= CFG_NSETTINGS, "struct config's set_line is too small");
 
 static void *field(struct parser *p, const struct keyword *kw)
 {
@@ -350,9 +343,9 @@ static int parse_words(struct parser *p, char *cur)
 
 	if (!key)
 		return 0;
-	for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]) && !kw; i++)
-		if (!strcmp(key, keywords[i].name))
-			kw = &keywords[i];
+	for (size_t i = 0; i < NKEYWORDS && !kw; i++)
+		if (!strcmp(key, config_keywords[i].name))
+			kw = &config_keywords[i];
 	if (!kw)
 		return fail(p, -EINVAL, "unknown keyword '%s'", shown(key, b));
 	val = next_word(&cur);
@@ -364,7 +357,7 @@ static int parse_words(struct parser *p, char *cur)
 	if (extra)
 		return fail(p, -EINVAL, "extra word '%s' after the value of '%s'",
 			    shown(extra, b), kw->name);
-	p->cfg->set_line[kw - keywords] = p->line;	/* for show config */
+	p->cfg->set_line[kw - config_keywords] = p->line;	/* for show config */
 	return set_scalar(p, kw, val);
 }
 
@@ -535,87 +528,4 @@ void config_free(struct config *cfg)
 	free(cfg->socket_path);
 	free(cfg->metrics_file);
 	memset(cfg, 0, sizeof(*cfg));
-}
-
-static void fmt_duration(char *val, size_t len, unsigned int ms)
-{
-	if (ms % 1000)
-		snprintf(val, len, "%ums", ms);
-	else
-		snprintf(val, len, "%us", ms / 1000);
-}
-
-bool config_setting(const struct config *cfg, size_t i, const char **name,
-		    char *val, size_t len, unsigned int *line)
-{
-	static const char *const logs[] = { "auto", "stderr", "syslog", "journal" };
-	size_t n = sizeof(keywords) / sizeof(keywords[0]);
-	const struct keyword *kw;
-	const void *f;
-
-	/* path and blacklist are lists, shown apart: skip them. */
-	for (size_t k = 0; k < n; k++) {
-		if (keywords[k].kind == KW_PATH || keywords[k].kind == KW_BLACKLIST)
-			continue;
-		if (i--)
-			continue;
-		kw = &keywords[k];
-		f = (const char *)cfg + kw->off;
-		*name = kw->name;
-		*line = cfg->set_line[k];
-		switch (kw->kind) {
-		case KW_DURATION:	/* 0: the engine's default, or off */
-			if (*(const unsigned int *)f)
-				fmt_duration(val, len, *(const unsigned int *)f);
-			else if (!strcmp(kw->name, "shutdown_timeout"))
-				fmt_duration(val, len, PC_DEFAULT_SHUTDOWN_MS);
-			else
-				snprintf(val, len, "off");
-			break;
-		case KW_COUNT:
-			snprintf(val, len, "%u", *(const unsigned int *)f ||
-				 strcmp(kw->name, "group_size") ? *(const unsigned int *)f
-				 : (unsigned int)PC_DEFAULT_GROUP_SIZE);
-			break;
-		case KW_MODE:
-			snprintf(val, len, "%04o", *(const unsigned int *)f);
-			break;
-		case KW_ABSPATH:
-			snprintf(val, len, "%s", *(char *const *)f ? *(char *const *)f : "-");
-			break;
-		case KW_LOG:
-			snprintf(val, len, "%s", logs[*(const int *)f % 4]);
-			break;
-		case KW_PATH:
-		case KW_BLACKLIST:
-			break;
-		}
-		return true;
-	}
-	return false;
-}
-
-/* A path's timeout and where it came from: its rule, the file, the device's
- * sysfs timeout, or the default. */
-unsigned int config_path_timeout(const struct config *cfg, const struct cfg_path_rule *r,
-				 const char *real, unsigned int *line, bool *sysfs)
-{
-	size_t global = 0;
-	unsigned int ms;
-
-	while (strcmp(keywords[global].name, "timeout"))
-		global++;
-	*sysfs = false;
-	*line = 0;
-	if (r && r->timeout_ms) {
-		*line = r->line;
-		return r->timeout_ms;
-	}
-	if (cfg->set_line[global]) {
-		*line = cfg->set_line[global];
-		return cfg->timeout_ms;
-	}
-	ms = dev_sysfs_timeout_ms(real);
-	*sysfs = ms != 0;
-	return ms ? ms : cfg->timeout_ms;
 }

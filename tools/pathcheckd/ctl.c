@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "sbuf.h"
 
+#include "cmd_path.h"
 #include "cmds.h"
 #include "ctl.h"
 #include "daemon.h"

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pathcheckd's fail path / reinstate path (docs/man/pathcheckd.8): a held
+ * path is not checked, is shown as held everywhere, and stays held across
+ * reconfigure and restart through the state file; an unwritable state
+ * directory refuses the hold and says why; a malformed state file is read
+ * line by line.  The daemon runs for real on files read with O_DIRECT
+ * through Linux AIO.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon_fixture.h"
+#include "harness.h"
+
+#define INTERVAL_MS	100
+
+/* f1 held: what is refused, the event, and every view that shows it. */
+static void hold_shown(struct daemon_fx *fx, struct dconn *sub)
+{
+	char s[256], line[4096];
+	long long n;
+
+	CU_ASSERT(daemon_reply_is(fx, "fail path f1", "ok\n"));
+	CU_ASSERT(daemon_cmd(fx, "fail path f1", fx->last, fx->last_cap) > 0);
+	CU_ASSERT(reply_starts_with(fx->last, "error: path f1 is already held (by uid 0 pid "));
+	CU_ASSERT(daemon_reply_is(fx, "fail path nope", "error: no such path 'nope'\n"));
+	CU_ASSERT(daemon_reply_is(fx, "reinstate path f0", "error: path f0 is not held\n"));
+	CU_ASSERT(daemon_reply_is(fx, "check f1", "error: path f1 is held (fail path): "
+				  "reinstate it to check it\n"));
+	/* the event */
+	CU_ASSERT(dconn_line(sub, line, sizeof(line), 2000) > 0);
+	CU_ASSERT(reply_starts_with(line, "{\"event\":\"held\",\"seq\":") &&
+		  strstr(line, ",\"dev\":\"f1\","));
+	CU_ASSERT(reply_json_str(line, "dev", s, sizeof(s)) && !strcmp(s, "f1"));
+	CU_ASSERT(reply_json_str(line, "by", s, sizeof(s)) && reply_starts_with(s, "uid 0 pid "));
+	CU_ASSERT(reply_json_str(line, "time", s, sizeof(s)) && strlen(s) == 20);
+	/* shown everywhere */
+	CU_ASSERT(daemon_path_str(fx, "f1", "chk_st", s, sizeof(s)) && !strcmp(s, "held"));
+	CU_ASSERT(reply_json_str(fx->last, "state", s, sizeof(s)) && !strcmp(s, "held"));
+	CU_ASSERT(reply_json_str(fx->last, "held_by", s, sizeof(s)) &&
+		  reply_starts_with(s, "uid 0 pid "));
+	CU_ASSERT(reply_json_str(fx->last, "held_since", s, sizeof(s)) && strlen(s) == 20);
+	CU_ASSERT(daemon_cmd(fx, "show paths", fx->last, fx->last_cap) > 0);
+	CU_ASSERT(reply_has_line(fx->last, "f1 ", " held ", NULL));
+	CU_ASSERT(daemon_cmd(fx, "show status json", fx->last, fx->last_cap) > 0);
+	CU_ASSERT(reply_json_int(fx->last, "held", &n) && n == 1);
+	CU_ASSERT(reply_json_int(fx->last, "ready", &n) && n == 2);
+	CU_ASSERT(daemon_cmd(fx, "show metrics", fx->last, fx->last_cap) > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(fx->last, "\npathcheck_paths{state=\"held\"} 1\n"));
+}
+
+/* Not checked while held, its counters kept, and written to the state file
+ * holds: f1's checks. */
+static long long hold_kept(struct daemon_fx *fx, const char *holds)
+{
+	long long checks0;
+	char *file;
+
+	checks0 = daemon_path_int(fx, "f1", "checks");
+	CU_ASSERT(checks0 >= 1);
+	pc_test_sleep_ms(5 * INTERVAL_MS);
+	CU_ASSERT_EQUAL(daemon_path_int(fx, "f1", "checks"), checks0);
+	CU_ASSERT(daemon_path_int(fx, "f0", "checks") >= checks0 + 3);
+	/* the state file */
+	file = pc_test_read_file(holds, NULL);
+	CU_ASSERT_PTR_NOT_NULL(file);
+	if (file) {
+		char want[PATH_MAX + 64];
+
+		snprintf(want, sizeof(want), " %s/f1 uid 0 pid ", fx->dir);
+		CU_ASSERT_PTR_NOT_NULL(strstr(file, want));
+		CU_ASSERT_EQUAL(reply_count(file, "\nhold "), 1);
+		free(file);
+	}
+	return checks0;
+}
+
+/* reconfigure keeps it, also when the path leaves and comes back */
+static void hold_reconfigured(struct daemon_fx *fx, long long checks0)
+{
+	char s[256];
+
+	CU_ASSERT(daemon_reply_is(fx, "reconfigure", "ok\n"));
+	CU_ASSERT(daemon_path_str(fx, "f1", "chk_st", s, sizeof(s)) && !strcmp(s, "held"));
+	CU_ASSERT_EQUAL(daemon_path_int(fx, "f1", "checks"), checks0);
+	PC_REQUIRE(daemon_config(fx, "interval %ums\ntimeout 2s\npath %s/f0\n",
+				 INTERVAL_MS, fx->dir) == 0);
+	CU_ASSERT(daemon_reply_is(fx, "reconfigure", "ok\n"));
+	CU_ASSERT(daemon_reply_is(fx, "show path f1", "error: no such path 'f1'\n"));
+	PC_REQUIRE(daemon_config(fx, "interval %ums\ntimeout 2s\npath %s/f*\n",
+				 INTERVAL_MS, fx->dir) == 0);
+	CU_ASSERT(daemon_reply_is(fx, "reconfigure", "ok\n"));
+	CU_ASSERT(daemon_path_str(fx, "f1", "chk_st", s, sizeof(s)) && !strcmp(s, "held"));
+}
+
+/* and a restart: held from the state file, not checked once */
+static void hold_restarted(struct daemon_fx *fx)
+{
+	char s[256];
+
+	CU_ASSERT_EQUAL(daemon_stop(fx), 0);
+	PC_REQUIRE(daemon_start_args(fx, NULL) == 0);
+	CU_ASSERT_EQUAL(daemon_log_count(fx, "1 path held ("), 1);
+	pc_test_sleep_ms(3 * INTERVAL_MS);
+	CU_ASSERT(daemon_path_str(fx, "f1", "chk_st", s, sizeof(s)) && !strcmp(s, "held"));
+	CU_ASSERT_EQUAL(daemon_path_int(fx, "f1", "checks"), 0);
+	CU_ASSERT(daemon_path_str(fx, "f0", "chk_st", s, sizeof(s)) && !strcmp(s, "ready"));
+}
+
+/* reinstate: checked at once, and the file forgets it */
+static void hold_reinstated(struct daemon_fx *fx, const char *holds)
+{
+	struct dconn *sub;
+	char s[256], line[4096], *file;
+
+	PC_REQUIRE(dconn_open(fx, &sub) == 0);
+	CU_ASSERT(dconn_cmd(sub, "subscribe", fx->last, fx->last_cap, fx->reply_ms) == 0);
+	CU_ASSERT(daemon_reply_is(fx, "reinstate path f1", "ok\n"));
+	CU_ASSERT(dconn_line(sub, line, sizeof(line), 2000) > 0);
+	CU_ASSERT(reply_starts_with(line, "{\"event\":\"reinstated\",\"seq\":") &&
+		  strstr(line, ",\"dev\":\"f1\","));
+	CU_ASSERT(dconn_line(sub, line, sizeof(line), 2000) > 0);
+	CU_ASSERT(reply_starts_with(line, "{\"event\":\"state\",") &&
+		  strstr(line, "\"dev\":\"f1\""));
+	CU_ASSERT(daemon_path_str(fx, "f1", "chk_st", s, sizeof(s)) && !strcmp(s, "ready"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(fx->last, "\"held_by\":null"));
+	CU_ASSERT(daemon_reply_is(fx, "reinstate path f1", "error: path f1 is not held\n"));
+	file = pc_test_read_file(holds, NULL);
+	CU_ASSERT(file && !strstr(file, "\nhold "));
+	free(file);
+	dconn_close(sub);
+	CU_ASSERT(daemon_cmd(fx, "show metrics", fx->last, fx->last_cap) > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(fx->last, "\npathcheck_paths{state=\"held\"} 0\n"));
+}
+
+/* One hold through its life: fail path, reconfigure, restart, reinstate. */
+static void test_hold(void)
+{
+	struct daemon_fx *fx = daemon_fx_files(3);
+	struct dconn *sub;
+	char holds[PATH_MAX];
+	long long checks0;
+
+	if (!fx)
+		return;
+	PC_REQUIRE(daemon_config(fx, "interval %ums\ntimeout 2s\npath %s/f*\n",
+				 INTERVAL_MS, fx->dir) == 0);
+	PC_REQUIRE(daemon_start_args(fx, NULL) == 0);
+	PC_REQUIRE(daemon_wait_states(fx, 3, "ready", 2000) == 0);
+	PC_REQUIRE(dconn_open(fx, &sub) == 0);
+	CU_ASSERT(dconn_cmd(sub, "subscribe", fx->last, fx->last_cap, fx->reply_ms) == 0);
+	snprintf(holds, sizeof(holds), "%s/state/holds", fx->dir);
+
+	hold_shown(fx, sub);
+	checks0 = hold_kept(fx, holds);
+	hold_reconfigured(fx, checks0);
+	dconn_close(sub);
+	hold_restarted(fx);
+	hold_reinstated(fx, holds);
+	daemon_stop(fx);
+	daemon_fx_free(fx);
+}
+
+/* A state directory the daemon cannot write: the hold is refused, says why. */
+static void test_hold_unwritable(void)
+{
+	struct daemon_fx *fx = daemon_fx_files(1);
+	char want[PATH_MAX + 256], path[PATH_MAX];
+
+	if (!fx)
+		return;
+	/* A file where the state directory should be. */
+	PC_REQUIRE(daemon_file(fx, "state", 0, path, sizeof(path)) == 0);
+	PC_REQUIRE(daemon_config(fx, "interval %ums\npath %s/f*\n", INTERVAL_MS, fx->dir) == 0);
+	PC_REQUIRE(daemon_start_args(fx, NULL) == 0);
+	snprintf(want, sizeof(want), "error: cannot keep the hold in %s/state/holds: "
+		 "Not a directory; f0 is not held\n", fx->dir);
+	CU_ASSERT(daemon_reply_is(fx, "fail path f0", want));
+	CU_ASSERT(daemon_reply_is(fx, "reinstate path f0", "error: path f0 is not held\n"));
+	daemon_stop(fx);
+	daemon_fx_free(fx);
+}
+
+/* A malformed state file: its bad lines are skipped with a warning. */
+static void test_hold_file_bad(void)
+{
+	struct daemon_fx *fx = daemon_fx_files(2);
+	char path[PATH_MAX], text[2 * PATH_MAX], s[64];
+	FILE *f;
+
+	if (!fx)
+		return;
+	snprintf(path, sizeof(path), "%s/state", fx->dir);
+	PC_REQUIRE(mkdir(path, 0755) == 0);
+	snprintf(path, sizeof(path), "%s/state/holds", fx->dir);
+	snprintf(text, sizeof(text), "# x\nhold 12 %s/f%%30 uid 5 pid 6\ngarbage\nhold x y\n"
+		 "hold 1 %%00 a\n", fx->dir);
+	f = fopen(path, "w");
+	PC_REQUIRE(f != NULL);
+	fputs(text, f);
+	fclose(f);
+	PC_REQUIRE(daemon_config(fx, "interval %ums\npath %s/f*\n", INTERVAL_MS, fx->dir) == 0);
+	PC_REQUIRE(daemon_start_args(fx, NULL) == 0);
+	CU_ASSERT_EQUAL(daemon_log_count(fx, "not a hold line, ignored"), 3);
+	CU_ASSERT(daemon_path_str(fx, "f0", "chk_st", s, sizeof(s)) && !strcmp(s, "held"));
+	CU_ASSERT(reply_json_str(fx->last, "held_by", s, sizeof(s)) && !strcmp(s, "uid 5 pid 6"));
+	CU_ASSERT(reply_json_str(fx->last, "held_since", s, sizeof(s)) &&
+		  !strcmp(s, "1970-01-01T00:00:12Z"));
+	CU_ASSERT_EQUAL(daemon_wait_states(fx, 2, "ready", 300), -ETIMEDOUT);
+	daemon_stop(fx);
+	daemon_fx_free(fx);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct pc_test tests[] = {
+		{ "hold", test_hold },
+		{ "hold_unwritable", test_hold_unwritable },
+		{ "hold_file_bad", test_hold_file_bad },
+		{ NULL, NULL },
+	};
+
+	return pc_test_main("daemon_hold", tests, argc, argv);
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* The commands on one path (cmd_path.c).  Main thread only. */
+#ifndef PATHCHECKD_CMD_PATH_H
+#define PATHCHECKD_CMD_PATH_H
+
+#include <stdbool.h>
+
+struct client;
+struct daemon;
+struct rec;
+
+/* The path named what (name, path or dev_t), or NULL with the error sent. */
+struct rec *cmd_need_path(struct daemon *d, struct client *c, const char *what);
+
+void cmd_check_path(struct daemon *d, struct client *c, const char *what, bool json);
+void cmd_add_path(struct daemon *d, struct client *c, const char *what);
+void cmd_del_path(struct daemon *d, struct client *c, const char *what);
+
+/* The answer to check: now, or when the read it waited for ends (ctl.c). */
+void cmd_reply_check(struct daemon *d, struct client *c, const struct rec *r,
+		     bool json);
+
+#endif

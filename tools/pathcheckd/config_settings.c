@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the parsed configuration says, for its readers: each scalar setting
+ * as the file would write it (show config), and a path's timeout with
+ * where it came from.  The keywords are config.c's.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pathcheck.h"
+
+#include "config.h"
+#include "config_keywords.h"
+
+static void fmt_duration(char *val, size_t len, unsigned int ms)
+{
+	if (ms % 1000)
+		snprintf(val, len, "%ums", ms);
+	else
+		snprintf(val, len, "%us", ms / 1000);
+}
+
+bool config_setting(const struct config *cfg, size_t i, const char **name,
+		    char *val, size_t len, unsigned int *line)
+{
+	static const char *const logs[] = { "auto", "stderr", "syslog", "journal" };
+	size_t n = config_nkeywords;
+	const struct keyword *kw;
+	const void *f;
+
+	/* path and blacklist are lists, shown apart: skip them. */
+	for (size_t k = 0; k < n; k++) {
+		if (config_keywords[k].kind == KW_PATH || config_keywords[k].kind == KW_BLACKLIST)
+			continue;
+		if (i--)
+			continue;
+		kw = &config_keywords[k];
+		f = (const char *)cfg + kw->off;
+		*name = kw->name;
+		*line = cfg->set_line[k];
+		switch (kw->kind) {
+		case KW_DURATION:	/* 0: the engine's default, or off */
+			if (*(const unsigned int *)f)
+				fmt_duration(val, len, *(const unsigned int *)f);
+			else if (!strcmp(kw->name, "shutdown_timeout"))
+				fmt_duration(val, len, PC_DEFAULT_SHUTDOWN_MS);
+			else
+				snprintf(val, len, "off");
+			break;
+		case KW_COUNT:
+			snprintf(val, len, "%u", *(const unsigned int *)f ||
+				 strcmp(kw->name, "group_size") ? *(const unsigned int *)f
+				 : (unsigned int)PC_DEFAULT_GROUP_SIZE);
+			break;
+		case KW_MODE:
+			snprintf(val, len, "%04o", *(const unsigned int *)f);
+			break;
+		case KW_ABSPATH:
+			snprintf(val, len, "%s", *(char *const *)f ? *(char *const *)f : "-");
+			break;
+		case KW_LOG:
+			snprintf(val, len, "%s", logs[*(const int *)f % 4]);
+			break;
+		case KW_PATH:
+		case KW_BLACKLIST:
+			break;
+		}
+		return true;
+	}
+	return false;
+}
+
+/* A path's timeout and where it came from: its rule, the file, the device's
+ * sysfs timeout, or the default. */
+unsigned int config_path_timeout(const struct config *cfg, const struct cfg_path_rule *r,
+				 const char *real, unsigned int *line, bool *sysfs)
+{
+	size_t global = 0;
+	unsigned int ms;
+
+	while (strcmp(config_keywords[global].name, "timeout"))
+		global++;
+	*sysfs = false;
+	*line = 0;
+	if (r && r->timeout_ms) {
+		*line = r->line;
+		return r->timeout_ms;
+	}
+	if (cfg->set_line[global]) {
+		*line = cfg->set_line[global];
+		return cfg->timeout_ms;
+	}
+	ms = dev_sysfs_timeout_ms(real);
+	*sysfs = ms != 0;
+	return ms ? ms : cfg->timeout_ms;
+}
