@@ -3,6 +3,7 @@
 # are the checks on schedule, and what does the daemon hold?
 # Usage: B=build sh bench/daemon.sh [PATHS] [SECONDS] [INTERVAL_S]
 set -u
+. "$(dirname "$0")/lib.sh"	# sim_start, sim_stop, target
 B=${B:-build}
 N=${1:-10000}
 D=${2:-60}
@@ -17,16 +18,12 @@ TMP=$(mktemp -d /tmp/pcdaemon.XXXXXX)
 SIM_PID= DPID=
 cleanup() {
 	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null
-	[ -n "$SIM_PID" ] && { printf 'release\n' > "$TMP/mnt/control" 2>/dev/null; kill "$SIM_PID" 2>/dev/null; }
+	sim_stop
 	wait 2>/dev/null
 	rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
-mkdir "$TMP/mnt"
-"$B/pathsim" -n "$N" "$TMP/mnt" > "$TMP/sim.out" 2>&1 &
-SIM_PID=$!
-for i in $(seq 100); do grep -q ready "$TMP/sim.out" 2>/dev/null && break; sleep 0.1; done
-grep -q ready "$TMP/sim.out" || { echo "6. daemon: skipped (pathsim: $(cat "$TMP/sim.out"))"; exit 0; }
+sim_start "6. daemon" "$N"
 printf 'interval %s\ntimeout 10s\npath %s/mnt/p*\n' "$I" "$TMP" > "$TMP/conf"
 T0=$(date +%s.%N)
 "$B/pathcheckd" -f --log stderr -c "$TMP/conf" -s "$TMP/sock" 2> "$TMP/log" &

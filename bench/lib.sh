@@ -13,3 +13,21 @@ target() {
 		printf "(target %s %s%s)%s", op, l, u, ok ? "" : " MISSED"
 	}'
 }
+
+# sim_start ROW N: pathsim with N paths in $TMP/mnt (SIM_PID set); on
+# failure prints "ROW: skipped (...)" and exits 0.  The caller's cleanup
+# kills $SIM_PID, releasing hung reads first (sim_stop).
+sim_start() {
+	mkdir "$TMP/mnt"
+	"$B/pathsim" -n "$2" "$TMP/mnt" > "$TMP/sim.out" 2>&1 &
+	SIM_PID=$!
+	for i in $(seq 100); do grep -q ready "$TMP/sim.out" 2>/dev/null && break; sleep 0.1; done
+	grep -q ready "$TMP/sim.out" || { echo "$1: skipped (pathsim: $(cat "$TMP/sim.out"))"; exit 0; }
+}
+
+# sim_stop: releases pathsim's hung reads, then stops it.
+sim_stop() {
+	[ -n "$SIM_PID" ] || return 0
+	printf 'release\n' > "$TMP/mnt/control" 2>/dev/null
+	kill "$SIM_PID" 2>/dev/null
+}

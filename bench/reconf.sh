@@ -6,6 +6,7 @@
 # and slips measured over the burst, for each daemon binary given.
 # Usage: sh bench/reconf.sh [PATHS] BINARY...   (e.g. build/pathcheckd)
 set -u
+. "$(dirname "$0")/lib.sh"	# sim_start, sim_stop, target
 N=${1:-19000}
 shift
 B=${B:-build}
@@ -15,16 +16,12 @@ TMP=$(mktemp -d /tmp/pcreconf.XXXXXX)
 SIM_PID= DPID=
 cleanup() {
 	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null
-	[ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null
+	sim_stop
 	wait 2>/dev/null
 	rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
-mkdir "$TMP/mnt"
-"$B/pathsim" -n "$N" "$TMP/mnt" > "$TMP/sim.out" 2>&1 &
-SIM_PID=$!
-for i in $(seq 100); do grep -q ready "$TMP/sim.out" 2>/dev/null && break; sleep 0.1; done
-grep -q ready "$TMP/sim.out" || { echo "7. reconf: skipped (pathsim: $(cat "$TMP/sim.out"))"; exit 0; }
+sim_start "7. reconf" "$N"
 stats() {
 	python3 - "$TMP/sock" <<'PY'
 import json, socket, sys

@@ -18,20 +18,6 @@
 
 static char file[256];
 
-static void quiet(void *a, int prio, const char *msg)
-{
-	(void)a; (void)prio; (void)msg;
-}
-
-static int wait_flag(atomic_int *f, unsigned int ms)
-{
-	uint64_t until = pc_test_now_ms() + ms;
-
-	while (!atomic_load(f) && pc_test_now_ms() < until)
-		pc_test_sleep_ms(1);
-	return atomic_load(f);
-}
-
 /* --- a callback uses its own path while the main thread frees it ------ */
 
 static struct {
@@ -65,7 +51,7 @@ static void own_on_result(struct pc_path *p, int state, void *arg)
 static void test_own_path_during_free(void)
 {
 	struct pc_options o = { .workers = 1, .on_result = own_on_result,
-				.log = quiet };
+				.log = pc_test_log_quiet };
 	struct pc_engine *e;
 	int arg;
 
@@ -73,7 +59,7 @@ static void test_own_path_during_free(void)
 	PC_REQUIRE(pc_engine_new(&o, &e) == 0);
 	PC_REQUIRE(pc_path_open(e, file, &arg, &own.p) == 0);
 	CU_ASSERT_EQUAL(pc_check(own.p, 0), PC_PENDING);
-	CU_ASSERT_TRUE(wait_flag(&own.in_cb, 3000));
+	CU_ASSERT_TRUE(pc_test_wait_flag(&own.in_cb, 3000));
 	pc_path_free(own.p);
 	/* pc_path_free waited for the callback, which saw the free. */
 	CU_ASSERT_EQUAL(atomic_load(&own.done), 1);
@@ -101,7 +87,7 @@ static void pair_on_result(struct pc_path *p, int state, void *arg)
 
 	(void)state; (void)arg;
 	atomic_store(&pair.in_cb[i], 1);
-	wait_flag(&pair.in_cb[other], 3000);
+	pc_test_wait_flag(&pair.in_cb[other], 3000);
 	pc_path_free(pair.p[other]);
 	pair.state[i] = pc_path_state(pair.p[other]);
 	pair.check[i] = pc_check(pair.p[other], 0);
@@ -112,7 +98,7 @@ static void test_free_each_other_then_use(void)
 {
 	/* group_size 1: two groups, so two workers. */
 	struct pc_options o = { .workers = 2, .group_size = 1,
-				.on_result = pair_on_result, .log = quiet };
+				.on_result = pair_on_result, .log = pc_test_log_quiet };
 	struct pc_engine *e;
 
 	memset(&pair, 0, sizeof(pair));
@@ -120,8 +106,8 @@ static void test_free_each_other_then_use(void)
 	for (int i = 0; i < 2; i++)
 		PC_REQUIRE(pc_path_open(e, file, NULL, &pair.p[i]) == 0);
 	CU_ASSERT_EQUAL(pc_check_many(pair.p, 2), 2);
-	CU_ASSERT_TRUE(wait_flag(&pair.done[0], 3000));
-	CU_ASSERT_TRUE(wait_flag(&pair.done[1], 3000));
+	CU_ASSERT_TRUE(pc_test_wait_flag(&pair.done[0], 3000));
+	CU_ASSERT_TRUE(pc_test_wait_flag(&pair.done[1], 3000));
 	for (int i = 0; i < 2; i++) {
 		CU_ASSERT_EQUAL(pair.state[i], -ENODEV);
 		CU_ASSERT_EQUAL(pair.check[i], -ENODEV);
@@ -159,7 +145,7 @@ static void eng_on_result(struct pc_path *p, int state, void *arg)
 static void test_touch_other_during_engine_free(void)
 {
 	struct pc_options o = { .workers = 2, .group_size = 1,
-				.on_result = eng_on_result, .log = quiet };
+				.on_result = eng_on_result, .log = pc_test_log_quiet };
 	struct pc_engine *e;
 
 	memset(&eng, 0, sizeof(eng));
@@ -168,7 +154,7 @@ static void test_touch_other_during_engine_free(void)
 	PC_REQUIRE(pc_path_open(e, file, NULL, &eng.victim) == 0);
 	PC_REQUIRE(pc_path_open(e, file, NULL, &eng.watcher) == 0);
 	CU_ASSERT_EQUAL(pc_check(eng.watcher, 0), PC_PENDING);
-	CU_ASSERT_TRUE(wait_flag(&eng.in_cb, 3000));
+	CU_ASSERT_TRUE(pc_test_wait_flag(&eng.in_cb, 3000));
 	pc_engine_free(e);
 	CU_ASSERT_EQUAL(atomic_load(&eng.done), 1);
 	CU_ASSERT_EQUAL(eng.state, -ENODEV);
@@ -197,12 +183,12 @@ static void cyc_on_result(struct pc_path *p, int state, void *arg)
 	(void)state; (void)arg;
 	if (p == cyc.pa) {
 		atomic_store(&cyc.in_a, 1);
-		wait_flag(&cyc.in_b, 3000);
+		pc_test_wait_flag(&cyc.in_b, 3000);
 		pc_path_free(cyc.pb);
 		atomic_store(&cyc.b_done_at_free, atomic_load(&cyc.b_done));
 	} else if (p == cyc.pb) {
 		atomic_store(&cyc.in_b, 1);
-		wait_flag(&cyc.in_a, 3000);
+		pc_test_wait_flag(&cyc.in_a, 3000);
 		pc_test_sleep_ms(2);	/* worker 0 is waiting for us now */
 		for (unsigned int i = 0; i < cyc.nextra; i++)
 			pc_path_free(cyc.extra[i]);
@@ -214,7 +200,7 @@ static void cyc_on_result(struct pc_path *p, int state, void *arg)
 static int cyc_round(void)
 {
 	struct pc_options o = { .workers = 2, .group_size = GROUP,
-				.on_result = cyc_on_result, .log = quiet };
+				.on_result = cyc_on_result, .log = pc_test_log_quiet };
 	struct pc_engine *e;
 	struct pc_path *p;
 	unsigned int n = 0;
@@ -241,7 +227,7 @@ static int cyc_round(void)
 		if (pc_check_many(two, 2) != 2)
 			return -1;
 	}
-	wait_flag(&cyc.b_done, 5000);
+	pc_test_wait_flag(&cyc.b_done, 5000);
 	pc_test_sleep_ms(20);	/* worker 0's callback records and ends */
 	ok = atomic_load(&cyc.b_done_at_free);
 	pc_engine_free(e);

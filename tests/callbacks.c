@@ -70,15 +70,10 @@ static void on_result(struct pc_path *p, int state, void *arg)
 	atomic_store(&pair.done_cb[i], 1);
 }
 
-static void quiet(void *a, int prio, const char *msg)
-{
-	(void)a; (void)prio; (void)msg;
-}
-
 static int setup(int mode)
 {
 	struct pc_options o = { .workers = 2, .group_size = 1,
-				.on_result = on_result, .log = quiet };
+				.on_result = on_result, .log = pc_test_log_quiet };
 
 	memset(&pair, 0, sizeof(pair));
 	atomic_store(&pair.mode, mode);
@@ -90,20 +85,11 @@ static int setup(int mode)
 	return 0;
 }
 
-static int wait_flag(atomic_int *f, unsigned int ms)
-{
-	uint64_t until = pc_test_now_ms() + ms;
-
-	while (!atomic_load(f) && pc_test_now_ms() < until)
-		pc_test_sleep_ms(1);
-	return atomic_load(f);
-}
-
 static void test_free_other(void)
 {
 	PC_REQUIRE(setup(FREE_OTHER) == 0);
 	CU_ASSERT_EQUAL(pc_check_many(pair.p, 2), 2);
-	CU_ASSERT_TRUE(wait_flag(&pair.done_cb[0], 3000));
+	CU_ASSERT_TRUE(pc_test_wait_flag(&pair.done_cb[0], 3000));
 	/* pc_path_free(p1) returned only after p1's callback ended. */
 	CU_ASSERT_EQUAL(atomic_load(&pair.other_done_at_free[0]), 1);
 	pc_path_free(pair.p[0]);
@@ -116,8 +102,8 @@ static void test_free_each_other(void)
 
 	PC_REQUIRE(setup(FREE_EACH_OTHER) == 0);
 	CU_ASSERT_EQUAL(pc_check_many(pair.p, 2), 2);
-	CU_ASSERT_TRUE(wait_flag(&pair.done_cb[0], 3000));
-	CU_ASSERT_TRUE(wait_flag(&pair.done_cb[1], 3000));
+	CU_ASSERT_TRUE(pc_test_wait_flag(&pair.done_cb[0], 3000));
+	CU_ASSERT_TRUE(pc_test_wait_flag(&pair.done_cb[1], 3000));
 	CU_ASSERT_TRUE(pc_test_now_ms() - t0 < 3000);
 	pc_engine_free(pair.e);
 }
@@ -128,8 +114,8 @@ static void test_free_self(void)
 
 	PC_REQUIRE(setup(FREE_SELF) == 0);
 	CU_ASSERT_EQUAL(pc_check_many(pair.p, 2), 2);
-	CU_ASSERT_TRUE(wait_flag(&pair.done_cb[0], 3000));
-	CU_ASSERT_TRUE(wait_flag(&pair.done_cb[1], 3000));
+	CU_ASSERT_TRUE(pc_test_wait_flag(&pair.done_cb[0], 3000));
+	CU_ASSERT_TRUE(pc_test_wait_flag(&pair.done_cb[1], 3000));
 	pc_engine_stats(pair.e, &st);
 	CU_ASSERT_EQUAL(st.paths, 0);
 	pc_engine_free(pair.e);
@@ -139,7 +125,7 @@ static void test_sync_in_callback(void)
 {
 	PC_REQUIRE(setup(SYNC_IN_CB) == 0);
 	CU_ASSERT_EQUAL(pc_check(pair.p[0], 0), PC_PENDING);
-	CU_ASSERT_TRUE(wait_flag(&pair.done_cb[0], 3000));
+	CU_ASSERT_TRUE(pc_test_wait_flag(&pair.done_cb[0], 3000));
 	CU_ASSERT_EQUAL(atomic_load(&pair.sync_ret), -EDEADLK);
 	pc_engine_free(pair.e);
 }
@@ -148,7 +134,7 @@ static void test_engine_free_in_callback(void)
 {
 	PC_REQUIRE(setup(ENGINE_FREE_IN_CB) == 0);
 	CU_ASSERT_EQUAL(pc_check(pair.p[0], 0), PC_PENDING);
-	CU_ASSERT_TRUE(wait_flag(&pair.done_cb[0], 3000));
+	CU_ASSERT_TRUE(pc_test_wait_flag(&pair.done_cb[0], 3000));
 	/* Refused: the engine still works, and is freed here. */
 	atomic_store(&pair.mode, FREE_SELF);
 	CU_ASSERT_EQUAL(pc_check(pair.p[1], PC_SYNC), PC_UP);

@@ -34,25 +34,11 @@ static void on_result(struct pc_path *p, int state, void *arg)
 	}
 }
 
-static void quiet(void *a, int prio, const char *msg)
-{
-	(void)a; (void)prio; (void)msg;
-}
-
-static int wait_flag(atomic_int *f, unsigned int ms)
-{
-	uint64_t until = pc_test_now_ms() + ms;
-
-	while (!atomic_load(f) && pc_test_now_ms() < until)
-		pc_test_sleep_ms(1);
-	return atomic_load(f);
-}
-
 /* sync: PC_SYNC; else polls pc_check until it is not PENDING. */
 static void late_worker(bool sync)
 {
 	struct pc_options o = { .workers = 1, .on_result = on_result,
-				.log = quiet };
+				.log = pc_test_log_quiet };
 	struct pc_engine *e;
 	struct pc_result r;
 	int got;
@@ -63,7 +49,7 @@ static void late_worker(bool sync)
 	PC_REQUIRE(pc_path_open(e, file, NULL, &t.fast) == 0);
 	PC_REQUIRE(pc_path_set_timeout(t.fast, 30) == 0);
 	CU_ASSERT_EQUAL(pc_check(t.slow, 0), PC_PENDING);
-	PC_REQUIRE(wait_flag(&t.in_slow, 3000));
+	PC_REQUIRE(pc_test_wait_flag(&t.in_slow, 3000));
 	/* The read answers at once; the worker reaps it 250 ms late. */
 	if (sync) {
 		got = pc_check(t.fast, PC_SYNC);
@@ -78,7 +64,7 @@ static void late_worker(bool sync)
 	CU_ASSERT_EQUAL(r.state, got);
 	CU_ASSERT_EQUAL(r.reason, PC_REASON_TIMEOUT);
 	/* on_result comes once the worker is free, with the same verdict. */
-	CU_ASSERT_TRUE(wait_flag(&t.fast_calls, 3000));
+	CU_ASSERT_TRUE(pc_test_wait_flag(&t.fast_calls, 3000));
 	pc_test_sleep_ms(100);
 	CU_ASSERT_EQUAL(atomic_load(&t.fast_calls), 1);
 	CU_ASSERT_EQUAL(atomic_load(&t.fast_state), got);

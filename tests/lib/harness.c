@@ -267,3 +267,19 @@ uint64_t pc_test_rand(uint64_t *state)
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	return z ^ (z >> 31);
 }
+
+int pc_test_wait_flag(atomic_int *flag, unsigned int ms)
+{
+	uint64_t until = pc_test_now_ms() + ms;
+
+	while (!atomic_load(flag) && pc_test_now_ms() < until)
+		pc_test_sleep_ms(1);
+	return atomic_load(flag);
+}
+
+void pc_test_log_quiet(void *arg, int priority, const char *msg)
+{
+	(void)arg;
+	(void)priority;
+	(void)msg;
+}

@@ -21,6 +21,7 @@
 
 #include <CUnit/CUnit.h>
 #include <stdbool.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -47,6 +48,10 @@ void pc_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t pc_test_now_ms(void);
 uint64_t pc_test_now_us(void);
 void pc_test_sleep_ms(unsigned int ms);
+/* Waits until *flag is non-zero or ms pass; returns *flag. */
+int pc_test_wait_flag(atomic_int *flag, unsigned int ms);
+/* A pc_options.log that says nothing, for tests that provoke errors. */
+void pc_test_log_quiet(void *arg, int priority, const char *msg);
 
 /* Why root-only things cannot run here, or NULL. */
 const char *pc_test_need_root(void);
