@@ -106,6 +106,13 @@ static int path_new(struct pc_engine *e, int fd, const char *name, int flags,
 	err = probe_fd(e, fd, name, flags, st, &blksize);
 	if (err)
 		return err;
+	if (own_fd && !(flags & O_DIRECT)) {
+		/* open_dev() fell back to a plain open: a check would read the
+		 * page cache, UP while the device hangs. */
+		pc_log(e, LOG_ERR, "%s: cannot open with O_DIRECT: the file "
+		       "system does not support it", name);
+		return -EINVAL;
+	}
 	p = path_alloc(e, fd, arg, own_fd);
 	if (!p)
 		return -ENOMEM;
