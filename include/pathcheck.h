@@ -28,7 +28,8 @@
  *      cycle): see pc_path_free(3).
  *  [3] Refused (logged) from on_result.  While pc_engine_free() frees the
  *      paths, callbacks still running may touch any path of the engine:
- *      those being freed answer -ENODEV.
+ *      those being freed answer -ENODEV; pc_path_new/open answer
+ *      -ESHUTDOWN.
  *
  * No library lock is held while a callback (on_result, log) runs: a callback
  * may take the application's locks and call any pc_* function allowed above.

@@ -130,6 +130,9 @@ void pc_engine_free(struct pc_engine *engine)
 		return;
 	}
 	until = pc_now_us() + (uint64_t)engine->opts.shutdown_ms * 1000u;
+	pthread_mutex_lock(&engine->groups_lock);
+	atomic_store_explicit(&engine->closing, true, memory_order_relaxed);
+	pthread_mutex_unlock(&engine->groups_lock);
 	free_all_paths(engine);
 	workers_stop(engine);
 	engine_retire_all_groups(engine);

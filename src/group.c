@@ -249,7 +249,9 @@ int group_get_slot(struct pc_engine *e, struct aio_group **gp)
 		return 0;
 	pthread_mutex_lock(&e->groups_lock);
 	*gp = find_slot(e);	/* another thread may have made one */
-	if (!*gp)
+	if (!*gp && atomic_load_explicit(&e->closing, memory_order_relaxed))
+		err = -ESHUTDOWN;	/* pc_engine_free() has begun */
+	else if (!*gp)
 		err = group_create(e, gp, &l);
 	pthread_mutex_unlock(&e->groups_lock);
 	pc_log_flush(e, &l);	/* the log callback runs with no lock held */

@@ -327,6 +327,12 @@ struct engine_stats {
 struct pc_engine {
 	struct pc_options opts;		/* defaults filled in */
 	pthread_mutex_t groups_lock;
+	/* pc_engine_free() has begun: no new path (-ESHUTDOWN), so that a
+	 * path an on_result makes meanwhile is not left behind.  Stored under
+	 * groups_lock, before free_all_paths() locks each group; loaded under
+	 * groups_lock (new groups) or a group lock (linking a path).  Relaxed:
+	 * those locks order it. */
+	_Atomic bool closing;
 	struct group_table *groups;	/* RCU; written under groups_lock */
 	struct worker *workers;
 	unsigned int nworkers;

@@ -94,6 +94,29 @@ static struct pc_path *path_alloc(struct pc_engine *e, int fd, void *arg,
 	return p;
 }
 
+/*
+ * Joins p to its group's paths, unless pc_engine_free() has begun: then
+ * gives the slot back and returns false.  Checked under the group lock,
+ * which free_all_paths() takes after setting closing: either it finds p
+ * here, or p sees closing.
+ */
+static bool path_link(struct aio_group *g, struct pc_path *p)
+{
+	bool closing;
+
+	lock_group(g);
+	closing = atomic_load_explicit(&g->engine->closing,
+				       memory_order_relaxed);
+	if (closing) {
+		g->paths--;
+		__group_release_slot(g);
+	} else {
+		cds_list_add_tail(&p->node, &g->path_list);
+	}
+	unlock_group(g);
+	return !closing;
+}
+
 static int path_new(struct pc_engine *e, int fd, const char *name, int flags,
 		    const struct stat *st, void *arg, bool own_fd,
 		    struct pc_path **pathp)
@@ -131,9 +154,13 @@ static int path_new(struct pc_engine *e, int fd, const char *name, int flags,
 	}
 	p->group = g;
 	p->req->group = g;
-	lock_group(g);
-	cds_list_add_tail(&p->node, &g->path_list);
-	unlock_group(g);
+	if (!path_link(g, p)) {
+		if (!own_fd)
+			odirect_detach(p);
+		free(p->req);
+		free(p);
+		return -ESHUTDOWN;
+	}
 	stat_add(e, paths, 1);
 	*pathp = p;
 	return 0;
