@@ -90,6 +90,7 @@ pathcheck-stress_LIBS = -lm
 # extra link flags of a test: NAME_TEST_LIBS
 dlclose_TEST_LIBS            = -ldl
 destroyer_nothread_TEST_LIBS = -Wl,--wrap=pthread_create
+check_many_free_TEST_LIBS    = -Wl,--wrap=malloc,--wrap=free
 TEST_SRCS  := $(wildcard tests/*.c)
 TESTS      := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 # tests/*.sh: tests of the build and the install tree, of the shipped

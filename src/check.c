@@ -580,21 +580,24 @@ int pc_check_many(struct pc_path *const *paths, size_t n)
 	for (i = 0; i < n; i++)
 		if (!paths[i])
 			return -EINVAL;
+	/* Before the first look at a path: paths freed meanwhile stay
+	 * allocated until we are done. */
+	pc_rcu_read_lock();
 	iocbs = malloc(n * sizeof(*iocbs));
-	if (!iocbs)
-		return -ENOMEM;
 	run = paths;
-	if (!sorted_by_group(paths, n)) {
+	if (iocbs && !sorted_by_group(paths, n)) {
 		sorted = malloc(n * sizeof(*sorted));
-		if (!sorted) {
-			free(iocbs);
-			return -ENOMEM;
+		if (sorted) {
+			memcpy(sorted, paths, n * sizeof(*sorted));
+			qsort(sorted, n, sizeof(*sorted), by_group);
 		}
-		memcpy(sorted, paths, n * sizeof(*sorted));
-		qsort(sorted, n, sizeof(*sorted), by_group);
 		run = sorted;
 	}
-	pc_rcu_read_lock();	/* paths freed meanwhile stay allocated */
+	if (!iocbs || !run) {
+		pc_rcu_read_unlock();
+		free(iocbs);
+		return -ENOMEM;
+	}
 	for (i = 0; i < n; i = j) {
 		for (j = i + 1; j < n && run[j]->group == run[i]->group; j++)
 			;

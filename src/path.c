@@ -350,8 +350,8 @@ int pc_path_state(struct pc_path *path)
 
 	if (!path)
 		return -EINVAL;
+	pc_rcu_read_lock();	/* before the first look at path */
 	g = path->group;
-	pc_rcu_read_lock();
 	lock_group(g);
 	r = path->req;
 	if (!path_live(path)) {
