@@ -34,7 +34,9 @@ static int probe_fd(struct pc_engine *e, int fd, const char *name, int flags,
 {
 	int bs = 0;
 
-	if ((flags & O_ACCMODE) == O_WRONLY) {
+	/* An O_PATH fd reads nothing either (its fcntl F_SETFL fails
+	 * EBADF). */
+	if ((flags & O_ACCMODE) == O_WRONLY || (flags & O_PATH)) {
 		pc_log(e, LOG_ERR, "%s is not open for reading", name);
 		return -EBADF;
 	}

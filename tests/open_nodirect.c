@@ -5,6 +5,10 @@
  * pc_path_open() and pc_path_new() both refuse it with -EINVAL and log
  * why, naming the file (pc_path_open(3), pc_path_new(3)).  procfs is such
  * a file system, and its files are regular files.
+ *
+ * An O_PATH descriptor cannot be read at all: -EBADF, "not open for
+ * reading", as for a write-only one, not -EINVAL with a message about
+ * O_DIRECT.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -93,11 +97,29 @@ static void test_new_refused(void)
 	pc_engine_free(e);
 }
 
+static void test_o_path_refused(void)
+{
+	struct pc_path *p = (struct pc_path *)&p;
+	struct pc_engine *e = engine();
+	int fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+
+	PC_REQUIRE(e && fd >= 0);
+	logged[0] = 0;
+	CU_ASSERT_EQUAL(pc_path_new(e, fd, NULL, &p), -EBADF);
+	CU_ASSERT_PTR_NULL(p);
+	CU_ASSERT_PTR_NOT_NULL(strstr(logged, "not open for reading"));
+	if (p)
+		pc_path_free(p);
+	close(fd);
+	pc_engine_free(e);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct pc_test tests[] = {
 		{ "open_refused", test_open_refused },
 		{ "new_refused", test_new_refused },
+		{ "o_path_refused", test_o_path_refused },
 		{ NULL, NULL },
 	};
 
