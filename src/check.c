@@ -447,7 +447,7 @@ posted:
 
 static int check_sync(struct pc_path *p)
 {
-	struct aio_group *g = p->group;
+	struct aio_group *g;
 	struct sync_waiter wt = { .state = PC_UNCHECKED };
 	struct iocb *iocb = NULL;
 	uint64_t now = pc_now_us(), deadline;
@@ -459,6 +459,7 @@ static int check_sync(struct pc_path *p)
 	/* Until sync_users counts us, the read section keeps p allocated
 	 * should an on_result free it meanwhile. */
 	pc_rcu_read_lock();
+	g = p->group;		/* inside the read section, as every look */
 	lock_group(g);
 	if (atomic_load_explicit(&p->life, memory_order_relaxed) != PATH_LIVE) {
 		unlock_group(g);
