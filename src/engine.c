@@ -123,8 +123,9 @@ void pc_engine_free(struct pc_engine *engine)
 
 	if (!engine)
 		return;
-	if (in_worker_of(engine)) {
-		/* A worker cannot join itself: refuse rather than hang. */
+	if (in_worker_thread()) {
+		/* A worker cannot join itself, nor an engine whose callback
+		 * may be freeing this worker's engine: refuse, not hang. */
 		pc_log(engine, LOG_CRIT, "pc_engine_free called from on_result: "
 		       "refused, the engine is left running");
 		return;
