@@ -144,9 +144,12 @@ void __req_give_buf(struct aio_group *g, struct pc_req *r, uint64_t now)
 	    UINT64_MAX)
 		return;		/* armed already, for this or an older slab */
 	at = now + TRIM_AFTER_US;
-	/* seq_cst: pairs with the worker's arm(), as a new deadline does
-	 * (see worker_watch_deadline()). */
-	atomic_store_explicit(&bp->trim_at_us, at, memory_order_relaxed);
+	/* seq_cst, as the comment always said: a store then a load of
+	 * sleep_until_us (worker_watch_deadline()), the pair of the worker's
+	 * store then rescan in arm().  Relaxed, a thread other than the
+	 * worker (pc_path_free, a refused submit) could miss a worker asleep
+	 * with no deadline, and the slab would stay until the next read. */
+	atomic_store_explicit(&bp->trim_at_us, at, memory_order_seq_cst);
 	worker_watch_deadline(g->worker, at);
 }
 
