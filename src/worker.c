@@ -366,9 +366,9 @@ static uint64_t earliest_deadline(struct worker *w)
 		/* seq_cst: see worker_watch_deadline(). */
 		uint64_t d = atomic_load_explicit(&g->next_deadline_us,
 						  memory_order_seq_cst);
-		/* Relaxed: a late trim only gives memory back later. */
+		/* seq_cst: as the deadline; pairs with __req_give_buf(). */
 		uint64_t trim = atomic_load_explicit(&g->bufs.trim_at_us,
-						     memory_order_relaxed);
+						     memory_order_seq_cst);
 
 		if (d < next)
 			next = d;
