@@ -41,7 +41,8 @@
  * Atomics name their memory order.  Statistics counters go through
  * stat_add()/stat_sub() (relaxed).  The seq_cst pairs: worker->delivering
  * with path->life (deliver() and pc_path_free), and a group's
- * next_deadline_us with worker->sleep_until_us (worker_watch_deadline()).
+ * next_deadline_us and bufs.trim_at_us with worker->sleep_until_us
+ * (worker_watch_deadline()).
  */
 #ifndef PC_INTERNAL_H
 #define PC_INTERNAL_H
