@@ -428,7 +428,6 @@ void worker_del_group(struct worker *w, struct aio_group *g);
 void worker_queue_delivery(struct worker *w, struct pc_path *p, int state);
 void worker_wake(struct worker *w);
 bool in_worker_thread(void);
-bool in_worker_of(struct pc_engine *e);
 void worker_wait_delivery(struct worker *w, struct pc_path *p);
 
 /* reaper.c */

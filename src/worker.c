@@ -41,11 +41,6 @@ bool in_worker_thread(void)
 	return current_worker != NULL;
 }
 
-bool in_worker_of(struct pc_engine *e)
-{
-	return current_worker && current_worker->engine == e;
-}
-
 /*
  * Whether w waits, directly or through other workers, for a callback that
  * me is running.  A link "x waits for q" counts only while q's worker is
