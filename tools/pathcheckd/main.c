@@ -41,6 +41,12 @@
 #define DEFAULT_CONFIG	"/etc/pathcheckd.conf"
 #define HOUSEKEEPING_MS	1000
 #define SCHED_TICK_MS	10
+/*
+ * The workers gather the answers of a tick's checks for this long before
+ * they reap (pc_options.coalesce_us): one wake-up per burst instead of one
+ * per answer.  Results wait for the next tick anyway (RESULTS_MAX_DELAY_MS).
+ */
+#define DAEMON_COALESCE_US	2000
 
 
 struct args {
@@ -307,11 +313,11 @@ static void on_timer(struct daemon *d)
 		logmsg(LOG_ERR, "timerfd: %m");
 	d->timer_armed_ms = 0;	/* expired: the next arm_timer must set it */
 	now = now_ms();
+	results_drain(d);	/* also frees removed records */
 	sched_run(d, now);
 	if (now >= d->next_housekeeping_ms) {
 		d->next_housekeeping_ms = now + HOUSEKEEPING_MS;
 		ctl_housekeeping(d, now);
-		results_drain(d);	/* also frees removed records */
 	}
 	if (now >= d->next_metrics_ms) {
 		d->next_metrics_ms = now + d->cfg.interval_ms;
@@ -350,6 +356,11 @@ static int run_loop(struct daemon *d)
 		int n;
 
 		arm_timer(d, tick_round(next));
+		if (results_before_sleep(&d->results, d->timer_armed_ms)) {
+			results_drain(d);
+			ctl_sweep(d);
+			continue;
+		}
 		n = epoll_wait(d->epfd, ev, 64, -1);
 		if (n < 0 && errno != EINTR) {
 			logmsg(LOG_CRIT, "epoll_wait: %m");
@@ -393,6 +404,7 @@ static int start_engine(struct daemon *d)
 		.shutdown_ms = d->cfg.shutdown_ms,
 		.log = log_engine,
 		.on_result = results_on_result,
+		.coalesce_us = DAEMON_COALESCE_US,
 	};
 
 	return pc_engine_new(&o, &d->engine);

@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Daemon CPU per check (docs/performance.md, row 7).
+
+One pathsim mount with the largest path count; for each (paths, interval)
+point and each daemon binary, interleaved for --rounds rounds: start
+pathcheckd over the first PATHS paths, let it settle, then measure over a
+window: CPU of all its threads (utime+stime from /proc/PID/stat), checks
+done (show stats), voluntary context switches of each thread, schedule lag.
+Prints one JSON line per run, then a median table.
+
+Usage: bench/daemon_cpu.py --sim build/pathsim --daemon A=build/pathcheckd
+       [--daemon B=other/pathcheckd] --point 5000:250ms --point 19000:1s
+       [--rounds 3] [--settle 3] [--window 10] [--json-out FILE]
+"""
+import argparse, json, os, signal, socket, statistics, subprocess, sys, tempfile, time
+
+def cmd(sock, c):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock)
+    s.sendall((c + "\n").encode())
+    buf = b""
+    while not buf.endswith(b"\n\n"):
+        d = s.recv(1 << 20)
+        if not d:
+            break
+        buf += d
+    s.close()
+    return buf.decode()
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+def cpu_s(pid):
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / TICK
+
+def thread_cpu_s(pid):
+    out = 0.0
+    for t in os.listdir("/proc/%d/task" % pid):
+        try:
+            f = open("/proc/%d/task/%s/stat" % (pid, t)).read().rsplit(")", 1)[1].split()
+            out += (int(f[11]) + int(f[12])) / TICK
+        except OSError:
+            pass
+    return out
+
+def ctxsw(pid):
+    tot = {}
+    for t in os.listdir("/proc/%d/task" % pid):
+        try:
+            name = open("/proc/%d/task/%s/comm" % (pid, t)).read().strip()
+            v = [int(l.split()[1]) for l in open("/proc/%d/task/%s/status" % (pid, t))
+                 if l.startswith("voluntary_ctxt_switches")][0]
+        except OSError:
+            continue
+        tot[name] = tot.get(name, 0) + v
+    return tot
+
+def rss_kib(pid):
+    return [int(l.split()[1]) for l in open("/proc/%d/status" % pid) if l.startswith("VmRSS")][0]
+
+def run_one(tmp, label, binary, n, ival, settle, window):
+    conf = os.path.join(tmp, "conf")
+    sock = os.path.join(tmp, "sock")
+    with open(conf, "w") as f:
+        f.write("interval %s\ntimeout 10s\n" % ival)
+        for i in range(n):
+            f.write("path %s/mnt/p%d\n" % (tmp, i))
+    log = open(os.path.join(tmp, "log"), "w+")
+    d = subprocess.Popen([binary, "-f", "--log", "stderr", "-c", conf, "-s", sock],
+                         stderr=log, stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            log.seek(0)
+            if "ready," in log.read():
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("%s: not ready" % binary)
+        time.sleep(settle)
+        st0 = json.loads(cmd(sock, "show stats json"))
+        c0, cs0, t0 = cpu_s(d.pid), ctxsw(d.pid), time.monotonic()
+        time.sleep(window)
+        st1 = json.loads(cmd(sock, "show stats json"))
+        c1, cs1, t1 = cpu_s(d.pid), ctxsw(d.pid), time.monotonic()
+        rss = rss_kib(d.pid)
+        checks = st1["results"] - st0["results"]
+        wall = t1 - t0
+        wakes = {k: round((cs1.get(k, 0) - cs0.get(k, 0)) / max(checks, 1), 3) for k in cs1}
+        return {"bench": "daemon_cpu", "daemon": label, "paths": n, "interval": ival,
+                "window_s": round(wall, 2), "checks": checks,
+                "checks_per_s": round(checks / wall), "cpu_s": round(c1 - c0, 2),
+                "cpu_pct": round(100 * (c1 - c0) / wall, 1),
+                "cpu_us_per_check": round(1e6 * (c1 - c0) / max(checks, 1), 2),
+                "wakeups_per_check": wakes,
+                "lag_p99_ms": st1["schedule_lag_p99_us"] / 1e3,
+                "lag_max_ms": st1["schedule_lag_max_us"] / 1e3,
+                "slips": st1["schedule_slips"], "busy": st1["checks_busy"],
+                "rss_kib": rss, "rss_per_path_b": round(rss * 1024 / n)}
+    finally:
+        d.send_signal(signal.SIGTERM)
+        try:
+            d.wait(30)
+        except subprocess.TimeoutExpired:
+            d.kill()
+            d.wait()
+        log.close()
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sim", required=True)
+    ap.add_argument("--daemon", action="append", required=True)
+    ap.add_argument("--point", action="append", required=True)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--settle", type=float, default=3)
+    ap.add_argument("--window", type=float, default=10)
+    ap.add_argument("--json-out")
+    a = ap.parse_args()
+    daemons = [x.split("=", 1) for x in a.daemon]
+    points = [(int(p.split(":")[0]), p.split(":")[1]) for p in a.point]
+    nmax = max(n for n, _ in points)
+    tmp = tempfile.mkdtemp(prefix="pcdcpu.")
+    os.mkdir(os.path.join(tmp, "mnt"))
+    sim = subprocess.Popen([a.sim, "-n", str(nmax), os.path.join(tmp, "mnt")],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = open(a.json_out, "a") if a.json_out else None
+    rows = []
+    try:
+        line = sim.stdout.readline()
+        if "ready" not in line:
+            print("7. daemon CPU: skipped (pathsim: %s)" % line.strip())
+            return 0
+        for r in range(a.rounds):
+            for n, ival in points:
+                for label, binary in daemons:
+                    j = run_one(tmp, label, binary, n, ival, a.settle, a.window)
+                    j["round"] = r
+                    rows.append(j)
+                    print(json.dumps(j), file=out or sys.stderr, flush=True)
+    finally:
+        try:
+            open(os.path.join(tmp, "mnt", "control"), "w").write("release\n")
+        except OSError:
+            pass
+        sim.terminate()
+        sim.wait()
+        subprocess.call(["rm", "-rf", tmp])
+    for n, ival in points:
+        for label, _ in daemons:
+            rs = [x for x in rows if x["paths"] == n and x["interval"] == ival and x["daemon"] == label]
+            med = lambda k: statistics.median(x[k] for x in rs)
+            print("7. daemon %s, %d paths every %s: %.0f checks/s, CPU %.2f us/check (%.1f%% of a core),"
+                  " lag p99 %.0f ms, %d slips, RSS %d B/path"
+                  % (label, n, ival, med("checks_per_s"), med("cpu_us_per_check"), med("cpu_pct"),
+                     med("lag_p99_ms"), max(x["slips"] for x in rs), med("rss_per_path_b")))
+    return 0
+
+if __name__ == "__main__":
+    sys.exit(main())
