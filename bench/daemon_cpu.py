@@ -106,6 +106,22 @@ def run_one(tmp, label, binary, n, ival, settle, window):
             d.wait()
         log.close()
 
+def engine_batch(stress, mnt, n, secs):
+    """The engine's own cost: pathcheck-stress in batch over the same paths."""
+    p = subprocess.Popen([stress, "--devices", mnt, "--paths", str(n), "--threads", "1",
+                          "--mode", "batch", "--duration", "%gs" % secs, "--timeout", "10s",
+                          "--json", "--quiet"], stdout=subprocess.PIPE, text=True)
+    out = p.stdout.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = status
+    j = json.loads(out.strip().splitlines()[-1])
+    cpu = ru.ru_utime + ru.ru_stime
+    return {"bench": "engine_batch", "daemon": "engine", "paths": n, "interval": "batch",
+            "checks": j["checks"], "checks_per_s": j["checks_per_s"], "cpu_s": round(cpu, 2),
+            "cpu_pct": round(100 * cpu / j["wall_s"], 1),
+            "cpu_us_per_check": round(1e6 * cpu / max(j["checks"], 1), 2),
+            "lag_p99_ms": 0, "slips": 0, "rss_per_path_b": 0}
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sim", required=True)
@@ -115,6 +131,7 @@ def main():
     ap.add_argument("--settle", type=float, default=3)
     ap.add_argument("--window", type=float, default=10)
     ap.add_argument("--json-out")
+    ap.add_argument("--stress", help="also measure the engine in batch (pathcheck-stress)")
     a = ap.parse_args()
     daemons = [x.split("=", 1) for x in a.daemon]
     points = [(int(p.split(":")[0]), p.split(":")[1]) for p in a.point]
@@ -137,6 +154,12 @@ def main():
                     j["round"] = r
                     rows.append(j)
                     print(json.dumps(j), file=out or sys.stderr, flush=True)
+                if a.stress:
+                    j = engine_batch(a.stress, os.path.join(tmp, "mnt"), n, a.window / 2)
+                    j["round"] = r
+                    j["interval"] = ival
+                    rows.append(j)
+                    print(json.dumps(j), file=out or sys.stderr, flush=True)
     finally:
         try:
             open(os.path.join(tmp, "mnt", "control"), "w").write("release\n")
@@ -145,14 +168,38 @@ def main():
         sim.terminate()
         sim.wait()
         subprocess.call(["rm", "-rf", tmp])
+    labels = [l for l, _ in daemons] + (["engine"] if a.stress else [])
     for n, ival in points:
-        for label, _ in daemons:
+        for label in labels:
             rs = [x for x in rows if x["paths"] == n and x["interval"] == ival and x["daemon"] == label]
             med = lambda k: statistics.median(x[k] for x in rs)
+            if label == "engine":
+                eng = med("cpu_us_per_check")
+                print("7. engine batch (pathcheck-stress), %d paths: %.0f checks/s, CPU %.2f us/check"
+                      % (n, med("checks_per_s"), eng))
+                for l2 in labels[:-1]:
+                    d2 = statistics.median(x["cpu_us_per_check"] for x in rows
+                                           if x["paths"] == n and x["interval"] == ival and x["daemon"] == l2)
+                    print("   daemon %s / engine batch: %.2fx" % (l2, d2 / eng))
+                continue
             print("7. daemon %s, %d paths every %s: %.0f checks/s, CPU %.2f us/check (%.1f%% of a core),"
                   " lag p99 %.0f ms, %d slips, RSS %d B/path"
                   % (label, n, ival, med("checks_per_s"), med("cpu_us_per_check"), med("cpu_pct"),
                      med("lag_p99_ms"), max(x["slips"] for x in rs), med("rss_per_path_b")))
+    # The slope: CPU per check against the number of paths, per daemon
+    # (least squares over the points at one interval).
+    for label in [l for l, _ in daemons]:
+        pts = [(n, statistics.median(x["cpu_us_per_check"] for x in rows
+                                     if x["paths"] == n and x["interval"] == ival and x["daemon"] == label))
+               for n, ival in points]
+        if len(pts) >= 2:
+            mx = sum(n for n, _ in pts) / len(pts)
+            my = sum(c for _, c in pts) / len(pts)
+            sxx = sum((n - mx) ** 2 for n, _ in pts)
+            if sxx:
+                k = sum((n - mx) * (c - my) for n, c in pts) / sxx
+                print("7. daemon %s: slope %.3f us/check per 1,000 paths (%s)"
+                      % (label, 1000 * k, ", ".join("%d: %.2f" % p for p in pts)))
     return 0
 
 if __name__ == "__main__":
