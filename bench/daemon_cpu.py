@@ -44,6 +44,16 @@ def thread_cpu_s(pid):
             pass
     return out
 
+def sched_ns(pid):
+    """Time on CPU of all threads, in ns (schedstat: no 10 ms tick quantum)."""
+    out = 0
+    for t in os.listdir("/proc/%d/task" % pid):
+        try:
+            out += int(open("/proc/%d/task/%s/schedstat" % (pid, t)).read().split()[0])
+        except OSError:
+            pass
+    return out
+
 def ctxsw(pid):
     tot = {}
     for t in os.listdir("/proc/%d/task" % pid):
@@ -79,10 +89,10 @@ def run_one(tmp, label, binary, n, ival, settle, window):
             raise RuntimeError("%s: not ready" % binary)
         time.sleep(settle)
         st0 = json.loads(cmd(sock, "show stats json"))
-        c0, cs0, t0 = cpu_s(d.pid), ctxsw(d.pid), time.monotonic()
+        c0, n0, cs0, t0 = cpu_s(d.pid), sched_ns(d.pid), ctxsw(d.pid), time.monotonic()
         time.sleep(window)
         st1 = json.loads(cmd(sock, "show stats json"))
-        c1, cs1, t1 = cpu_s(d.pid), ctxsw(d.pid), time.monotonic()
+        c1, n1, cs1, t1 = cpu_s(d.pid), sched_ns(d.pid), ctxsw(d.pid), time.monotonic()
         rss = rss_kib(d.pid)
         checks = st1["results"] - st0["results"]
         wall = t1 - t0
@@ -92,6 +102,7 @@ def run_one(tmp, label, binary, n, ival, settle, window):
                 "checks_per_s": round(checks / wall), "cpu_s": round(c1 - c0, 2),
                 "cpu_pct": round(100 * (c1 - c0) / wall, 1),
                 "cpu_us_per_check": round(1e6 * (c1 - c0) / max(checks, 1), 2),
+                "sched_us_per_check": round((n1 - n0) / 1e3 / max(checks, 1), 2),
                 "wakeups_per_check": wakes,
                 "lag_p99_ms": st1["schedule_lag_p99_us"] / 1e3,
                 "lag_max_ms": st1["schedule_lag_max_us"] / 1e3,
@@ -106,7 +117,7 @@ def run_one(tmp, label, binary, n, ival, settle, window):
             d.wait()
         log.close()
 
-def engine_batch(stress, mnt, n, secs):
+def engine_batch(stress, mnt, n, secs, label="engine"):
     """The engine's own cost: pathcheck-stress in batch over the same paths."""
     p = subprocess.Popen([stress, "--devices", mnt, "--paths", str(n), "--threads", "1",
                           "--mode", "batch", "--duration", "%gs" % secs, "--timeout", "10s",
@@ -116,7 +127,7 @@ def engine_batch(stress, mnt, n, secs):
     p.returncode = status
     j = json.loads(out.strip().splitlines()[-1])
     cpu = ru.ru_utime + ru.ru_stime
-    return {"bench": "engine_batch", "daemon": "engine", "paths": n, "interval": "batch",
+    return {"bench": "engine_batch", "daemon": label, "paths": n, "interval": "batch",
             "checks": j["checks"], "checks_per_s": j["checks_per_s"], "cpu_s": round(cpu, 2),
             "cpu_pct": round(100 * cpu / j["wall_s"], 1),
             "cpu_us_per_check": round(1e6 * cpu / max(j["checks"], 1), 2),
@@ -132,6 +143,7 @@ def main():
     ap.add_argument("--window", type=float, default=10)
     ap.add_argument("--json-out")
     ap.add_argument("--stress", help="also measure the engine in batch (pathcheck-stress)")
+    ap.add_argument("--stress-dev", help="... and in batch over this device too (e.g. a loop device)")
     a = ap.parse_args()
     daemons = [x.split("=", 1) for x in a.daemon]
     points = [(int(p.split(":")[0]), p.split(":")[1]) for p in a.point]
@@ -160,6 +172,12 @@ def main():
                     j["interval"] = ival
                     rows.append(j)
                     print(json.dumps(j), file=out or sys.stderr, flush=True)
+                if a.stress and a.stress_dev:
+                    j = engine_batch(a.stress, a.stress_dev, n, a.window / 2, "engine_dev")
+                    j["round"] = r
+                    j["interval"] = ival
+                    rows.append(j)
+                    print(json.dumps(j), file=out or sys.stderr, flush=True)
     finally:
         try:
             open(os.path.join(tmp, "mnt", "control"), "w").write("release\n")
@@ -168,23 +186,25 @@ def main():
         sim.terminate()
         sim.wait()
         subprocess.call(["rm", "-rf", tmp])
-    labels = [l for l, _ in daemons] + (["engine"] if a.stress else [])
+    labels = [l for l, _ in daemons] + (["engine"] if a.stress else []) + \
+        (["engine_dev"] if a.stress and a.stress_dev else [])
     for n, ival in points:
         for label in labels:
             rs = [x for x in rows if x["paths"] == n and x["interval"] == ival and x["daemon"] == label]
             med = lambda k: statistics.median(x[k] for x in rs)
-            if label == "engine":
+            if label.startswith("engine"):
                 eng = med("cpu_us_per_check")
-                print("7. engine batch (pathcheck-stress), %d paths: %.0f checks/s, CPU %.2f us/check"
-                      % (n, med("checks_per_s"), eng))
-                for l2 in labels[:-1]:
+                print("7. engine batch (pathcheck-stress) over %s, %d paths: %.0f checks/s, CPU %.2f us/check"
+                      % ("pathsim" if label == "engine" else a.stress_dev, n, med("checks_per_s"), eng))
+                for l2 in [l for l, _ in daemons]:
                     d2 = statistics.median(x["cpu_us_per_check"] for x in rows
                                            if x["paths"] == n and x["interval"] == ival and x["daemon"] == l2)
                     print("   daemon %s / engine batch: %.2fx" % (l2, d2 / eng))
                 continue
-            print("7. daemon %s, %d paths every %s: %.0f checks/s, CPU %.2f us/check (%.1f%% of a core),"
-                  " lag p99 %.0f ms, %d slips, RSS %d B/path"
+            print("7. daemon %s, %d paths every %s: %.0f checks/s, CPU %.2f us/check (%.1f%% of a core;"
+                  " schedstat %.2f us), lag p99 %.0f ms, %d slips, RSS %d B/path"
                   % (label, n, ival, med("checks_per_s"), med("cpu_us_per_check"), med("cpu_pct"),
+                     med("sched_us_per_check"),
                      med("lag_p99_ms"), max(x["slips"] for x in rs), med("rss_per_path_b")))
     # The slope: CPU per check against the number of paths, per daemon
     # (least squares over the points at one interval).

@@ -3,7 +3,9 @@
  * pc_options.coalesce_us on pathsim paths (real FUSE AIO): a worker that
  * gathers a burst of answers before it reaps still delivers every check's
  * result exactly once, deadlines still fire with nobody polling, sync
- * checks still answer, and out-of-range values are refused.
+ * checks still answer, and out-of-range values are refused.  And the
+ * workers' timers: a check with an earlier deadline than the one a worker
+ * sleeps for moves its timer and times out on time.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -108,12 +110,61 @@ static void test_deadline_nobody_polls(void)
 	pathsim_stop(sim);
 }
 
+/*
+ * The worker sleeps on a timer armed for a far deadline; a check with an
+ * earlier deadline moves the timer (without waking the worker) and still
+ * times out on time, with or without coalescing.
+ */
+static void earlier_deadline_on(unsigned int coalesce_us)
+{
+	struct pc_options o = { .timeout_ms = 3000, .coalesce_us = coalesce_us,
+				.workers = 1, .on_result = faults_on_result };
+	struct faults_log *log = faults_log_get();
+	struct pathsim *sim;
+	struct pc_engine *e;
+	struct pc_path *p[2];
+	int args[2] = { 0, 1 };
+	uint64_t t0, at;
+
+	PATHSIM_START(sim, 2, 0);
+	faults_log_init(log);
+	PC_REQUIRE(pc_engine_new(&o, &e) == 0);
+	for (int i = 0; i < 2; i++)
+		PC_REQUIRE(pc_path_open(e, pathsim_dev(sim, i), &args[i], &p[i]) == 0);
+	pc_path_set_timeout(p[1], 150);
+	pathsim_set(sim, "all", "hung");
+	CU_ASSERT_EQUAL(pc_check(p[0], 0), PC_PENDING);
+	pc_test_sleep_ms(50);	/* the worker sleeps until p0's deadline */
+	t0 = pc_test_now_ms();
+	CU_ASSERT_EQUAL(pc_check(p[1], 0), PC_PENDING);
+	if (faults_wait_results(1, 2000) != 1) {
+		CU_FAIL("the 150 ms deadline did not fire within 2 s");
+	} else {
+		at = log->r[0].at_ms - t0;
+		printf("\n  coalesce %u us: 150 ms deadline under a 3 s one fired after %llu ms\n",
+		       coalesce_us, (unsigned long long)at);
+		CU_ASSERT_EQUAL(*(int *)log->r[0].arg, 1);
+		CU_ASSERT_EQUAL(log->r[0].state, PC_DOWN);
+		CU_ASSERT_TRUE(at >= 149 && at <= 150 + coalesce_us / 1000 + 50);
+	}
+	pathsim_release(sim);
+	pc_engine_free(e);
+	pathsim_stop(sim);
+}
+
+static void test_earlier_deadline_moves_timer(void)
+{
+	earlier_deadline_on(0);
+	earlier_deadline_on(5000);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct pc_test tests[] = {
 		{ "options", test_options },
 		{ "each_result_once", test_each_result_once },
 		{ "deadline_nobody_polls", test_deadline_nobody_polls },
+		{ "earlier_deadline_moves_timer", test_earlier_deadline_moves_timer },
 		{ NULL, NULL },
 	};
 
