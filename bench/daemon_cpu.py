@@ -208,18 +208,21 @@ def main():
                      med("lag_p99_ms"), max(x["slips"] for x in rs), med("rss_per_path_b")))
     # The slope: CPU per check against the number of paths, per daemon
     # (least squares over the points at one interval).
+    # Only the points at the most common interval: the rate grows with paths.
+    ivals = [i for _, i in points]
+    slope_ival = max(set(ivals), key=ivals.count)
     for label in [l for l, _ in daemons]:
         pts = [(n, statistics.median(x["cpu_us_per_check"] for x in rows
                                      if x["paths"] == n and x["interval"] == ival and x["daemon"] == label))
-               for n, ival in points]
+               for n, ival in points if ival == slope_ival]
         if len(pts) >= 2:
             mx = sum(n for n, _ in pts) / len(pts)
             my = sum(c for _, c in pts) / len(pts)
             sxx = sum((n - mx) ** 2 for n, _ in pts)
             if sxx:
                 k = sum((n - mx) * (c - my) for n, c in pts) / sxx
-                print("7. daemon %s: slope %.3f us/check per 1,000 paths (%s)"
-                      % (label, 1000 * k, ", ".join("%d: %.2f" % p for p in pts)))
+                print("7. daemon %s, interval %s: slope %.3f us/check per 1,000 paths (%s)"
+                      % (label, slope_ival, 1000 * k, ", ".join("%d: %.2f" % p for p in pts)))
     return 0
 
 if __name__ == "__main__":

@@ -353,21 +353,22 @@ static int run_loop(struct daemon *d)
 	while (!d->stopping) {
 		uint64_t next = min3(sched_next_ms(d), d->next_housekeeping_ms,
 				     d->metrics_file ? d->next_metrics_ms : UINT64_MAX);
+		bool waiting;
 		int n;
 
 		arm_timer(d, tick_round(next));
-		if (results_before_sleep(&d->results, d->timer_armed_ms)) {
-			results_drain(d);
-			ctl_sweep(d);
-			continue;
-		}
-		n = epoll_wait(d->epfd, ev, 64, -1);
+		/* Results queued unannounced: take them, after a look at the
+		 * other events, without sleeping. */
+		waiting = results_before_sleep(&d->results, d->timer_armed_ms);
+		n = epoll_wait(d->epfd, ev, 64, waiting ? 0 : -1);
 		if (n < 0 && errno != EINTR) {
 			logmsg(LOG_CRIT, "epoll_wait: %m");
 			return -EIO;
 		}
 		for (int i = 0; i < n; i++)
 			dispatch(d, &ev[i]);
+		if (waiting)
+			results_drain(d);
 		ctl_sweep(d);
 	}
 	return 0;
