@@ -193,6 +193,7 @@ bench: all
 	@sh scripts/deps.sh bench
 	@B=$(B) sh bench/run.sh
 	@B=$(B) sh bench/daemon.sh
+	@B=$(B) sh bench/daemon_cpu.sh
 
 # Debian packages (debian/), built from a copy of the source tree so that
 # the tree stays clean: the .deb files and the build logs land in $(DEBOUT).
