@@ -69,13 +69,40 @@ def ctxsw(pid):
 def rss_kib(pid):
     return [int(l.split()[1]) for l in open("/proc/%d/status" % pid) if l.startswith("VmRSS")][0]
 
+def cover(lo, hi, width):
+    """Globs for the width-digit numbers lo..hi: blocks of 10^k sharing a
+    prefix, neighbouring blocks merged into a digit range."""
+    out, x = [], lo
+    while x <= hi:
+        k = 0
+        while k < width - 1 and x % 10 ** (k + 1) == 0 and x + 10 ** (k + 1) - 1 <= hi:
+            k += 1
+        size, digits = 10 ** k, str(x)
+        parent, a = digits[:width - k - 1], int(digits[width - k - 1])
+        b = a
+        while b < 9 and x + (b - a + 2) * size - 1 <= hi:
+            b += 1
+        out.append("p" + parent + ("[%d-%d]" % (a, b) if b > a else str(a)) + "[0-9]" * k)
+        x += (b - a + 1) * size
+    return out
+
+def path_globs(n):
+    """Globs naming exactly p0..p{n-1}: a config of a few lines, as an
+    operator writes it, so that RSS counts no per-path config line."""
+    out = []
+    for d in range(1, len(str(max(n - 1, 0))) + 1):
+        lo, hi = (0 if d == 1 else 10 ** (d - 1)), min(10 ** d - 1, n - 1)
+        if lo <= hi:
+            out += cover(lo, hi, d)
+    return out
+
 def run_one(tmp, label, binary, n, ival, settle, window):
     conf = os.path.join(tmp, "conf")
     sock = os.path.join(tmp, "sock")
     with open(conf, "w") as f:
         f.write("interval %s\ntimeout 10s\n" % ival)
-        for i in range(n):
-            f.write("path %s/mnt/p%d\n" % (tmp, i))
+        for g in path_globs(n):
+            f.write("path %s/mnt/%s\n" % (tmp, g))
     log = open(os.path.join(tmp, "log"), "w+")
     d = subprocess.Popen([binary, "-f", "--log", "stderr", "-c", conf, "-s", sock],
                          stderr=log, stdout=subprocess.DEVNULL)
