@@ -267,19 +267,9 @@ struct worker {
 	int epfd;
 	int wakefd;			/* ends epoll_wait early */
 	_Atomic enum thread_run run;
-	/* The deadline it must wake for, as it last scanned its groups; a
-	 * submitter with an earlier one moves the worker's timer. */
+	/* What it sleeps until; a submitter with an earlier deadline wakes it.
+	 * 0 while it scans. */
 	_Atomic uint64_t sleep_until_us;
-	/*
-	 * timerfd in the worker's epoll set, armed at the earliest deadline of
-	 * its groups (CLOCK_MONOTONIC).  A submitter with an earlier deadline
-	 * re-arms it instead of waking the worker: a system call, no context
-	 * switch.  timer_lock protects timer_at_us and orders the two sides'
-	 * timerfd_settime() calls; a leaf, taken with no other lock held.
-	 */
-	int timerfd;
-	pthread_mutex_t timer_lock;
-	uint64_t timer_at_us;		/* UINT64_MAX: disarmed */
 	/* The path whose on_result runs now (pc_path_free waits it out). */
 	_Atomic(struct pc_path *) delivering;
 	/* The path whose callback this worker's on_result waits out in

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/timerfd.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -127,43 +126,18 @@ void worker_wake(struct worker *w)
 		       strerror(errno));
 }
 
-/* Caller holds w->timer_lock.  UINT64_MAX disarms. */
-static void __set_timer(struct worker *w, uint64_t at_us)
-{
-	struct itimerspec its = { 0 };
-
-	if (at_us != UINT64_MAX) {
-		its.it_value.tv_sec = (time_t)(at_us / 1000000u);
-		its.it_value.tv_nsec = (long)(at_us % 1000000u) * 1000;
-		if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
-			its.it_value.tv_nsec = 1;	/* 0 would disarm */
-	}
-	if (timerfd_settime(w->timerfd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
-		pc_log(w->engine, LOG_ERR, "worker %u: timerfd_settime: %s",
-		       w->id, strerror(errno));
-		worker_wake(w);	/* it rescans; nothing is missed */
-	}
-	w->timer_at_us = at_us;
-}
-
 /*
  * A submitter calls this after publishing a deadline in its group
- * (__group_update_deadline).  Either it sees the deadline the worker last
- * scanned for and, when the new one is earlier, moves the worker's timer
- * to it, or the worker's second scan (arm()) sees the new deadline: both
- * sides store, then load, sequentially consistent.  A submitter that saw
- * the worker's latest store takes timer_lock after the worker's arm()
- * released it, so its earlier time is the one that stays.
+ * (__group_update_deadline).  Either it sees the time the worker sleeps
+ * until and wakes it when the new deadline is earlier, or the worker's
+ * second scan (arm()) sees the new deadline: both sides store, then load,
+ * sequentially consistent.
  */
 void worker_watch_deadline(struct worker *w, uint64_t deadline_us)
 {
-	if (deadline_us >= atomic_load_explicit(&w->sleep_until_us,
-						memory_order_seq_cst))
-		return;
-	pthread_mutex_lock(&w->timer_lock);
-	if (deadline_us < w->timer_at_us)
-		__set_timer(w, deadline_us);
-	pthread_mutex_unlock(&w->timer_lock);
+	if (deadline_us < atomic_load_explicit(&w->sleep_until_us,
+					       memory_order_seq_cst))
+		worker_wake(w);
 }
 
 int worker_add_group(struct worker *w, struct aio_group *g)
@@ -397,18 +371,11 @@ static uint64_t earliest_deadline(struct worker *w)
 	return next;
 }
 
-/*
- * Arms the worker's timer for the earliest deadline of its groups before
- * it sleeps.  A timer already set earlier, and not yet expired, stays: it
- * wakes the worker early once, which then re-arms (with deadlines seconds
- * away, far cheaper than a system call on every pass).  Returns the
- * epoll_wait() timeout: 0 when a deadline has passed already.
- */
+/* How long epoll_wait() may sleep: until the earliest deadline. */
 static int arm(struct worker *w)
 {
 	uint64_t next = earliest_deadline(w), again, now;
 
-	pthread_mutex_lock(&w->timer_lock);
 	for (;;) {
 		atomic_store_explicit(&w->sleep_until_us, next,
 				      memory_order_seq_cst);
@@ -417,16 +384,13 @@ static int arm(struct worker *w)
 			break;
 		next = again;
 	}
+	if (next == UINT64_MAX)
+		return -1;
 	now = pc_now_us();
-	if (next != UINT64_MAX && next <= now) {
-		pthread_mutex_unlock(&w->timer_lock);
+	if (next <= now)
 		return 0;
-	}
-	if (next < w->timer_at_us ||
-	    (w->timer_at_us <= now && next != w->timer_at_us))
-		__set_timer(w, next);
-	pthread_mutex_unlock(&w->timer_lock);
-	return -1;
+	next = (next - now + 999) / 1000;
+	return next > INT_MAX ? INT_MAX : (int)next;
 }
 
 static void handle_events(struct worker *w, struct epoll_event *evs, int n)
@@ -509,9 +473,6 @@ static int worker_init(struct pc_engine *e, struct worker *w, unsigned int id)
 	w->engine = e;
 	w->id = id;
 	w->wakefd = -1;
-	w->timerfd = -1;
-	w->timer_at_us = UINT64_MAX;
-	pthread_mutex_init(&w->timer_lock, NULL);
 	atomic_init(&w->run, THREAD_RUNNING);
 	atomic_init(&w->sleep_until_us, UINT64_MAX);
 	atomic_init(&w->delivering, NULL);
@@ -527,21 +488,11 @@ static int worker_init(struct pc_engine *e, struct worker *w, unsigned int id)
 		return -errno;
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) < 0)
 		return -errno;
-	/* Edge-triggered too: each expiry wakes epoll_wait, and re-arming
-	 * resets the expiry count, so nobody reads it. */
-	w->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (w->timerfd < 0)
-		return -errno;
-	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->timerfd, &ev) < 0)
-		return -errno;
 	return 0;
 }
 
 static void worker_fini(struct worker *w)
 {
-	if (w->timerfd >= 0)
-		close(w->timerfd);
-	pthread_mutex_destroy(&w->timer_lock);
 	if (w->wakefd >= 0)
 		close(w->wakefd);
 	if (w->epfd >= 0)

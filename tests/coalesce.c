@@ -3,9 +3,8 @@
  * pc_options.coalesce_us on pathsim paths (real FUSE AIO): a worker that
  * gathers a burst of answers before it reaps still delivers every check's
  * result exactly once, deadlines still fire with nobody polling, sync
- * checks still answer, and out-of-range values are refused.  And the
- * workers' timers: a check with an earlier deadline than the one a worker
- * sleeps for moves its timer and times out on time.
+ * checks still answer, and out-of-range values are refused; a check with
+ * an earlier deadline than the one a worker sleeps for times out on time.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -111,9 +110,9 @@ static void test_deadline_nobody_polls(void)
 }
 
 /*
- * The worker sleeps on a timer armed for a far deadline; a check with an
- * earlier deadline moves the timer (without waking the worker) and still
- * times out on time, with or without coalescing.
+ * The worker sleeps until a far deadline; a check with an earlier deadline
+ * must make it wake sooner (worker_watch_deadline), with or without
+ * coalescing.
  */
 static void earlier_deadline_on(unsigned int coalesce_us)
 {
@@ -152,7 +151,7 @@ static void earlier_deadline_on(unsigned int coalesce_us)
 	pathsim_stop(sim);
 }
 
-static void test_earlier_deadline_moves_timer(void)
+static void test_earlier_deadline_wakes_worker(void)
 {
 	earlier_deadline_on(0);
 	earlier_deadline_on(5000);
@@ -164,7 +163,7 @@ int main(int argc, char **argv)
 		{ "options", test_options },
 		{ "each_result_once", test_each_result_once },
 		{ "deadline_nobody_polls", test_deadline_nobody_polls },
-		{ "earlier_deadline_moves_timer", test_earlier_deadline_moves_timer },
+		{ "earlier_deadline_wakes_worker", test_earlier_deadline_wakes_worker },
 		{ NULL, NULL },
 	};
 
