@@ -196,6 +196,7 @@ bench: all
 	@B=$(B) sh bench/run.sh
 	@B=$(B) sh bench/daemon.sh
 	@B=$(B) sh bench/reconf.sh 19000 $(B)/pathcheckd
+	@B=$(B) sh bench/daemon_cpu.sh
 
 # Debian packages (debian/), built from a copy of the source tree so that
 # the tree stays clean: the .deb files and the build logs land in $(DEBOUT).

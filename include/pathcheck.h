@@ -53,6 +53,7 @@ struct pc_path;
 /* What a zeroed field of struct pc_options means. */
 #define PC_DEFAULT_GROUP_SIZE	1024u	/* paths per aio group */
 #define PC_DEFAULT_TIMEOUT_MS	30000u	/* deadline of a check */
+#define PC_MAX_COALESCE_US	10000u	/* pc_options.coalesce_us */
 #define PC_DEFAULT_SHUTDOWN_MS	1000u	/* pc_engine_free's wait on hung reads */
 
 enum pc_state {
@@ -107,7 +108,17 @@ struct pc_options {		/* zeroed fields take defaults */
 	 * each other's paths).  No library lock is held while it runs.
 	 */
 	void (*on_result)(struct pc_path *path, int state, void *path_arg);
-	uint64_t resv[8];	/* must be zero */
+	/*
+	 * 0 (the default): a worker reaps each answer as it wakes for it.
+	 * Else a worker woken by an answer first waits this many microseconds
+	 * (at most PC_MAX_COALESCE_US) for more, and reaps them all at once:
+	 * one wake-up for a burst of answers instead of one each.  Results,
+	 * sync checks' returns and deadlines may come that much later.  For
+	 * callers that start many checks together and do not wait on one.
+	 */
+	unsigned int coalesce_us;
+	unsigned int resv32;	/* must be zero */
+	uint64_t resv[7];	/* must be zero */
 };
 
 struct pc_stats {

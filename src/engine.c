@@ -16,6 +16,8 @@ static int fill_options(struct pc_options *o, const struct pc_options *in)
 	for (size_t i = 0; i < sizeof(o->resv) / sizeof(o->resv[0]); i++)
 		if (o->resv[i])
 			return -EINVAL;	/* a field of a later release */
+	if (o->resv32 || o->coalesce_us > PC_MAX_COALESCE_US)
+		return -EINVAL;
 	if (o->group_size > PC_MAX_GROUP_SIZE || o->workers > PC_MAX_WORKERS ||
 	    o->timeout_ms > PC_MAX_TIMEOUT_MS ||
 	    o->shutdown_ms > PC_MAX_TIMEOUT_MS)

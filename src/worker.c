@@ -15,6 +15,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -408,6 +409,35 @@ static void handle_events(struct worker *w, struct epoll_event *evs, int n)
 	}
 }
 
+static bool has_answer(const struct epoll_event *evs, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (evs[i].data.u64 != WAKE_ID)
+			return true;
+	return false;
+}
+
+/*
+ * pc_options.coalesce_us: woken by an answer, wait for the rest of its
+ * burst, then take every group that signalled meanwhile too.  Outside any
+ * RCU read section: this sleeps.  Bounded, so deadlines and stop requests
+ * are seen at most coalesce_us late.
+ */
+static int coalesce(struct worker *w, struct epoll_event *evs, int n)
+{
+	unsigned int us = w->engine->opts.coalesce_us;
+	struct timespec ts = { .tv_sec = us / 1000000,
+			       .tv_nsec = (long)(us % 1000000) * 1000 };
+	int more;
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	if (n >= 64)
+		return n;
+	more = epoll_wait(w->epfd, evs + n, 64 - n, 0);
+	return more > 0 ? n + more : n;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -423,6 +453,8 @@ static void *worker_main(void *arg)
 		pc_rcu_read_unlock();
 		int n = epoll_wait(w->epfd, evs, 64, timeout);
 
+		if (n > 0 && w->engine->opts.coalesce_us && has_answer(evs, n))
+			n = coalesce(w, evs, n);
 		if (n < 0 && errno != EINTR)
 			pc_log(w->engine, LOG_ERR, "worker %u: epoll_wait: %s",
 			       w->id, strerror(errno));

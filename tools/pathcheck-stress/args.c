@@ -27,6 +27,7 @@ static void usage(FILE *f)
 "  --hung F --eio F --slow F:MS --flaky F:P   pathsim fault fractions\n"
 "  --flip DUR         change pathsim modes every DUR\n"
 "  --workers N --group-size N --timeout DUR   engine options (default 2s)\n"
+"  --coalesce-us US   pc_options.coalesce_us (default 0)\n"
 "  --timeout-ms MS    deprecated: --timeout MSms\n"
 "  --lifecycle        only add --paths paths, free them, free the engine\n"
 "  --shared-fd        with --lifecycle: one fd per device for all its paths\n"
@@ -127,7 +128,7 @@ static const struct option opts[] = {
 	{ "slow", 1, 0, 'S' }, { "flaky", 1, 0, 'F' },
 	{ "flip", 1, 0, 'f' }, { "workers", 1, 0, 'w' },
 	{ "group-size", 1, 0, 'g' }, { "timeout-ms", 1, 0, 'M' },
-	{ "timeout", 1, 0, 'T' },
+	{ "timeout", 1, 0, 'T' }, { "coalesce-us", 1, 0, 'K' },
 	{ "json", 0, 0, 'j' }, { "quiet", 0, 0, 'q' },
 	{ "baseline", 1, 0, 'b' }, { "lifecycle", 0, 0, 'L' }, { "shared-fd", 0, 0, 'X' }, { "help", 0, 0, 'h' },
 	{ "version", 0, 0, 'V' }, { "sched", 1, 0, 's' },
@@ -163,6 +164,7 @@ int parse_args(struct stress_cfg *cfg, int argc, char **argv)
 		case 'f': if (parse_seconds(optarg, &cfg->flip)) return bad(name, optarg); break;
 		case 'w': if (parse_uint(optarg, &cfg->workers)) return bad(name, optarg); break;
 		case 'g': if (parse_uint(optarg, &cfg->group_size) || !cfg->group_size) return bad(name, optarg); break;
+		case 'K': if (parse_uint(optarg, &cfg->coalesce_us) || cfg->coalesce_us > PC_MAX_COALESCE_US) return bad(name, optarg); break;
 		case 'T': if (dur_parse(optarg, &cfg->timeout_ms)) return bad(name, optarg); break;
 		case 'M':
 			if (parse_uint(optarg, &cfg->timeout_ms) || !cfg->timeout_ms) return bad(name, optarg);

@@ -76,7 +76,7 @@ static int run_load(struct stress *s)
 {
 	struct pc_options o = { .workers = s->cfg.workers, .group_size = s->cfg.group_size,
 				.timeout_ms = s->cfg.timeout_ms, .on_result = on_result,
-				.log = stress_log };
+				.log = stress_log, .coalesce_us = s->cfg.coalesce_us };
 	struct pc_stats st = { 0 };
 	struct checker *ck = NULL;
 	int ret, rc = 2, mismatch;

@@ -27,6 +27,7 @@ enum program {
 struct stress_cfg {
 	enum program program;
 	unsigned int npaths, threads, workers, group_size, timeout_ms;
+	unsigned int coalesce_us;
 	double duration, churn, reset_every, flip;	/* seconds; 0: none */
 	uint64_t max_checks;
 	enum run_mode mode;

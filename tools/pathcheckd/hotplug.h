@@ -144,8 +144,8 @@ bool reconf_busy(const struct daemon *d);
 void reconf_step(struct daemon *d);
 
 /* the loop's hooks (limits.c) */
-bool hold_busy(const struct daemon *d);	/* work left: poll, do not sleep */
-void hold_step(struct daemon *d);		/* one slice of it */
+bool host_busy(const struct daemon *d);	/* work left: poll, do not sleep */
+void host_step(struct daemon *d);		/* one slice of it */
 void host_housekeeping(struct daemon *d, uint64_t now);	/* every second */
 
 #endif

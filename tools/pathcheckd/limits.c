@@ -298,12 +298,12 @@ void limits_metrics(struct daemon *d, struct sbuf *b)
 
 /* --- the loop's hooks --------------------------------------------------------- */
 
-bool hold_busy(const struct daemon *d)
+bool host_busy(const struct daemon *d)
 {
 	return d->host.lim.retry_more || reconf_busy(d);
 }
 
-void hold_step(struct daemon *d)
+void host_step(struct daemon *d)
 {
 	if (reconf_busy(d))
 		reconf_step(d);

@@ -45,6 +45,12 @@
 #define DEFAULT_CONFIG	"/etc/pathcheckd.conf"
 #define HOUSEKEEPING_MS	1000
 #define SCHED_TICK_MS	10
+/*
+ * The workers gather the answers of a tick's checks for this long before
+ * they reap (pc_options.coalesce_us): one wake-up per burst instead of one
+ * per answer.  Results wait for the next tick anyway (RESULTS_MAX_DELAY_MS).
+ */
+#define DAEMON_COALESCE_US	2000
 
 
 struct args {
@@ -256,11 +262,11 @@ static void on_timer(struct daemon *d)
 		logmsg(LOG_ERR, "timerfd: %m");
 	d->timer_armed_ms = 0;	/* expired: the next arm_timer must set it */
 	now = now_ms();
+	results_drain(d);	/* also frees removed records */
 	sched_run(d, now);
 	if (now >= d->next_housekeeping_ms) {
 		d->next_housekeeping_ms = now + HOUSEKEEPING_MS;
 		ctl_housekeeping(d, now);
-		results_drain(d);	/* also frees removed records */
 		host_housekeeping(d, now);
 		notify_status(d);
 		flap_housekeeping(d, now);
@@ -306,22 +312,27 @@ static int run_loop(struct daemon *d)
 	while (!d->stopping) {
 		uint64_t next = min3(sched_next_ms(d), d->next_housekeeping_ms,
 				     d->metrics_file ? d->next_metrics_ms : UINT64_MAX);
+		bool waiting;
+		int n;
 
 		if (notify_next_ms(d) < next)
 			next = notify_next_ms(d);
-		int n;
-
 		arm_timer(d, tick_round(next));
-		/* Work in slices (reconfigure, retries): poll between them. */
-		n = epoll_wait(d->epfd, ev, 64, hold_busy(d) ? 0 : -1);
+		/* Results queued unannounced: take them, after a look at the
+		 * other events, without sleeping.  Work in slices
+		 * (reconfigure, retries): poll between them. */
+		waiting = results_before_sleep(&d->results, d->timer_armed_ms);
+		n = epoll_wait(d->epfd, ev, 64, waiting || host_busy(d) ? 0 : -1);
 		if (n < 0 && errno != EINTR) {
 			logmsg(LOG_CRIT, "epoll_wait: %m");
 			return -EIO;
 		}
 		for (int i = 0; i < n; i++)
 			dispatch(d, &ev[i]);
-		if (hold_busy(d))
-			hold_step(d);
+		if (waiting)
+			results_drain(d);
+		if (host_busy(d))
+			host_step(d);
 		ctl_sweep(d);
 	}
 	return 0;
@@ -360,6 +371,7 @@ static int start_engine(struct daemon *d)
 		.shutdown_ms = d->cfg.shutdown_ms,
 		.log = log_engine,
 		.on_result = results_on_result,
+		.coalesce_us = DAEMON_COALESCE_US,
 	};
 
 	return pc_engine_new(&o, &d->engine);

@@ -2,7 +2,12 @@
 /*
  * Results travel from the engine's workers to the main thread through one
  * queue: on_result copies the result and returns at once (it must not
- * block), the main thread drains the queue when the eventfd fires.  A path
+ * block), the main thread drains the queue on each timer tick and when the
+ * eventfd fires.  The eventfd is written only when the queue turns
+ * non-empty while the main thread's next wake-up is more than
+ * RESULTS_MAX_DELAY_MS away: at a high check rate the timer ticks every
+ * 10 ms anyway, and a wake-up per answer would cost more CPU than the
+ * check itself (docs/performance.md, row 7).  A path
  * belongs to one aio group and so to one worker, so its results enter the
  * queue in the order its checks finished, and transitions are seen in order.
  */
@@ -26,6 +31,7 @@
 int results_init(struct results *rq)
 {
 	memset(rq, 0, sizeof(*rq));
+	rq->wake_at_ms = UINT64_MAX;
 	rq->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (rq->efd < 0)
 		return -errno;
@@ -43,12 +49,14 @@ void results_fini(struct results *rq)
 	rq->efd = -1;
 }
 
-/* Engine worker context: copy and wake the main thread. */
+/* Engine worker context: copy, and wake the main thread unless it drains
+ * soon enough by itself. */
 void results_on_result(struct pc_path *path, int state, void *arg)
 {
 	struct rec *r = arg;
 	struct results *rq = &r->d->results;
 	struct result_msg m = { .rec = r, .state = state };
+	uint64_t now = now_ms();
 	bool wake;
 
 	pc_path_result(path, &m.res);
@@ -59,7 +67,8 @@ void results_on_result(struct pc_path *path, int state, void *arg)
 		return;
 	}
 	rq->q[rq->n++] = m;
-	wake = rq->n == 1;
+	wake = !rq->woken && rq->wake_at_ms > now + RESULTS_MAX_DELAY_MS;
+	rq->woken |= wake;
 	pthread_mutex_unlock(&rq->lock);
 	if (wake) {
 		uint64_t one = 1;
@@ -140,19 +149,22 @@ void results_drain(struct daemon *d)
 	struct result_msg *q;
 	size_t n;
 	uint64_t v, gen;
-	bool dropped;
+	bool dropped, woken;
 
-	if (read(rq->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		logmsg(LOG_ERR, "result eventfd: %m");
 	gen = ++d->drain_gen;
 	pthread_mutex_lock(&rq->lock);
 	q = rq->q;
 	n = rq->n;
 	dropped = rq->dropped;
+	woken = rq->woken;
 	rq->q = NULL;
 	rq->n = rq->cap = 0;
 	rq->dropped = false;
+	rq->woken = false;
 	pthread_mutex_unlock(&rq->lock);
+	/* A write after the swap sets woken again and is read next time. */
+	if (woken && read(rq->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		logmsg(LOG_ERR, "result eventfd: %m");
 	if (dropped) {
 		d->ctr.results_lost++;
 		logmsg(LOG_ERR, "out of memory: check results were lost");
@@ -162,4 +174,22 @@ void results_drain(struct daemon *d)
 			rec_finish_check(d, q[i].rec, q[i].state, &q[i].res);
 	free(q);
 	recs_reap_removed(d, gen);
+}
+
+/*
+ * Main thread, about to sleep until wake_at_ms (UINT64_MAX: no timer).
+ * Results queued from now on wake it only if that is more than
+ * RESULTS_MAX_DELAY_MS away.  Returns true if results already wait: the
+ * caller drains them instead of sleeping, since they may have been queued
+ * unannounced against an earlier wake_at_ms.
+ */
+bool results_before_sleep(struct results *rq, uint64_t wake_at_ms)
+{
+	bool waiting;
+
+	pthread_mutex_lock(&rq->lock);
+	rq->wake_at_ms = wake_at_ms;
+	waiting = rq->n > 0 || rq->dropped;
+	pthread_mutex_unlock(&rq->lock);
+	return waiting;
 }
