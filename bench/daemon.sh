@@ -16,13 +16,7 @@ done
 [ -e /dev/fuse ] || { echo "6. daemon: skipped (no /dev/fuse)"; exit 0; }
 TMP=$(mktemp -d /tmp/pcdaemon.XXXXXX)
 SIM_PID= DPID=
-cleanup() {
-	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null
-	sim_stop
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
+trap bench_cleanup EXIT INT TERM
 sim_start "6. daemon" "$N"
 printf 'interval %s\ntimeout 10s\npath %s/mnt/p*\n' "$I" "$TMP" > "$TMP/conf"
 T0=$(date +%s.%N)

@@ -15,8 +15,8 @@ target() {
 }
 
 # sim_start ROW N: pathsim with N paths in $TMP/mnt (SIM_PID set); on
-# failure prints "ROW: skipped (...)" and exits 0.  The caller's cleanup
-# kills $SIM_PID, releasing hung reads first (sim_stop).
+# failure prints "ROW: skipped (...)" and exits 0.  bench_cleanup stops it,
+# releasing hung reads first (sim_stop).
 sim_start() {
 	mkdir "$TMP/mnt"
 	"$B/pathsim" -n "$2" "$TMP/mnt" > "$TMP/sim.out" 2>&1 &
@@ -30,4 +30,13 @@ sim_stop() {
 	[ -n "$SIM_PID" ] || return 0
 	printf 'release\n' > "$TMP/mnt/control" 2>/dev/null
 	kill "$SIM_PID" 2>/dev/null
+}
+
+# bench_cleanup: the daemon ($DPID) and pathsim ($SIM_PID) stopped, $TMP
+# removed; for `trap bench_cleanup EXIT INT TERM`.
+bench_cleanup() {
+	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null
+	sim_stop
+	wait 2>/dev/null
+	rm -rf "$TMP"
 }

@@ -14,13 +14,7 @@ B=${B:-build}
 [ -x "$B/pathsim" ] || { echo "bench: $B/pathsim missing"; exit 1; }
 TMP=$(mktemp -d /tmp/pcreconf.XXXXXX)
 SIM_PID= DPID=
-cleanup() {
-	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null
-	sim_stop
-	wait 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
+trap bench_cleanup EXIT INT TERM
 sim_start "7. reconf" "$N"
 stats() {
 	python3 - "$TMP/sock" <<'PY'
