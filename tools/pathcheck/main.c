@@ -140,7 +140,7 @@ static int run_oneshot(const struct args *a)
 					   a->words[i]);
 	if (a->timeout && parse_timeout(a->timeout, &o.timeout_ms))
 		return EXIT_TROUBLE;
-	/* Until 0.2 a bare number meant milliseconds here: say how it reads now. */
+	/* Earlier builds read a bare number here as milliseconds: say how it reads now. */
 	if (a->timeout && dur_is_bare(a->timeout) && o.timeout_ms >= 100000)
 		fprintf(stderr, "pathcheck: note: --timeout %s is read as seconds; "
 			"write %sms for milliseconds\n", a->timeout, a->timeout);
