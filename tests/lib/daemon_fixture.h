@@ -139,6 +139,13 @@ int daemon_log_wait(struct daemon_fx *fx, const char *needle, unsigned int ms);
 unsigned int daemon_log_count(struct daemon_fx *fx, const char *needle);
 /* False (and the test failed, the report printed) if a sanitizer spoke. */
 bool daemon_log_clean(struct daemon_fx *fx);
+/*
+ * The log budget's summaries: the sum of N over the lines "N<phrase>"
+ * (phrase such as " more paths went down"; N may have commas); *lines:
+ * how many, *first20: one says "(first 20)".  Either may be NULL.
+ */
+unsigned long long daemon_log_summarized(struct daemon_fx *fx, const char *phrase,
+					 unsigned int *lines, bool *first20);
 /* Prints the last part of the log, for a failure's context. */
 void daemon_log_print(struct daemon_fx *fx);
 
