@@ -321,6 +321,12 @@ static pid_t spawn(struct daemon_fx *fx, const char *const *extra)
 	pid_t parent = getpid(), pid;
 	sigset_t none;
 
+	if (fx->socket_in_config) {	/* drop "-s SOCK" */
+		argv[6] = argv[8];
+		argv[7] = argv[9];
+		argc = 8;
+	}
+
 	for (; extra && *extra && argc < 31; extra++)
 		argv[argc++] = *extra;
 	argv[argc] = NULL;

@@ -54,6 +54,7 @@ struct daemon_fx {
 	char sim_control[DAEMON_FX_MAX_SIMS][PATH_MAX];	/* released before a kill */
 	unsigned int nsims;
 	unsigned int reply_ms;		/* bound on one reply (default 10 s) */
+	bool socket_in_config;		/* no -s: the config's socket line names sock */
 	char *last;			/* the reply daemon_reply_is/_starts/daemon_path_int got */
 	size_t last_cap;
 	void *test;			/* the CUnit test it was made in */

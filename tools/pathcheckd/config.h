@@ -88,6 +88,13 @@ void config_free(struct config *cfg);
 bool config_setting(const struct config *cfg, size_t i, const char **name,
 		    char *val, size_t len, unsigned int *line);
 
+/* True if keyword NAME's value differs between a and b (as show config
+ * writes it). */
+bool config_differs(const struct config *a, const struct config *b, const char *name);
+/* dst: only the settings that take effect at restart, copied from src
+ * (the rest zero; config_free frees it).  0 or -ENOMEM. */
+int config_copy_restart(struct config *dst, const struct config *src);
+
 /*
  * Expand the rules into a list of devices: glob(3) each rule in order,
  * canonicalise each match with realpath(3), drop matches that any blacklist

@@ -163,7 +163,7 @@ static unsigned long long read_ull(const char *path)
 
 static void report_nofile(struct daemon *d, size_t n)
 {
-	unsigned int gs = d->cfg.group_size ? d->cfg.group_size : PC_DEFAULT_GROUP_SIZE;
+	unsigned int gs = d->started.group_size ? d->started.group_size : PC_DEFAULT_GROUP_SIZE;
 	struct rlimit rl;
 	unsigned long long need;
 
@@ -187,7 +187,7 @@ static void report_nofile(struct daemon *d, size_t n)
  */
 static void report_aio(struct daemon *d, size_t n)
 {
-	unsigned long long gs = d->cfg.group_size ? d->cfg.group_size : PC_DEFAULT_GROUP_SIZE;
+	unsigned long long gs = d->started.group_size ? d->started.group_size : PC_DEFAULT_GROUP_SIZE;
 	unsigned long long max = read_ull("/proc/sys/fs/aio-max-nr");
 	unsigned long long nr = read_ull("/proc/sys/fs/aio-nr");
 	unsigned long long need = nr + (n + gs - 1) / gs * gs;
