@@ -33,7 +33,7 @@
 
 #define DEFAULT_INTERVAL_MS	5000
 #define DEFAULT_SOCKET_MODE	0600
-#define DEFAULT_LOG_BUDGET	100	/* transition lines a second */
+#define DEFAULT_LOG_BUDGET	100	/* per-path lines a second */
 
 struct parser {
 	const char *file;

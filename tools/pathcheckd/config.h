@@ -32,7 +32,7 @@ struct config {
 	unsigned int socket_mode;	/* default 0600 */
 	char *metrics_file;		/* NULL: no metrics file */
 	int log_target;			/* enum cfg_log */
-	unsigned int log_budget;	/* transition lines a second; 0: no limit */
+	unsigned int log_budget;	/* per-path lines a second; 0: no limit */
 	struct cfg_path_rule *rules;
 	size_t nrules;
 	/* marginal paths and backoff (flap.h); 0: off (slow_threshold, max_interval) */
