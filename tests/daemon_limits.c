@@ -30,35 +30,6 @@
 
 static char R[4 << 20];
 
-/*
- * The daemon started under `ulimit -Sn SOFT -Hn HARD`, through a wrapper
- * script: this process could not raise its own hard limit back (that
- * takes CAP_SYS_RESOURCE, which root may lack in a container).
- */
-static int start_with_nofile(struct daemon_fx *fx, rlim_t soft, rlim_t hard, const char *conf)
-{
-	char wrap[PATH_MAX], real[PATH_MAX];
-	FILE *f;
-	int ret;
-
-	snprintf(wrap, sizeof(wrap), "%s/nofile.sh", fx->dir);
-	snprintf(real, sizeof(real), "%s", fx->bin);
-	f = fopen(wrap, "we");
-	if (!f)
-		return -errno;
-	fprintf(f, "#!/bin/sh\nulimit -Sn %llu && ulimit -Hn %llu && exec '%s' \"$@\"\n",
-		(unsigned long long)soft, (unsigned long long)hard, real);
-	if (fclose(f) || chmod(wrap, 0755))
-		return -errno;
-	ret = daemon_config(fx, "%s", conf);
-	if (ret)
-		return ret;
-	snprintf(fx->bin, sizeof(fx->bin), "%s", wrap);
-	ret = daemon_start_args(fx, NULL);
-	snprintf(fx->bin, sizeof(fx->bin), "%s", real);
-	return ret;
-}
-
 static bool stat_u64(struct daemon_fx *fx, const char *key, uint64_t *v)
 {
 	return daemon_cmd(fx, "show stats", R, sizeof(R)) > 0 && reply_kv_u64(R, key, v);
@@ -102,7 +73,7 @@ static void test_nofile_soft_below_hard(void)
 	if (!fx)
 		return;
 	snprintf(conf, sizeof(conf), "interval 200ms\npath %s/f*\n", fx->dir);
-	PC_REQUIRE(start_with_nofile(fx, 128, 4096, conf) == 0);
+	PC_REQUIRE(daemon_start_nofile(fx, 128, 4096, conf) == 0);
 	snprintf(want, sizeof(want), "descriptor limit raised from 128 to the hard limit 4096");
 	CU_ASSERT_EQUAL(daemon_log_count(fx, want), 1);
 	CU_ASSERT_EQUAL(daemon_wait_states(fx, 300, "ready", 200 + daemon_slack_ms()), 0);
@@ -131,7 +102,7 @@ static void test_nofile_hard_too_low(void)
 	if (!fx)
 		return;
 	snprintf(conf, sizeof(conf), "interval 200ms\npath %s/f*\n", fx->dir);
-	PC_REQUIRE(start_with_nofile(fx, 200, 200, conf) == 0);
+	PC_REQUIRE(daemon_start_nofile(fx, 200, 200, conf) == 0);
 	CU_ASSERT_EQUAL(daemon_log_count(fx, "paths not opened"), 1);
 	CU_ASSERT(log_line(fx, "paths not opened", line, sizeof(line)));
 	printf("\n  %s\n", line);

@@ -6,9 +6,11 @@
  * runs with, and the new one marked "pending restart", in text and JSON;
  * the log says so once; going back to the running values clears the mark.
  * The daemon runs without -s here, so that its socket comes from the file.
+ * The limit advice in the log counts with the values in force too.
  */
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon_fixture.h"
@@ -92,10 +94,60 @@ static void test_pending_restart(void)
 	daemon_fx_free(fx);
 }
 
+/* The first log line containing needle, copied. */
+static bool log_line(struct daemon_fx *fx, const char *needle, char *out, size_t len)
+{
+	char *log = daemon_log(fx), *p = strstr(log, needle), *b, *e;
+	bool found = p != NULL;
+
+	if (p) {
+		for (b = p; b > log && b[-1] != '\n'; b--)
+			;
+		e = strchr(p, '\n');
+		snprintf(out, len, "%.*s", (int)(e ? e - b : (long)strlen(b)), b);
+	}
+	free(log);
+	return found;
+}
+
+/*
+ * The limit advice counts with the group_size in force: started with 1
+ * (a group, so one more descriptor, per path), reloaded with 1000 and 300
+ * paths under a limit of 200, the line asks for 200 + n + n descriptors.
+ */
+static void test_advice_in_force(void)
+{
+	struct daemon_fx *fx = daemon_fx_files(300);
+	char conf[PATH_MAX + 64], line[1024];
+	unsigned long long n = 0, need = 0;
+	const char *p;
+
+	if (!fx)
+		return;
+	snprintf(conf, sizeof(conf), "interval 200ms\ngroup_size 1\npath %s/f1[0-9]\n", fx->dir);
+	PC_REQUIRE(daemon_start_nofile(fx, 200, 200, conf) == 0);
+	CU_ASSERT_EQUAL(daemon_wait_states(fx, 10, "ready", 2000 + daemon_slack_ms()), 0);
+	PC_REQUIRE(daemon_config(fx, "interval 200ms\ngroup_size 1000\npath %s/f*\n",
+				 fx->dir) == 0);
+	CU_ASSERT(daemon_cmd(fx, "reconfigure", R, sizeof(R)) > 0 && !strcmp(R, "ok\n"));
+	CU_ASSERT_EQUAL(daemon_log_wait(fx, "paths not opened", 3000 + daemon_slack_ms()), 0);
+	CU_ASSERT(log_line(fx, "paths not opened", line, sizeof(line)));
+	printf("\n  %s\n", line);
+	CU_ASSERT(sscanf(line, "%llu paths not opened", &n) == 1 && n > 0 && n < 300);
+	p = strstr(line, "raise it to at least ");
+	CU_ASSERT(p && sscanf(p, "raise it to at least %llu", &need) == 1);
+	CU_ASSERT_EQUAL(need, 200 + n + n);
+	CU_ASSERT(daemon_cmd(fx, "show config", R, sizeof(R)) > 0);
+	CU_ASSERT(reply_has_line(R, "group_size ", " 1 ", "(pending restart: 1000 from "));
+	daemon_stop(fx);
+	daemon_fx_free(fx);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct pc_test tests[] = {
 		{ "pending_restart", test_pending_restart },
+		{ "advice_in_force", test_advice_in_force },
 		{ NULL, NULL },
 	};
 

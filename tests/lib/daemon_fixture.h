@@ -107,6 +107,11 @@ int daemon_start(struct daemon_fx *fx, const char *fmt, ...)
 /* The same with extra arguments (NULL-terminated) and the config as is. */
 int daemon_start_args(struct daemon_fx *fx, const char *const *extra);
 
+/* Writes conf and starts the daemon under `ulimit -Sn SOFT -Hn HARD`, as
+ * daemon_start_args(fx, NULL) does.  0 or -errno. */
+int daemon_start_nofile(struct daemon_fx *fx, unsigned long long soft, unsigned long long hard,
+			const char *conf);
+
 /* Exit status (>= 0) if the daemon ended (it is reaped), else -EBUSY. */
 int daemon_exited(struct daemon_fx *fx);
 
