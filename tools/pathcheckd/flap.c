@@ -24,11 +24,6 @@ const char *flap_reason_word(unsigned int bit)
 	return bit == MARG_FLAPPING ? "flapping" : "slow";
 }
 
-static int reason_idx(unsigned int bit)
-{
-	return bit == MARG_FLAPPING ? 0 : 1;
-}
-
 void flap_free(struct rec *r)
 {
 	free(r->fl.t);
@@ -115,7 +110,7 @@ static void flap_transition(struct daemon *d, struct rec *r, struct rec_change *
 	/* more than flap_threshold: cap transitions, the oldest within the window */
 	oldest = r->fl.t[r->fl.head % cap];
 	if (r->fl.n == cap && now - oldest <= cfg->flap_window_ms) {
-		snprintf(c->detail[reason_idx(MARG_FLAPPING)], sizeof(c->detail[0]),
+		snprintf(c->detail[marg_idx(MARG_FLAPPING)], sizeof(c->detail[0]),
 			 "%u transitions in %llu ms", cap, (unsigned long long)(now - oldest));
 		begin(r, c, MARG_FLAPPING);
 	}
@@ -137,7 +132,7 @@ static void slow_account(struct daemon *d, struct rec *r, struct rec_change *c, 
 	bool slow = 2 * r->fl.slow_above > r->fl.slow_total;
 
 	if (slow && !r->fl.slow) {
-		snprintf(c->detail[reason_idx(MARG_SLOW)], sizeof(c->detail[0]),
+		snprintf(c->detail[marg_idx(MARG_SLOW)], sizeof(c->detail[0]),
 			 "%u of %u checks in %llu ms above %u ms", r->fl.slow_above,
 			 r->fl.slow_total, (unsigned long long)(now - r->fl.slow_start_ms),
 			 cfg->slow_threshold_ms);

@@ -31,6 +31,11 @@ struct rec_change;
 /* The reasons a path is marginal, as bits of rec_change.on/off. */
 enum { MARG_FLAPPING = 1u << 0, MARG_SLOW = 1u << 1 };
 #define MARG_NREASONS 2
+/* A reason bit's index in rec_change.detail. */
+static inline unsigned int marg_idx(unsigned int bit)
+{
+	return bit == MARG_FLAPPING ? 0 : 1;
+}
 
 struct rec_flap {
 	uint64_t *t;		/* latest transition times, a ring; NULL: none yet */

@@ -96,7 +96,7 @@ static void log_marginal(struct daemon *d, const struct rec *r, const struct rec
 		if ((c->on & bit) && logbudget_take(d, r->name, LOGB_MARGINAL))
 			logmsg(LOG_WARNING, "%s: path is marginal (%s: %s)",
 			       text_esc(r->name, esc, sizeof(esc)), word,
-			       c->detail[bit == MARG_FLAPPING ? 0 : 1]);
+			       c->detail[marg_idx(bit)]);
 		if ((c->off & bit) && logbudget_take(d, r->name, LOGB_UNMARGINAL))
 			logmsg(LOG_NOTICE, "%s: path is no longer marginal (%s), %llu transitions "
 			       "not logged one by one while it was, now %s",
