@@ -46,22 +46,6 @@ static long long metric(struct daemon_fx *fx, const char *series)
 	return atoll(p + strlen(want));
 }
 
-/* The first log line containing needle, copied. */
-static bool log_line(struct daemon_fx *fx, const char *needle, char *out, size_t len)
-{
-	char *log = daemon_log(fx), *p = strstr(log, needle), *b, *e;
-	bool found = p != NULL;
-
-	if (p) {
-		for (b = p; b > log && b[-1] != '\n'; b--)
-			;
-		e = strchr(p, '\n');
-		snprintf(out, len, "%.*s", (int)(e ? e - b : (long)strlen(b)), b);
-	}
-	free(log);
-	return found;
-}
-
 static char conf[PATH_MAX + 256];
 
 /* A soft limit below the hard one goes up to it: every path opens. */
@@ -104,7 +88,7 @@ static void test_nofile_hard_too_low(void)
 	snprintf(conf, sizeof(conf), "interval 200ms\npath %s/f*\n", fx->dir);
 	PC_REQUIRE(daemon_start_nofile(fx, 200, 200, conf) == 0);
 	CU_ASSERT_EQUAL(daemon_log_count(fx, "paths not opened"), 1);
-	CU_ASSERT(log_line(fx, "paths not opened", line, sizeof(line)));
+	CU_ASSERT(daemon_log_line(fx, "paths not opened", line, sizeof(line)));
 	printf("\n  %s\n", line);
 	p = strstr(line, "paths not opened: too many open files (EMFILE)");
 	CU_ASSERT_PTR_NOT_NULL(p);
@@ -163,7 +147,7 @@ static void test_nofile_heal(void)
 	}
 	CU_ASSERT(daemon_cmd(fx, "reconfigure", R, sizeof(R)) == 3 && !strcmp(R, "ok\n"));
 	CU_ASSERT_EQUAL(daemon_log_count(fx, "paths not opened"), 1);
-	CU_ASSERT(log_line(fx, "paths not opened", line, sizeof(line)));
+	CU_ASSERT(daemon_log_line(fx, "paths not opened", line, sizeof(line)));
 	printf("\n  %s\n", line);
 	CU_ASSERT(sscanf(line, "%llu paths not opened", &n) == 1 && n > 0 && n < 300);
 	p = strstr(line, "raise it to at least ");
@@ -246,7 +230,7 @@ static void test_aio_max_nr(void)
 	if (!wait_ret)
 		wait_ret = daemon_log_wait(fx, "paths not opened", 5000);
 	if (!wait_ret) {
-		log_line(fx, "paths not opened", line, sizeof(line));
+		daemon_log_line(fx, "paths not opened", line, sizeof(line));
 		stat_u64(fx, "unopened", &unopened);
 		want = metric(fx, "pathcheck_paths_unopened{reason=\"EAGAIN\"}");
 	}

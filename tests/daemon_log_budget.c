@@ -92,14 +92,10 @@ static void test_marginal_storm(void)
 {
 	struct daemon_fx *fx;
 	struct pathsim *sim = NULL;
-	const char *why = NULL;
 	unsigned int slack = daemon_slack_ms(), n = 6;
 	uint64_t t0;
-	int ret = pathsim_start(&sim, n, 0, &why);
 
-	if (ret && why)
-		PC_SKIP("%s", why);
-	PC_REQUIRE(ret == 0);
+	PATHSIM_START(sim, n, 0);
 	fx = daemon_fx_new();
 	PC_REQUIRE(fx != NULL);
 	daemon_fx_attach_sim(fx, sim);

@@ -80,13 +80,9 @@ static void test_marginal_down_shows_down(void)
 {
 	struct daemon_fx *fx;
 	struct pathsim *sim = NULL;
-	const char *why = NULL;
 	unsigned int slack = daemon_slack_ms();
-	int ret = pathsim_start(&sim, 2, 0, &why);
 
-	if (ret && why)
-		PC_SKIP("%s", why);
-	PC_REQUIRE(ret == 0);
+	PATHSIM_START(sim, 2, 0);
 	fx = daemon_fx_new();
 	PC_REQUIRE(fx != NULL);
 	daemon_fx_attach_sim(fx, sim);

@@ -94,22 +94,6 @@ static void test_pending_restart(void)
 	daemon_fx_free(fx);
 }
 
-/* The first log line containing needle, copied. */
-static bool log_line(struct daemon_fx *fx, const char *needle, char *out, size_t len)
-{
-	char *log = daemon_log(fx), *p = strstr(log, needle), *b, *e;
-	bool found = p != NULL;
-
-	if (p) {
-		for (b = p; b > log && b[-1] != '\n'; b--)
-			;
-		e = strchr(p, '\n');
-		snprintf(out, len, "%.*s", (int)(e ? e - b : (long)strlen(b)), b);
-	}
-	free(log);
-	return found;
-}
-
 /*
  * The limit advice counts with the group_size in force: started with 1
  * (a group, so one more descriptor, per path), reloaded with 1000 and 300
@@ -131,7 +115,7 @@ static void test_advice_in_force(void)
 				 fx->dir) == 0);
 	CU_ASSERT(daemon_cmd(fx, "reconfigure", R, sizeof(R)) > 0 && !strcmp(R, "ok\n"));
 	CU_ASSERT_EQUAL(daemon_log_wait(fx, "paths not opened", 3000 + daemon_slack_ms()), 0);
-	CU_ASSERT(log_line(fx, "paths not opened", line, sizeof(line)));
+	CU_ASSERT(daemon_log_line(fx, "paths not opened", line, sizeof(line)));
 	printf("\n  %s\n", line);
 	CU_ASSERT(sscanf(line, "%llu paths not opened", &n) == 1 && n > 0 && n < 300);
 	p = strstr(line, "raise it to at least ");

@@ -141,6 +141,8 @@ int daemon_wait_states(struct daemon_fx *fx, unsigned int n, const char *chk_st,
 char *daemon_log(struct daemon_fx *fx);
 /* Waits at most ms for a log line containing needle: 0 or -ETIMEDOUT. */
 int daemon_log_wait(struct daemon_fx *fx, const char *needle, unsigned int ms);
+/* The first log line containing needle, copied into out: false if none. */
+bool daemon_log_line(struct daemon_fx *fx, const char *needle, char *out, size_t len);
 /* Lines of the log containing needle. */
 unsigned int daemon_log_count(struct daemon_fx *fx, const char *needle);
 /* False (and the test failed, the report printed) if a sanitizer spoke. */

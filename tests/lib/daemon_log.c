@@ -120,3 +120,18 @@ unsigned long long daemon_log_summarized(struct daemon_fx *fx, const char *phras
 		*first20 = f20;
 	return sum;
 }
+
+bool daemon_log_line(struct daemon_fx *fx, const char *needle, char *out, size_t len)
+{
+	char *log = daemon_log(fx), *p = strstr(log, needle), *b, *e;
+	bool found = p != NULL;
+
+	if (p) {
+		for (b = p; b > log && b[-1] != '\n'; b--)
+			;
+		e = strchr(p, '\n');
+		snprintf(out, len, "%.*s", (int)(e ? e - b : (long)strlen(b)), b);
+	}
+	free(log);
+	return found;
+}
