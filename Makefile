@@ -91,6 +91,7 @@ pathcheck-stress_LIBS = -lm
 dlclose_TEST_LIBS            = -ldl
 destroyer_nothread_TEST_LIBS = -Wl,--wrap=pthread_create
 check_many_free_TEST_LIBS    = -Wl,--wrap=malloc,--wrap=free
+daemon_config_doc_TEST_LIBS  = -lm
 TEST_SRCS  := $(wildcard tests/*.c)
 TESTS      := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 # tests/*.sh: tests of the build and the install tree, of the shipped
@@ -169,6 +170,9 @@ $(TOOLS): $(B)/%: $$(addprefix $(B)/obj/,$$(addsuffix .o,$$(basename $$(wildcard
 	@echo '  LD     $@'
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(A) $(LIB_LIBS) $($*_LIBS)
 
+# The config table, linked into the test that holds the man page to it.
+$(B)/tests/daemon_config_doc: $(addprefix $(B)/obj/tools/pathcheckd/,config.o config_settings.o \
+	config_expand.o devtimeout.o) $(TOOL_COMMON)
 $(TESTS): $(B)/tests/%: $(B)/obj/tests/%.o $(TEST_LIB) $(A)
 	@mkdir -p $(dir $@)
 	@echo '  LD     $@'

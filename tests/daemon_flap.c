@@ -114,11 +114,15 @@ static void test_marginal_backoff(void)
 
 	/* classified: flaky is flapping, slow is slow, p0 and p3 never */
 	CU_ASSERT(wait_reason(fx, "p1", "flapping", 5000 + slack));
-	CU_ASSERT(path_field(fx, "p1", "chk_st", s, sizeof(s)) && !strcmp(s, "marginal"));
+	/* marginal beside the checker state, never instead of it */
+	CU_ASSERT(path_field(fx, "p1", "chk_st", s, sizeof(s)) &&
+		  (!strcmp(s, "ready") || !strcmp(s, "faulty")));
+	CU_ASSERT_PTR_NOT_NULL(strstr(R, "\"marginal\":true,\"marginal_reason\":\"flapping\""));
 	CU_ASSERT(wait_reason(fx, "p2", "slow", 3000 + slack));
-	CU_ASSERT(path_field(fx, "p2", "state", s, sizeof(s)) && !strcmp(s, "marginal"));
+	CU_ASSERT(path_field(fx, "p2", "state", s, sizeof(s)) && !strcmp(s, "up"));
 	CU_ASSERT(daemon_cmd(fx, "show metrics", R, sizeof(R)) > 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(R, "\npathcheck_paths{state=\"marginal\"} 2\n"));
+	CU_ASSERT_PTR_NULL(strstr(R, "state=\"marginal\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(R, "\npathcheck_marginal_paths 2\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(R, "\npathcheck_paths_marginal{reason=\"flapping\"} 1\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(R, "\npathcheck_paths_marginal{reason=\"slow\"} 1\n"));
 	CU_ASSERT(daemon_log_count(fx, "p1: path is marginal (flapping: 3 transitions in ") == 1);

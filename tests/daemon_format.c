@@ -79,7 +79,7 @@ static void format_next_check(struct daemon_fx *fx)
 	CU_ASSERT(next >= 0 && next <= 1000);
 	CU_ASSERT(daemon_cmd(fx, "show paths", fx->last, fx->last_cap) > 0);
 	CU_ASSERT(reply_starts_with(fx->last, "dev ") &&
-		  strstr(fx->last, "  dev_t     chk_st         checks"));
+		  strstr(fx->last, "  dev_t     chk_st       marginal    checks"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(fx->last, "next_check  reason\n"));
 	CU_ASSERT(reply_has_line(fx->last, "f0 ", " -  ", "s        ok"));
 	CU_ASSERT(daemon_cmd(fx, "show path f0 json", fx->last, fx->last_cap) > 0);

@@ -187,7 +187,7 @@ static void test_hold_unwritable(void)
 	daemon_fx_free(fx);
 }
 
-/* A malformed state file: its bad lines are skipped with a warning. */
+/* A malformed state file: its bad lines are skipped, with one warning. */
 static void test_hold_file_bad(void)
 {
 	struct daemon_fx *fx = daemon_fx_files(2);
@@ -207,7 +207,9 @@ static void test_hold_file_bad(void)
 	fclose(f);
 	PC_REQUIRE(daemon_config(fx, "interval %ums\npath %s/f*\n", INTERVAL_MS, fx->dir) == 0);
 	PC_REQUIRE(daemon_start_args(fx, NULL) == 0);
-	CU_ASSERT_EQUAL(daemon_log_count(fx, "not a hold line, ignored"), 3);
+	CU_ASSERT_EQUAL(daemon_log_count(fx, "holds: 3 lines are not hold lines, ignored "
+					 "(the first: line 3)"), 1);
+	CU_ASSERT_EQUAL(daemon_log_count(fx, "hold line"), 1);
 	CU_ASSERT(daemon_path_str(fx, "f0", "chk_st", s, sizeof(s)) && !strcmp(s, "held"));
 	CU_ASSERT(reply_json_str(fx->last, "held_by", s, sizeof(s)) && !strcmp(s, "uid 5 pid 6"));
 	CU_ASSERT(reply_json_str(fx->last, "held_since", s, sizeof(s)) &&

@@ -30,35 +30,6 @@
 
 static char R[4 << 20];
 
-/*
- * The daemon started under `ulimit -Sn SOFT -Hn HARD`, through a wrapper
- * script: this process could not raise its own hard limit back (that
- * takes CAP_SYS_RESOURCE, which root may lack in a container).
- */
-static int start_with_nofile(struct daemon_fx *fx, rlim_t soft, rlim_t hard, const char *conf)
-{
-	char wrap[PATH_MAX], real[PATH_MAX];
-	FILE *f;
-	int ret;
-
-	snprintf(wrap, sizeof(wrap), "%s/nofile.sh", fx->dir);
-	snprintf(real, sizeof(real), "%s", fx->bin);
-	f = fopen(wrap, "we");
-	if (!f)
-		return -errno;
-	fprintf(f, "#!/bin/sh\nulimit -Sn %llu && ulimit -Hn %llu && exec '%s' \"$@\"\n",
-		(unsigned long long)soft, (unsigned long long)hard, real);
-	if (fclose(f) || chmod(wrap, 0755))
-		return -errno;
-	ret = daemon_config(fx, "%s", conf);
-	if (ret)
-		return ret;
-	snprintf(fx->bin, sizeof(fx->bin), "%s", wrap);
-	ret = daemon_start_args(fx, NULL);
-	snprintf(fx->bin, sizeof(fx->bin), "%s", real);
-	return ret;
-}
-
 static bool stat_u64(struct daemon_fx *fx, const char *key, uint64_t *v)
 {
 	return daemon_cmd(fx, "show stats", R, sizeof(R)) > 0 && reply_kv_u64(R, key, v);
@@ -75,22 +46,6 @@ static long long metric(struct daemon_fx *fx, const char *series)
 	return atoll(p + strlen(want));
 }
 
-/* The first log line containing needle, copied. */
-static bool log_line(struct daemon_fx *fx, const char *needle, char *out, size_t len)
-{
-	char *log = daemon_log(fx), *p = strstr(log, needle), *b, *e;
-	bool found = p != NULL;
-
-	if (p) {
-		for (b = p; b > log && b[-1] != '\n'; b--)
-			;
-		e = strchr(p, '\n');
-		snprintf(out, len, "%.*s", (int)(e ? e - b : (long)strlen(b)), b);
-	}
-	free(log);
-	return found;
-}
-
 static char conf[PATH_MAX + 256];
 
 /* A soft limit below the hard one goes up to it: every path opens. */
@@ -102,7 +57,7 @@ static void test_nofile_soft_below_hard(void)
 	if (!fx)
 		return;
 	snprintf(conf, sizeof(conf), "interval 200ms\npath %s/f*\n", fx->dir);
-	PC_REQUIRE(start_with_nofile(fx, 128, 4096, conf) == 0);
+	PC_REQUIRE(daemon_start_nofile(fx, 128, 4096, conf) == 0);
 	snprintf(want, sizeof(want), "descriptor limit raised from 128 to the hard limit 4096");
 	CU_ASSERT_EQUAL(daemon_log_count(fx, want), 1);
 	CU_ASSERT_EQUAL(daemon_wait_states(fx, 300, "ready", 200 + daemon_slack_ms()), 0);
@@ -131,9 +86,9 @@ static void test_nofile_hard_too_low(void)
 	if (!fx)
 		return;
 	snprintf(conf, sizeof(conf), "interval 200ms\npath %s/f*\n", fx->dir);
-	PC_REQUIRE(start_with_nofile(fx, 200, 200, conf) == 0);
+	PC_REQUIRE(daemon_start_nofile(fx, 200, 200, conf) == 0);
 	CU_ASSERT_EQUAL(daemon_log_count(fx, "paths not opened"), 1);
-	CU_ASSERT(log_line(fx, "paths not opened", line, sizeof(line)));
+	CU_ASSERT(daemon_log_line(fx, "paths not opened", line, sizeof(line)));
 	printf("\n  %s\n", line);
 	p = strstr(line, "paths not opened: too many open files (EMFILE)");
 	CU_ASSERT_PTR_NOT_NULL(p);
@@ -192,7 +147,7 @@ static void test_nofile_heal(void)
 	}
 	CU_ASSERT(daemon_cmd(fx, "reconfigure", R, sizeof(R)) == 3 && !strcmp(R, "ok\n"));
 	CU_ASSERT_EQUAL(daemon_log_count(fx, "paths not opened"), 1);
-	CU_ASSERT(log_line(fx, "paths not opened", line, sizeof(line)));
+	CU_ASSERT(daemon_log_line(fx, "paths not opened", line, sizeof(line)));
 	printf("\n  %s\n", line);
 	CU_ASSERT(sscanf(line, "%llu paths not opened", &n) == 1 && n > 0 && n < 300);
 	p = strstr(line, "raise it to at least ");
@@ -275,7 +230,7 @@ static void test_aio_max_nr(void)
 	if (!wait_ret)
 		wait_ret = daemon_log_wait(fx, "paths not opened", 5000);
 	if (!wait_ret) {
-		log_line(fx, "paths not opened", line, sizeof(line));
+		daemon_log_line(fx, "paths not opened", line, sizeof(line));
 		stat_u64(fx, "unopened", &unopened);
 		want = metric(fx, "pathcheck_paths_unopened{reason=\"EAGAIN\"}");
 	}

@@ -329,9 +329,79 @@ static void test_man_page_lists_every_metric(void)
 	free(man);
 }
 
+/* The family of a sample: its name without labels and histogram suffix. */
+static void family_of(const char *line, const char *text, char *name, size_t len)
+{
+	static const char *const suffix[] = { "_bucket", "_sum", "_count" };
+
+	snprintf(name, len, "%.*s", (int)strcspn(line, "{ "), line);
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		size_t l = strlen(suffix[i]), nl = strlen(name);
+		char head[192];
+
+		if (nl <= l || strcmp(name + nl - l, suffix[i]))
+			continue;
+		/* only a histogram's: pathcheck_..._count may be a family of its own */
+		snprintf(head, sizeof(head), "# TYPE %.*s histogram\n", (int)(nl - l), name);
+		if (strstr(text, head))
+			name[nl - l] = '\0';
+		break;
+	}
+}
+
+/*
+ * Every series that show metrics writes (the counter table's rows and the
+ * computed families, metrics.c) comes after its family's HELP and TYPE,
+ * each written once; show stats, from the same table, has no key twice.
+ */
+static void test_every_sample_has_help_and_type(void)
+{
+	struct daemon_fx *fx = start_fx();
+	char reply[65536] = "\n", stats[16384] = "\n";
+	unsigned int samples = 0, keys = 0;
+
+	PC_REQUIRE(fx != NULL);
+	PC_REQUIRE(daemon_cmd(fx, "show metrics", reply + 1, sizeof(reply) - 1) > 0);
+	PC_REQUIRE(daemon_cmd(fx, "show stats", stats + 1, sizeof(stats) - 1) > 0);
+	CU_ASSERT_EQUAL(daemon_stop(fx), 0);
+	daemon_fx_free(fx);
+	for (char *l = strchr(reply, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
+		char name[128], help[160], type[160];
+		char *at;
+
+		if (l[1] == '#')
+			continue;
+		family_of(l + 1, reply, name, sizeof(name));
+		snprintf(help, sizeof(help), "\n# HELP %s ", name);
+		snprintf(type, sizeof(type), "\n# TYPE %s ", name);
+		*l = '\0';	/* the text before this sample */
+		at = strstr(reply, help);
+		if (!at || !strstr(reply, type))
+			printf("\n  %s: no HELP or TYPE before it", name);
+		CU_ASSERT(at && strstr(reply, type));
+		*l = '\n';
+		CU_ASSERT_EQUAL(reply_count(reply, help), 1);
+		CU_ASSERT_EQUAL(reply_count(reply, type), 1);
+		samples++;
+	}
+	printf("\n  %u samples, each after its HELP and TYPE\n", samples);
+	CU_ASSERT(samples >= 40);
+	for (char *l = stats; l && l[1]; l = strchr(l + 1, '\n')) {
+		char key[64], line[80];
+
+		if (sscanf(l + 1, "%63s", key) != 1)
+			break;
+		snprintf(line, sizeof(line), "\n%s ", key);
+		CU_ASSERT_EQUAL(reply_count(stats, line), 1);
+		keys++;
+	}
+	CU_ASSERT(keys >= 40);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct pc_test tests[] = {
+		{ "every_sample_has_help_and_type", test_every_sample_has_help_and_type },
 		{ "textfile_marks_a_stop", test_textfile_marks_a_stop },
 		{ "textfile_ages_after_a_crash", test_textfile_ages_after_a_crash },
 		{ "promtool_check_metrics", test_promtool_check_metrics },

@@ -54,6 +54,7 @@ struct daemon_fx {
 	char sim_control[DAEMON_FX_MAX_SIMS][PATH_MAX];	/* released before a kill */
 	unsigned int nsims;
 	unsigned int reply_ms;		/* bound on one reply (default 10 s) */
+	bool socket_in_config;		/* no -s: the config's socket line names sock */
 	char *last;			/* the reply daemon_reply_is/_starts/daemon_path_int got */
 	size_t last_cap;
 	void *test;			/* the CUnit test it was made in */
@@ -106,6 +107,11 @@ int daemon_start(struct daemon_fx *fx, const char *fmt, ...)
 /* The same with extra arguments (NULL-terminated) and the config as is. */
 int daemon_start_args(struct daemon_fx *fx, const char *const *extra);
 
+/* Writes conf and starts the daemon under `ulimit -Sn SOFT -Hn HARD`, as
+ * daemon_start_args(fx, NULL) does.  0 or -errno. */
+int daemon_start_nofile(struct daemon_fx *fx, unsigned long long soft, unsigned long long hard,
+			const char *conf);
+
 /* Exit status (>= 0) if the daemon ended (it is reaped), else -EBUSY. */
 int daemon_exited(struct daemon_fx *fx);
 
@@ -135,10 +141,19 @@ int daemon_wait_states(struct daemon_fx *fx, unsigned int n, const char *chk_st,
 char *daemon_log(struct daemon_fx *fx);
 /* Waits at most ms for a log line containing needle: 0 or -ETIMEDOUT. */
 int daemon_log_wait(struct daemon_fx *fx, const char *needle, unsigned int ms);
+/* The first log line containing needle, copied into out: false if none. */
+bool daemon_log_line(struct daemon_fx *fx, const char *needle, char *out, size_t len);
 /* Lines of the log containing needle. */
 unsigned int daemon_log_count(struct daemon_fx *fx, const char *needle);
 /* False (and the test failed, the report printed) if a sanitizer spoke. */
 bool daemon_log_clean(struct daemon_fx *fx);
+/*
+ * The log budget's summaries: the sum of N over the lines "N<phrase>"
+ * (phrase such as " more paths went down"; N may have commas); *lines:
+ * how many, *first20: one says "(first 20)".  Either may be NULL.
+ */
+unsigned long long daemon_log_summarized(struct daemon_fx *fx, const char *phrase,
+					 unsigned int *lines, bool *first20);
 /* Prints the last part of the log, for a failure's context. */
 void daemon_log_print(struct daemon_fx *fx);
 

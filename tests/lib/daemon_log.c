@@ -84,3 +84,54 @@ void daemon_log_print(struct daemon_fx *fx)
 	       len > tail ? log + len - tail : log);
 	free(log);
 }
+
+unsigned long long daemon_log_summarized(struct daemon_fx *fx, const char *phrase,
+					 unsigned int *lines, bool *first20)
+{
+	char *log = daemon_log(fx), *p = log;
+	unsigned long long sum = 0;
+	unsigned int n = 0;
+	bool f20 = false;
+
+	while ((p = strstr(p, phrase))) {
+		char *b = p, *e = strchr(p, '\n');
+		unsigned long long v = 0, scale = 1;
+
+		while (b > log && b[-1] != '\n')
+			b--;
+		for (char *q = p; q-- > b;) {
+			if (*q == ',')
+				continue;
+			if (*q < '0' || *q > '9')
+				break;
+			v += (unsigned long long)(*q - '0') * scale;
+			scale *= 10;
+		}
+		sum += v;
+		n++;
+		if (e && memmem(p, (size_t)(e - p), "(first 20)", 10))
+			f20 = true;
+		p = e ? e : p + 1;
+	}
+	free(log);
+	if (lines)
+		*lines = n;
+	if (first20)
+		*first20 = f20;
+	return sum;
+}
+
+bool daemon_log_line(struct daemon_fx *fx, const char *needle, char *out, size_t len)
+{
+	char *log = daemon_log(fx), *p = strstr(log, needle), *b, *e;
+	bool found = p != NULL;
+
+	if (p) {
+		for (b = p; b > log && b[-1] != '\n'; b--)
+			;
+		e = strchr(p, '\n');
+		snprintf(out, len, "%.*s", (int)(e ? e - b : (long)strlen(b)), b);
+	}
+	free(log);
+	return found;
+}

@@ -26,8 +26,6 @@
 
 /* --- paths --------------------------------------------------------------- */
 
-/* --- paths --------------------------------------------------------------- */
-
 /* "held_by" and "held_since" of a held path; null otherwise. */
 static void path_json_hold(struct sbuf *b, const struct rec *r)
 {
@@ -62,7 +60,7 @@ void cmd_path_json(struct sbuf *b, const struct rec *r)
 	sb_printf(b, ",\"chk_st\":\"%s\",\"state\":\"%s\",\"reason\":", chk_st_name(st),
 		  st == CHK_READY ? "up" : st == CHK_FAULTY || st == CHK_TIMEOUT ? "down" :
 		  st == CHK_PENDING ? "pending" : st == CHK_UNOPENED ? "unopened" :
-		  st == CHK_HELD ? "held" : st == CHK_MARGINAL ? "marginal" : "unchecked");
+		  st == CHK_HELD ? "held" : "unchecked");
 	sb_json_str(b, r->reason ? rec_reason_text(r, why, sizeof(why)) : "none");
 	sb_printf(b, ",\"error\":%d,\"checks\":%llu,\"transitions\":%llu,"
 		  "\"latency_us\":%llu,\"last_change\":", r->error,
@@ -97,7 +95,7 @@ void cmd_path_json(struct sbuf *b, const struct rec *r)
 		sb_printf(b, "\"%s\"", r->timeout_sysfs ? "sysfs" : "default");
 	}
 	path_json_hold(b, r);
-	sb_printf(b, ",\"marginal_reason\":");
+	sb_printf(b, ",\"marginal\":%s,\"marginal_reason\":", rec_marginal(r) ? "true" : "false");
 	if (rec_marginal(r))
 		sb_printf(b, "\"%s\",\"last_chk_st\":\"%s\"", rec_marginal_reason(r),
 			  chk_st_name(r->st));
@@ -117,6 +115,14 @@ static int name_width(struct daemon *d)
 	return (int)(w > 64 ? 64 : w);
 }
 
+/* The marginal column: its reasons, or "-". */
+static const char *marginal_word(const struct rec *r)
+{
+	if (r->fl.flapping && r->fl.slow)
+		return "flapping,slow";
+	return rec_marginal(r) ? rec_marginal_reason(r) : "-";
+}
+
 static void path_row(struct sbuf *b, const struct rec *r, int w)
 {
 	enum chk_st st;
@@ -127,9 +133,9 @@ static void path_row(struct sbuf *b, const struct rec *r, int w)
 		fmt_wall(when, sizeof(when), r->last_change_ms);
 	/* The name escaped (a newline in it would end the reply), then padded. */
 	sb_text_str(b, r->name);
-	sb_printf(b, "%*s  %-8s  %-11s  %8llu  %11llu  %10llu  %-20s  %-10s  %s\n",
+	sb_printf(b, "%*s  %-8s  %-11s  %-8s  %8llu  %11llu  %10llu  %-20s  %-10s  %s\n",
 		  w - (int)text_esc_len(r->name), "", fmt_devt(r, devt, sizeof(devt)),
-		  chk_st_name(st), (unsigned long long)r->checks,
+		  chk_st_name(st), marginal_word(r), (unsigned long long)r->checks,
 		  (unsigned long long)r->transitions, (unsigned long long)r->latency_us,
 		  when, fmt_next_check(r, next, sizeof(next)),
 		  r->reason ? rec_reason_text(r, why, sizeof(why)) : "-");
@@ -137,8 +143,8 @@ static void path_row(struct sbuf *b, const struct rec *r, int w)
 
 static void path_header(struct sbuf *b, int w)
 {
-	sb_printf(b, "%-*s  %-8s  %-11s  %8s  %11s  %10s  %-20s  %-10s  %s\n", w, "dev", "dev_t",
-		  "chk_st", "checks", "transitions", "latency_us", "last_change", "next_check",
+	sb_printf(b, "%-*s  %-8s  %-11s  %-8s  %8s  %11s  %10s  %-20s  %-10s  %s\n", w, "dev",
+		  "dev_t", "chk_st", "marginal", "checks", "transitions", "latency_us", "last_change", "next_check",
 		  "reason");
 }
 
@@ -185,100 +191,35 @@ void cmd_show_path(struct daemon *d, struct client *c, const char *what, bool js
 
 /* --- stats, status, daemon ----------------------------------------------- */
 
-struct kv {
-	const char *key;
-	uint64_t val;
-};
-
 void cmd_show_stats(struct daemon *d, struct client *c, bool json)
 {
-	struct pc_stats s;
-	const struct counters *k = &d->ctr;
-
-	stats_fill(d, &s);
-	const struct kv kv[] = {
-		{ "paths", s.paths }, { "groups", s.groups }, { "inflight", s.inflight },
-		{ "orphans", s.orphans }, { "checks", s.checks }, { "up", s.up },
-		{ "down", s.down }, { "timeouts", s.timeouts },
-		{ "groups_created", s.groups_created },
-		{ "groups_destroyed", s.groups_destroyed },
-		{ "orphans_reaped", s.orphans_reaped },
-		{ "late_completions", s.late_completions }, { "aio_slots", s.aio_slots },
-		{ "records", d->nrecs }, { "transitions", k->transitions },
-		{ "checks_started", k->checks_started }, { "checks_busy", k->checks_busy },
-		{ "results", k->results }, { "results_lost", k->results_lost },
-		{ "schedule_slips", k->schedule_slips },
-		{ "schedule_lag_p50_us", hist_quantile_us(&d->lag, 0.5) },
-		{ "schedule_lag_p99_us", hist_quantile_us(&d->lag, 0.99) },
-		{ "schedule_lag_max_us", hist_max_us(&d->lag) },
-		{ "clients", d->nclients }, { "subscribers", d->subscribers },
-		{ "clients_accepted", k->clients_accepted },
-		{ "clients_dropped", k->clients_dropped }, { "commands", k->commands },
-		{ "command_errors", k->command_errors }, { "events_sent", k->events_sent },
-		{ "reconfigures", k->reconfigures },
-		{ "reconfigure_errors", k->reconfigure_errors },
-		{ "reconfigure_requests", k->host.reconfigure_requests },
-		{ "reconfigures_merged", k->host.reconfigures_merged },
-		{ "unopened", limits_unopened(d) },
-		{ "open_retries", k->host.open_retries },
-		{ "paths_added_hotplug", k->host.added_hotplug },
-		{ "paths_removed_device_gone", k->host.removed[RM_DEVICE_GONE] },
-		{ "paths_removed_config", k->host.removed[RM_CONFIG] },
-		{ "paths_removed_command", k->host.removed[RM_COMMAND] },
-		{ "uevents", k->host.uevents }, { "uevents_lost", k->host.uevents_lost },
-		{ "log_lines_suppressed", k->host.log_suppressed },
-		{ "uptime_s", (now_ms() - d->start_ms) / 1000 },
-	};
-	struct sbuf *b = &c->out;
-	size_t n = sizeof(kv) / sizeof(kv[0]);
-
-	if (json)
-		sb_append(b, "{", 1);
-	for (size_t i = 0; i < n; i++) {
-		if (json)
-			sb_printf(b, "%s\"%s\":%llu", i ? "," : "", kv[i].key,
-				  (unsigned long long)kv[i].val);
-		else
-			sb_printf(b, "%-20s %llu\n", kv[i].key, (unsigned long long)kv[i].val);
-	}
-	if (json)
-		sb_append(b, "}\n", 2);
+	metrics_stats(d, &c->out, json);
 	ctl_reply_end(d, c);
-}
-
-static void count_states(struct daemon *d, uint64_t count[CHK_NSTATES])
-{
-	memset(count, 0, sizeof(uint64_t) * CHK_NSTATES);
-	for (size_t i = 0; i < d->nrecs; i++) {
-		enum chk_st st;
-
-		rec_display(d->recs[i], &st);
-		count[st]++;
-	}
 }
 
 void cmd_show_status(struct daemon *d, struct client *c, bool json)
 {
 	static const enum chk_st order[] = { CHK_READY, CHK_FAULTY, CHK_TIMEOUT,
-					     CHK_PENDING, CHK_UNDEF, CHK_UNOPENED, CHK_HELD,
-					     CHK_MARGINAL };
+					     CHK_PENDING, CHK_UNDEF, CHK_UNOPENED, CHK_HELD };
 	const size_t norder = sizeof(order) / sizeof(order[0]);
-	uint64_t count[CHK_NSTATES];
+	uint64_t count[CHK_NSTATES], marginal;
 	struct sbuf *b = &c->out;
 
-	count_states(d, count);
+	/* The states add up to the paths; marginal paths are counted apart. */
+	recs_count_states(d, count, &marginal);
 	if (json) {
 		sb_printf(b, "{\"paths\":%zu", d->nrecs);
 		for (size_t i = 0; i < norder; i++)
 			sb_printf(b, ",\"%s\":%llu", chk_st_name(order[i]),
 				  (unsigned long long)count[order[i]]);
-		sb_printf(b, "}\n");
+		sb_printf(b, ",\"marginal\":%llu}\n", (unsigned long long)marginal);
 	} else {
 		sb_printf(b, "path checker states:\n");
 		for (size_t i = 0; i < norder; i++)
 			sb_printf(b, "%-20s %llu\n", chk_st_name(order[i]),
 				  (unsigned long long)count[order[i]]);
-		sb_printf(b, "paths: %zu\n", d->nrecs);
+		sb_printf(b, "paths: %zu\nmarginal paths: %llu\n", d->nrecs,
+			  (unsigned long long)marginal);
 	}
 	ctl_reply_end(d, c);
 }

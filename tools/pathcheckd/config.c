@@ -33,7 +33,7 @@
 
 #define DEFAULT_INTERVAL_MS	5000
 #define DEFAULT_SOCKET_MODE	0600
-#define DEFAULT_LOG_BUDGET	100	/* transition lines a second */
+#define DEFAULT_LOG_BUDGET	100	/* per-path lines a second */
 
 struct parser {
 	const char *file;
@@ -133,24 +133,41 @@ static bool parse_uint(const char *s, unsigned int base, unsigned int max, unsig
 /* --- keywords --------------------------------------------------------------- */
 
 const struct keyword config_keywords[] = {
-	{ "interval", KW_DURATION, offsetof(struct config, interval_ms), 0, 0 },
-	{ "timeout", KW_DURATION, offsetof(struct config, timeout_ms), 0, 0 },
-	{ "workers", KW_COUNT, offsetof(struct config, workers), 0, 1024 },
-	{ "group_size", KW_COUNT, offsetof(struct config, group_size), 1, 65536 },
-	{ "shutdown_timeout", KW_DURATION, offsetof(struct config, shutdown_ms), 0, 0 },
-	{ "socket", KW_ABSPATH, offsetof(struct config, socket_path), 0, SOCKET_MAX },
-	{ "socket_mode", KW_MODE, offsetof(struct config, socket_mode), 0, 0777 },
-	{ "metrics_file", KW_ABSPATH, offsetof(struct config, metrics_file), 0, PATH_MAX - 1 },
-	{ "log", KW_LOG, offsetof(struct config, log_target), 0, 0 },
-	{ "log_budget", KW_COUNT, offsetof(struct config, log_budget), 0, 1000000 },
-	{ "flap_threshold", KW_COUNT, offsetof(struct config, flap_threshold), 1, 1000 },
-	{ "flap_window", KW_DURATION, offsetof(struct config, flap_window_ms), 0, 0 },
-	{ "flap_recovery", KW_DURATION, offsetof(struct config, flap_recovery_ms), 0, 0 },
-	{ "slow_threshold", KW_DURATION, offsetof(struct config, slow_threshold_ms), 0, 0 },
-	{ "slow_window", KW_DURATION, offsetof(struct config, slow_window_ms), 0, 0 },
-	{ "max_interval", KW_DURATION, offsetof(struct config, max_interval_ms), 0, 0 },
-	{ "path", KW_PATH, 0, 0, 0 },
-	{ "blacklist", KW_BLACKLIST, 0, 0, 0 },
+	{ "interval", KW_DURATION, offsetof(struct config, interval_ms), 0, 0,
+	  DEFAULT_INTERVAL_MS, 0, KW_RELOAD, ".BI interval \" DUR\"" },
+	{ "timeout", KW_DURATION, offsetof(struct config, timeout_ms), 0, 0,
+	  PC_DEFAULT_TIMEOUT_MS, 0, KW_RELOAD, ".BI timeout \" DUR\"" },
+	{ "workers", KW_COUNT, offsetof(struct config, workers), 0, 1024,
+	  0, 0, KW_RESTART, ".BI workers \" N\"" },
+	{ "group_size", KW_COUNT, offsetof(struct config, group_size), 1, 65536,
+	  0, PC_DEFAULT_GROUP_SIZE, KW_RESTART, ".BI group_size \" N\"" },
+	{ "shutdown_timeout", KW_DURATION, offsetof(struct config, shutdown_ms), 0, 0,
+	  0, PC_DEFAULT_SHUTDOWN_MS, KW_RESTART, ".BI shutdown_timeout \" DUR\"" },
+	{ "socket", KW_ABSPATH, offsetof(struct config, socket_path), 0, SOCKET_MAX,
+	  0, 0, KW_RESTART, ".BI socket \" PATH\"" },
+	{ "socket_mode", KW_MODE, offsetof(struct config, socket_mode), 0, 0777,
+	  DEFAULT_SOCKET_MODE, 0, KW_RELOAD, ".BI socket_mode \" MODE\"" },
+	{ "metrics_file", KW_ABSPATH, offsetof(struct config, metrics_file), 0, PATH_MAX - 1,
+	  0, 0, KW_RELOAD, ".BI metrics_file \" PATH\"" },
+	{ "log", KW_LOG, offsetof(struct config, log_target), 0, 0,
+	  CFG_LOG_AUTO, 0, KW_RELOAD, ".BR log \" \" stderr | syslog | journal | auto" },
+	{ "log_budget", KW_COUNT, offsetof(struct config, log_budget), 0, 1000000,
+	  DEFAULT_LOG_BUDGET, 0, KW_RELOAD, ".BI log_budget \" N\"" },
+	{ "flap_threshold", KW_COUNT, offsetof(struct config, flap_threshold), 1, 1000,
+	  2, 0, KW_RELOAD, ".BI flap_threshold \" N\"" },
+	{ "flap_window", KW_DURATION, offsetof(struct config, flap_window_ms), 0, 0,
+	  60000, 0, KW_RELOAD, ".BI flap_window \" DUR\"" },
+	{ "flap_recovery", KW_DURATION, offsetof(struct config, flap_recovery_ms), 0, 0,
+	  60000, 0, KW_RELOAD, ".BI flap_recovery \" DUR\"" },
+	{ "slow_threshold", KW_DURATION, offsetof(struct config, slow_threshold_ms), 0, 0,
+	  0, 0, KW_RELOAD, ".BI slow_threshold \" DUR\"" },
+	{ "slow_window", KW_DURATION, offsetof(struct config, slow_window_ms), 0, 0,
+	  60000, 0, KW_RELOAD, ".BI slow_window \" DUR\"" },
+	{ "max_interval", KW_DURATION, offsetof(struct config, max_interval_ms), 0, 0,
+	  0, 0, KW_RELOAD, ".BI max_interval \" DUR\"" },
+	{ "path", KW_PATH, 0, 0, 0, 0, 0, KW_RELOAD,
+	  ".BI path \" GLOB \" \\fR[\\fBinterval=\\fIDUR\\fR] \" \" \\fR[\\fBtimeout=\\fIDUR\\fR]" },
+	{ "blacklist", KW_BLACKLIST, 0, 0, 0, 0, 0, KW_RELOAD, ".BI blacklist \" GLOB\"" },
 };
 #define NKEYWORDS (sizeof(config_keywords) / sizeof(config_keywords[0]))
 const size_t config_nkeywords = NKEYWORDS;
@@ -395,17 +412,28 @@ static int parse_line(struct parser *p, const char *s, size_t n)
 	return parse_words(p, buf);
 }
 
+/* The table's defaults; the lists and paths start empty. */
 static void set_defaults(struct config *cfg)
 {
-	cfg->interval_ms = DEFAULT_INTERVAL_MS;
-	cfg->timeout_ms = PC_DEFAULT_TIMEOUT_MS;
-	cfg->socket_mode = DEFAULT_SOCKET_MODE;
-	cfg->log_target = CFG_LOG_AUTO;
-	cfg->log_budget = DEFAULT_LOG_BUDGET;
-	cfg->flap_threshold = 2;
-	cfg->flap_window_ms = 60000;
-	cfg->flap_recovery_ms = 60000;
-	cfg->slow_window_ms = 60000;
+	for (size_t i = 0; i < NKEYWORDS; i++) {
+		const struct keyword *kw = &config_keywords[i];
+		void *f = (char *)cfg + kw->off;
+
+		switch (kw->kind) {
+		case KW_DURATION:
+		case KW_COUNT:
+		case KW_MODE:
+			*(unsigned int *)f = kw->def;
+			break;
+		case KW_LOG:
+			*(int *)f = (int)kw->def;
+			break;
+		case KW_ABSPATH:
+		case KW_PATH:
+		case KW_BLACKLIST:
+			break;
+		}
+	}
 }
 
 static int parse_text(struct parser *p, const char *text, size_t len)

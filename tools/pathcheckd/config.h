@@ -32,7 +32,7 @@ struct config {
 	unsigned int socket_mode;	/* default 0600 */
 	char *metrics_file;		/* NULL: no metrics file */
 	int log_target;			/* enum cfg_log */
-	unsigned int log_budget;	/* transition lines a second; 0: no limit */
+	unsigned int log_budget;	/* per-path lines a second; 0: no limit */
 	struct cfg_path_rule *rules;
 	size_t nrules;
 	/* marginal paths and backoff (flap.h); 0: off (slow_threshold, max_interval) */
@@ -87,6 +87,13 @@ void config_free(struct config *cfg);
  */
 bool config_setting(const struct config *cfg, size_t i, const char **name,
 		    char *val, size_t len, unsigned int *line);
+
+/* True if keyword NAME's value differs between a and b (as show config
+ * writes it). */
+bool config_differs(const struct config *a, const struct config *b, const char *name);
+/* dst: only the settings that take effect at restart, copied from src
+ * (the rest zero; config_free frees it).  0 or -ENOMEM. */
+int config_copy_restart(struct config *dst, const struct config *src);
 
 /*
  * Expand the rules into a list of devices: glob(3) each rule in order,

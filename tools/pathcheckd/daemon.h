@@ -40,6 +40,9 @@ struct counters {
 
 struct daemon {
 	struct config cfg;
+	/* The settings that take effect at restart, as they were at start:
+	 * in force whatever a reload read (show config, the limit advice). */
+	struct config started;
 	char *config_file;
 	char *socket_path;		/* in use (from -s or the config) */
 	char *metrics_file;		/* from --metrics-file or the config */

@@ -3,13 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 
 #include "ctl.h"
 #include "clock.h"
-#include "escape.h"
-#include "log.h"
-#include "sched.h"
+#include "daemon.h"
+#include "pipeline.h"
 
 bool rec_marginal(const struct rec *r)
 {
@@ -21,13 +19,18 @@ const char *rec_marginal_reason(const struct rec *r)
 	return r->fl.flapping ? "flapping" : r->fl.slow ? "slow" : NULL;
 }
 
+const char *flap_reason_word(unsigned int bit)
+{
+	return bit == MARG_FLAPPING ? "flapping" : "slow";
+}
+
 void flap_free(struct rec *r)
 {
 	free(r->fl.t);
 	r->fl.t = NULL;
 }
 
-static void publish(struct daemon *d, const struct rec *r, bool on, const char *reason)
+void flap_publish(struct daemon *d, const struct rec *r, bool on, unsigned int bit)
 {
 	struct sbuf ev = { 0 };
 	char when[40];
@@ -42,62 +45,55 @@ static void publish(struct daemon *d, const struct rec *r, bool on, const char *
 	sb_printf(&ev, ",\"path\":");
 	sb_json_str(&ev, r->dev);
 	sb_printf(&ev, ",\"marginal\":%s,\"reason\":\"%s\",\"transitions\":%llu,\"time\":\"%s\"}\n",
-		  on ? "true" : "false", reason, (unsigned long long)r->transitions, when);
+		  on ? "true" : "false", flap_reason_word(bit),
+		  (unsigned long long)r->transitions, when);
 	ctl_publish(d, &ev);
 	sb_free(&ev);
 }
 
-static void become_marginal(struct daemon *d, struct rec *r, const char *reason,
-			    const char *detail)
+static bool *flag(struct rec *r, unsigned int bit)
 {
-	char esc[256];
-	bool was = rec_marginal(r);
+	return bit == MARG_FLAPPING ? &r->fl.flapping : &r->fl.slow;
+}
 
-	if (!strcmp(reason, "flapping"))
-		r->fl.flapping = true;
-	else
-		r->fl.slow = true;
-	if (!was) {
+static void begin(struct rec *r, struct rec_change *c, unsigned int bit)
+{
+	if (!rec_marginal(r)) {
 		r->fl.since_ms = now_ms();
 		r->fl.hidden = 0;
 	}
+	*flag(r, bit) = true;
+	c->on |= bit;
 	/* Back to the base interval: a marginal path is watched closely. */
 	r->fl.cur_interval_ms = 0;
-	logmsg(LOG_WARNING, "%s: path is marginal (%s: %s)", text_esc(r->name, esc, sizeof(esc)),
-	       reason, detail);
-	publish(d, r, true, reason);
 }
 
-static void end_marginal(struct daemon *d, struct rec *r, const char *reason)
+static void end(struct rec *r, struct rec_change *c, unsigned int bit)
 {
-	char esc[256];
-
-	if (!strcmp(reason, "flapping"))
-		r->fl.flapping = false;
-	else
-		r->fl.slow = false;
-	logmsg(LOG_NOTICE, "%s: path is no longer marginal (%s), %llu transitions not logged "
-	       "one by one while it was, now %s", text_esc(r->name, esc, sizeof(esc)), reason,
-	       (unsigned long long)r->fl.hidden, r->st == CHK_READY ? "up" : "down");
+	*flag(r, bit) = false;
+	c->off |= bit;
+	c->hidden = r->fl.hidden;
 	if (!rec_marginal(r))
 		r->fl.hidden = 0;
-	publish(d, r, false, reason);
 }
 
-bool flap_transition(struct daemon *d, struct rec *r)
+/* A transition of r: into the ring; flapping when the ring is full within
+ * the window.  The line of the transition that tips it is logged. */
+static void flap_transition(struct daemon *d, struct rec *r, struct rec_change *c)
 {
-	const struct config *c = &d->cfg;
-	unsigned int cap = c->flap_threshold + 1;
+	const struct config *cfg = &d->cfg;
+	unsigned int cap = cfg->flap_threshold + 1;
 	uint64_t now = now_ms(), oldest;
-	char detail[96];
 
 	if (r->transitions <= 1)	/* the first result is no flap */
-		return false;
+		return;
 	if (r->fl.cap != cap) {		/* first flap, or a new threshold */
 		uint64_t *t = realloc(r->fl.t, cap * sizeof(*t));
 
-		if (!t)
-			return rec_marginal(r);
+		if (!t) {
+			c->quiet = rec_marginal(r);
+			return;
+		}
 		r->fl.t = t;
 		r->fl.cap = cap;
 		r->fl.n = r->fl.head = 0;
@@ -108,68 +104,71 @@ bool flap_transition(struct daemon *d, struct rec *r)
 		r->fl.n++;
 	if (rec_marginal(r)) {
 		r->fl.hidden++;
-		return true;
+		c->quiet = true;
+		return;
 	}
 	/* more than flap_threshold: cap transitions, the oldest within the window */
 	oldest = r->fl.t[r->fl.head % cap];
-	if (r->fl.n == cap && now - oldest <= c->flap_window_ms) {
-		snprintf(detail, sizeof(detail), "%u transitions in %llu ms", cap,
-			 (unsigned long long)(now - oldest));
-		become_marginal(d, r, "flapping", detail);
-		return false;	/* this one is logged: it tipped the balance */
+	if (r->fl.n == cap && now - oldest <= cfg->flap_window_ms) {
+		snprintf(c->detail[marg_idx(MARG_FLAPPING)], sizeof(c->detail[0]),
+			 "%u transitions in %llu ms", cap, (unsigned long long)(now - oldest));
+		begin(r, c, MARG_FLAPPING);
 	}
-	return false;
 }
 
-static void slow_account(struct daemon *d, struct rec *r, uint64_t latency_us, uint64_t now)
+static void slow_account(struct daemon *d, struct rec *r, struct rec_change *c, uint64_t now)
 {
-	const struct config *c = &d->cfg;
-	char detail[128];
+	const struct config *cfg = &d->cfg;
 
-	if (!c->slow_threshold_ms)
+	if (!cfg->slow_threshold_ms)
 		return;
 	if (!r->fl.slow_start_ms)
 		r->fl.slow_start_ms = now;
 	r->fl.slow_total++;
-	r->fl.slow_above += latency_us > (uint64_t)c->slow_threshold_ms * 1000;
-	if (now - r->fl.slow_start_ms < c->slow_window_ms)
+	r->fl.slow_above += r->latency_us > (uint64_t)cfg->slow_threshold_ms * 1000;
+	if (now - r->fl.slow_start_ms < cfg->slow_window_ms)
 		return;
 	/* A whole window: its median is above the threshold iff most are. */
 	bool slow = 2 * r->fl.slow_above > r->fl.slow_total;
 
 	if (slow && !r->fl.slow) {
-		snprintf(detail, sizeof(detail), "%u of %u checks in %llu ms above %u ms",
-			 r->fl.slow_above, r->fl.slow_total,
-			 (unsigned long long)(now - r->fl.slow_start_ms), c->slow_threshold_ms);
-		become_marginal(d, r, "slow", detail);
+		snprintf(c->detail[marg_idx(MARG_SLOW)], sizeof(c->detail[0]),
+			 "%u of %u checks in %llu ms above %u ms", r->fl.slow_above,
+			 r->fl.slow_total, (unsigned long long)(now - r->fl.slow_start_ms),
+			 cfg->slow_threshold_ms);
+		begin(r, c, MARG_SLOW);
 	} else if (!slow && r->fl.slow) {
-		end_marginal(d, r, "slow");
+		end(r, c, MARG_SLOW);
 	}
 	r->fl.slow_start_ms = now;
 	r->fl.slow_above = r->fl.slow_total = 0;
 }
 
-void flap_result(struct daemon *d, struct rec *r, bool up, bool transitioned,
-		 uint64_t latency_us)
+static void backoff(struct daemon *d, struct rec *r, struct rec_change *c, uint64_t now)
 {
-	uint64_t now = now_ms();
 	unsigned int max = d->cfg.max_interval_ms;
 
-	slow_account(d, r, latency_us, now);
-	if (!up || transitioned || rec_marginal(r) || max <= r->interval_ms) {
+	if (r->st != CHK_READY || c->transition || rec_marginal(r) || max <= r->interval_ms) {
 		bool was_backed_off = r->fl.cur_interval_ms > r->interval_ms;
 
 		r->fl.cur_interval_ms = 0;
 		/* A backed-off path that went bad: its next check at the base interval. */
-		if (was_backed_off && r->due_ms > now + r->interval_ms && r->heap_idx != SIZE_MAX) {
-			sched_remove(d, r);
-			sched_insert(d, r, now + r->interval_ms);
-		}
+		c->rebase = was_backed_off && r->due_ms > now + r->interval_ms;
 		return;
 	}
 	unsigned int cur = r->fl.cur_interval_ms ? r->fl.cur_interval_ms : r->interval_ms;
 
 	r->fl.cur_interval_ms = cur >= max / 2 ? max : cur * 2;
+}
+
+void flap_derive(struct daemon *d, struct rec *r, struct rec_change *c)
+{
+	uint64_t now = now_ms();
+
+	if (c->transition)
+		flap_transition(d, r, c);
+	slow_account(d, r, c, now);
+	backoff(d, r, c, now);
 }
 
 unsigned int flap_interval(const struct rec *r)
@@ -181,8 +180,11 @@ void flap_housekeeping(struct daemon *d, uint64_t now)
 {
 	for (size_t i = 0; i < d->nrecs; i++) {
 		struct rec *r = d->recs[i];
+		struct rec_change c = { .from = r->st };
 
-		if (r->fl.flapping && now - r->last_change_ms >= d->cfg.flap_recovery_ms)
-			end_marginal(d, r, "flapping");
+		if (!r->fl.flapping || now - r->last_change_ms < d->cfg.flap_recovery_ms)
+			continue;
+		end(r, &c, MARG_FLAPPING);
+		rec_observe(d, r, &c);
 	}
 }

@@ -162,36 +162,42 @@ static void holds_del(struct holds *h, size_t i)
 	h->v[i] = h->v[--h->n];
 }
 
-/* One line of the file: true if it was a hold and is now in the table. */
-static bool parse_line(struct holds *h, char *line, unsigned int lineno)
+/* One line of the file: 0 (a hold, now in the table, or a comment),
+ * -EINVAL (no hold line) or -ENOMEM. */
+static int parse_line(struct holds *h, char *line)
 {
 	char *save = NULL, *kw, *since, *dev, *by, *end;
 	long long t;
 
 	kw = strtok_r(line, " ", &save);
 	if (!kw || kw[0] == '#')
-		return true;
+		return 0;
 	since = strtok_r(NULL, " ", &save);
 	dev = strtok_r(NULL, " ", &save);
 	by = save && *save ? save : (char *)"unknown";
 	t = since ? strtoll(since, &end, 10) : -1;
 	if (strcmp(kw, "hold") || !since || *end || t < 0 || !dev || !get_path(dev) ||
-	    dev[0] != '/') {
-		logmsg(LOG_WARNING, "%s:%u: not a hold line, ignored", h->file, lineno);
-		return false;
-	}
-	if (holds_add(h, dev, by, (time_t)t)) {
-		logmsg(LOG_ERR, "%s:%u: out of memory", h->file, lineno);
-		return false;
-	}
-	return true;
+	    dev[0] != '/')
+		return -EINVAL;
+	return holds_add(h, dev, by, (time_t)t);
+}
+
+/* A corrupt file is one line in the log, however many lines it has. */
+static void report_bad(const struct holds *h, unsigned int bad, unsigned int first,
+		       unsigned int oom)
+{
+	if (bad)
+		logmsg(LOG_WARNING, "%s: %u line%s not hold lines, ignored (the first: line %u)",
+		       h->file, bad, bad == 1 ? " is" : "s are", first);
+	if (oom)
+		logmsg(LOG_ERR, "%s: out of memory: %u holds not loaded", h->file, oom);
 }
 
 static void holds_load(struct holds *h)
 {
 	FILE *f = fopen(h->file, "re");
 	char line[HOLD_LINE_MAX];
-	unsigned int n = 0;
+	unsigned int n = 0, bad = 0, first_bad = 0, oom = 0;
 
 	if (!f) {
 		if (errno != ENOENT)
@@ -204,9 +210,17 @@ static void holds_load(struct holds *h)
 		n++;
 		if (len && line[len - 1] == '\n')
 			line[--len] = '\0';
-		parse_line(h, line, n);
+		switch (parse_line(h, line)) {
+		case -EINVAL:
+			first_bad = bad++ ? first_bad : n;
+			break;
+		case -ENOMEM:
+			oom++;
+			break;
+		}
 	}
 	fclose(f);
+	report_bad(h, bad, first_bad, oom);
 	if (h->n)
 		logmsg(LOG_NOTICE, "%zu path%s held (%s)", h->n, h->n == 1 ? "" : "s", h->file);
 }

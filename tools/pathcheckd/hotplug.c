@@ -74,7 +74,8 @@ static void publish(struct daemon *d, const struct rec *r, const char *event,
 /* Every way a path leaves goes through here: logged, published, counted. */
 void path_removed(struct daemon *d, struct rec *r, enum rm_cause cause)
 {
-	logmsg(LOG_NOTICE, "%s: path removed (%s)", r->name, rm_cause_text(cause));
+	if (logbudget_take(d, r->name, LOGB_REMOVED + cause))
+		logmsg(LOG_NOTICE, "%s: path removed (%s)", r->name, rm_cause_text(cause));
 	publish(d, r, "removed", rm_cause_word(cause));
 	d->ctr.host.removed[cause]++;
 	recs_remove(d, r);
@@ -152,8 +153,9 @@ static void device_added(struct daemon *d, struct udev_device *dev, const char *
 	sched_remove(d, r);
 	sched_insert(d, r, now_ms());
 	d->ctr.host.added_hotplug++;
-	logmsg(LOG_NOTICE, "%s: path added (%s, %s event)", r->name, node,
-	       udev_device_get_action(dev));
+	if (logbudget_take(d, r->name, LOGB_ADDED))
+		logmsg(LOG_NOTICE, "%s: path added (%s, %s event)", r->name, node,
+		       udev_device_get_action(dev));
 	publish(d, r, "added", "device");
 }
 
@@ -185,7 +187,8 @@ static void device_event(struct daemon *d, struct udev_device *dev)
 		/* its node came, say: opened now, checked now */
 		sched_remove(d, r);
 		sched_insert(d, r, now_ms());
-		logmsg(LOG_NOTICE, "%s: opened (%s event)", r->name, action);
+		if (logbudget_take(d, r->name, LOGB_OPENED))
+			logmsg(LOG_NOTICE, "%s: opened (%s event)", r->name, action);
 	}
 }
 

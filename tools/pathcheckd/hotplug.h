@@ -30,7 +30,7 @@ struct host_counters {
 	uint64_t added_hotplug;		/* paths added by a uevent */
 	uint64_t uevents;		/* block uevents read */
 	uint64_t uevents_lost;		/* receive buffer overflows */
-	uint64_t log_suppressed;	/* transition lines over the budget */
+	uint64_t log_suppressed;	/* per-path lines over the budget */
 	uint64_t reconfigure_requests;	/* reconfigure commands and SIGHUPs */
 	uint64_t reconfigures_merged;	/* ... that joined a waiting one */
 	uint64_t open_retries;		/* opens of unopened paths retried */
@@ -51,7 +51,14 @@ struct limits {
 #define LOGB_FIRST	20		/* names shown in a summary */
 #define LOGB_NAME	64
 
-enum logb_kind { LOGB_UP, LOGB_TIMEOUT, LOGB_FAULTY, LOGB_NKINDS };
+/* The per-path lines the budget covers, one summary line each a second. */
+enum logb_kind {
+	LOGB_UP, LOGB_TIMEOUT, LOGB_FAULTY,	/* transitions */
+	LOGB_MARGINAL, LOGB_UNMARGINAL,		/* flap.c's */
+	LOGB_ADDED, LOGB_OPENED,		/* hotplug */
+	LOGB_REMOVED,				/* + enum rm_cause */
+	LOGB_NKINDS = LOGB_REMOVED + RM_NCAUSES
+};
 
 struct logbudget {
 	uint64_t window_ms;		/* start of the current second */
@@ -132,7 +139,7 @@ size_t limits_unopened(struct daemon *d);
 /* util.c: the engine's lines from this thread go to debug while on */
 
 /* logbudget.c */
-bool logbudget_take(struct daemon *d, const struct rec *r, bool up);
+bool logbudget_take(struct daemon *d, const char *name, enum logb_kind k);
 void logbudget_tick(struct daemon *d, uint64_t now);
 
 /* reconf.c */

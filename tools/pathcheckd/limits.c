@@ -163,7 +163,7 @@ static unsigned long long read_ull(const char *path)
 
 static void report_nofile(struct daemon *d, size_t n)
 {
-	unsigned int gs = d->cfg.group_size ? d->cfg.group_size : PC_DEFAULT_GROUP_SIZE;
+	unsigned int gs = d->started.group_size ? d->started.group_size : PC_DEFAULT_GROUP_SIZE;
 	struct rlimit rl;
 	unsigned long long need;
 
@@ -187,7 +187,7 @@ static void report_nofile(struct daemon *d, size_t n)
  */
 static void report_aio(struct daemon *d, size_t n)
 {
-	unsigned long long gs = d->cfg.group_size ? d->cfg.group_size : PC_DEFAULT_GROUP_SIZE;
+	unsigned long long gs = d->started.group_size ? d->started.group_size : PC_DEFAULT_GROUP_SIZE;
 	unsigned long long max = read_ull("/proc/sys/fs/aio-max-nr");
 	unsigned long long nr = read_ull("/proc/sys/fs/aio-nr");
 	unsigned long long need = nr + (n + gs - 1) / gs * gs;
@@ -273,6 +273,7 @@ void limits_metrics(struct daemon *d, struct sbuf *b)
 	static const int errs[] = { EMFILE, ENFILE, EAGAIN, ENOMEM, ENOENT, EACCES };
 	size_t other = limits_unopened(d);
 
+	/* A family with computed series, so not in the counter table (metrics.c). */
 	sb_printf(b, "# HELP pathcheck_paths_unopened Configured paths that could not be opened, "
 		  "by errno.\n# TYPE pathcheck_paths_unopened gauge\n");
 	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
@@ -283,17 +284,6 @@ void limits_metrics(struct daemon *d, struct sbuf *b)
 			  strerrorname_np(errs[i]), n);
 	}
 	sb_printf(b, "pathcheck_paths_unopened{reason=\"other\"} %zu\n", other);
-	sb_printf(b, "# HELP pathcheck_paths_removed_total Paths removed, by cause.\n"
-		  "# TYPE pathcheck_paths_removed_total counter\n");
-	for (int c = 0; c < RM_NCAUSES; c++)
-		sb_printf(b, "pathcheck_paths_removed_total{cause=\"%s\"} %llu\n",
-			  rm_cause_word((enum rm_cause)c),
-			  (unsigned long long)d->ctr.host.removed[c]);
-	sb_printf(b, "# HELP pathcheck_log_lines_suppressed_total Transition lines over the "
-		  "log budget, counted in the summaries instead.\n"
-		  "# TYPE pathcheck_log_lines_suppressed_total counter\n"
-		  "pathcheck_log_lines_suppressed_total %llu\n",
-		  (unsigned long long)d->ctr.host.log_suppressed);
 }
 
 /* --- the loop's hooks --------------------------------------------------------- */

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The log budget: at most log_budget transition lines a second.  Past it,
- * transitions are counted by kind (came up, went down by timeout, went
- * down otherwise) with the first LOGB_FIRST names, and each second one
- * summary line a kind says how many more there were:
+ * The log budget: at most log_budget per-path lines a second (transitions,
+ * marginal and no longer marginal, paths added, opened and removed).  Past
+ * it, lines are counted by kind (enum logb_kind) with the first LOGB_FIRST
+ * names, and each second one summary line a kind says how many more there
+ * were:
  *
  *	19,890 more paths went down (i/o timeout): p10 p11 ... p29 (first 20)
  *
- * Only the log is budgeted: subscribers and metrics get every transition.
+ * Only the log is budgeted: subscribers and metrics get every change.
  */
 #include <stdio.h>
 #include <string.h>
@@ -43,6 +44,13 @@ static void flush(struct daemon *d)
 		[LOGB_UP] = "came up",
 		[LOGB_TIMEOUT] = "went down (i/o timeout)",
 		[LOGB_FAULTY] = "went down (faulty)",
+		[LOGB_MARGINAL] = "are marginal",
+		[LOGB_UNMARGINAL] = "are no longer marginal",
+		[LOGB_ADDED] = "added",
+		[LOGB_OPENED] = "opened",
+		[LOGB_REMOVED + RM_DEVICE_GONE] = "removed (device gone)",
+		[LOGB_REMOVED + RM_CONFIG] = "removed (config)",
+		[LOGB_REMOVED + RM_COMMAND] = "removed (command)",
 	};
 	struct logbudget *lb = &d->host.lb;
 
@@ -55,7 +63,8 @@ static void flush(struct daemon *d)
 		for (unsigned int i = 0; i < lb->k[k].nnames; i++)
 			sb_printf(&names, " %s", lb->k[k].names[i]);
 		thousands(count, sizeof(count), lb->k[k].count);
-		logmsg(k == LOGB_UP ? LOG_NOTICE : LOG_WARNING, "%s more paths %s:%s%s", count,
+		logmsg(k == LOGB_TIMEOUT || k == LOGB_FAULTY || k == LOGB_MARGINAL ?
+		       LOG_WARNING : LOG_NOTICE, "%s more paths %s:%s%s", count,
 		       what[k], names.p ? names.p : "",
 		       lb->k[k].count > lb->k[k].nnames ? " (first 20)" : "");
 		sb_free(&names);
@@ -64,12 +73,11 @@ static void flush(struct daemon *d)
 	}
 }
 
-/* True: log this transition's line.  False: it is counted in a summary. */
-bool logbudget_take(struct daemon *d, const struct rec *r, bool up)
+/* True: log this line about path NAME.  False: it is counted in a summary. */
+bool logbudget_take(struct daemon *d, const char *name, enum logb_kind k)
 {
 	struct logbudget *lb = &d->host.lb;
 	uint64_t now = now_ms();
-	enum logb_kind k;
 
 	if (!d->cfg.log_budget)
 		return true;
@@ -82,9 +90,8 @@ bool logbudget_take(struct daemon *d, const struct rec *r, bool up)
 		lb->used++;
 		return true;
 	}
-	k = up ? LOGB_UP : r->st == CHK_TIMEOUT ? LOGB_TIMEOUT : LOGB_FAULTY;
 	if (lb->k[k].nnames < LOGB_FIRST)
-		snprintf(lb->k[k].names[lb->k[k].nnames++], LOGB_NAME, "%s", r->name);
+		snprintf(lb->k[k].names[lb->k[k].nnames++], LOGB_NAME, "%s", name);
 	lb->k[k].count++;
 	d->ctr.host.log_suppressed++;
 	return false;

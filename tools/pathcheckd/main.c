@@ -181,14 +181,7 @@ void loop_modify(struct daemon *d, int fd, uint32_t events, void *ptr)
 void daemon_apply_settings(struct daemon *d, const struct config *old,
 			   const struct config *cfg)
 {
-	if (cfg->workers != old->workers || cfg->group_size != old->group_size ||
-	    cfg->shutdown_ms != old->shutdown_ms)
-		logmsg(LOG_WARNING, "workers, group_size and shutdown_timeout take effect at restart");
-	if (!d->socket_from_cli && (!cfg->socket_path) != (!old->socket_path))
-		logmsg(LOG_WARNING, "a new socket path takes effect at restart");
-	else if (!d->socket_from_cli && cfg->socket_path &&
-		 strcmp(cfg->socket_path, old->socket_path))
-		logmsg(LOG_WARNING, "a new socket path takes effect at restart");
+	showconfig_restart_check(d, cfg);
 	if (!d->log_from_cli && cfg->log_target != old->log_target)
 		log_setup(cfg->log_target, d->debug);
 	if (cfg->socket_mode != old->socket_mode && chmod(d->socket_path, cfg->socket_mode))
@@ -499,6 +492,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	d.socket_from_cli = a.socket != NULL;
+	if (config_copy_restart(&d.started, &d.cfg)) {
+		fprintf(stderr, "pathcheckd: out of memory\n");
+		config_free(&d.cfg);
+		config_free(&d.started);
+		return 1;
+	}
 	d.socket_path = strdup(a.socket ? a.socket : d.cfg.socket_path ? d.cfg.socket_path : PATHCHECKD_SOCKET);
 	d.metrics_from_cli = a.metrics != NULL;
 	if (a.metrics || d.cfg.metrics_file)
@@ -513,6 +512,7 @@ int main(int argc, char **argv)
 	}
 	stop(&d, ret == 0);
 	config_free(&d.cfg);
+	config_free(&d.started);
 	free(d.config_file);
 	free(d.socket_path);
 	free(d.metrics_file);

@@ -94,21 +94,16 @@ void notify_tick(struct daemon *d, uint64_t now)
 
 void notify_status(struct daemon *d)
 {
-	uint64_t n[CHK_NSTATES] = { 0 };
+	uint64_t n[CHK_NSTATES], marginal;
 	char msg[256];
 
 	if (!getenv("NOTIFY_SOCKET"))
 		return;
-	for (size_t i = 0; i < d->nrecs; i++) {
-		enum chk_st st;
-
-		rec_display(d->recs[i], &st);
-		n[st]++;
-	}
+	recs_count_states(d, n, &marginal);
 	snprintf(msg, sizeof(msg), "STATUS=%zu paths: %llu ready, %llu faulty, "
 		 "%llu i/o timeout, %llu marginal, %llu held, %llu unchecked", d->nrecs,
 		 (unsigned long long)n[CHK_READY], (unsigned long long)n[CHK_FAULTY],
-		 (unsigned long long)n[CHK_TIMEOUT], (unsigned long long)n[CHK_MARGINAL],
+		 (unsigned long long)n[CHK_TIMEOUT], (unsigned long long)marginal,
 		 (unsigned long long)n[CHK_HELD],
 		 (unsigned long long)(n[CHK_UNDEF] + n[CHK_PENDING]));
 	if (d->last_status && !strcmp(d->last_status, msg))

@@ -36,7 +36,6 @@ const char *chk_st_name(enum chk_st st)
 	case CHK_PENDING:	return "i/o pending";
 	case CHK_UNOPENED:	return "unopened";
 	case CHK_HELD:		return "held";
-	case CHK_MARGINAL:	return "marginal";
 	case CHK_UNDEF:		break;
 	}
 	return "undef";
@@ -47,10 +46,24 @@ void rec_display(const struct rec *r, enum chk_st *st)
 	*st = r->st;
 	if (r->held)
 		*st = CHK_HELD;
-	else if (rec_marginal(r))
-		*st = CHK_MARGINAL;
 	else if (r->st == CHK_UNDEF && r->path && pc_path_state(r->path) == PC_PENDING)
 		*st = CHK_PENDING;
+}
+
+void recs_count_states(const struct daemon *d, uint64_t count[CHK_NSTATES],
+		       uint64_t *marginal)
+{
+	memset(count, 0, sizeof(uint64_t) * CHK_NSTATES);
+	if (marginal)
+		*marginal = 0;
+	for (size_t i = 0; i < d->nrecs; i++) {
+		enum chk_st st;
+
+		rec_display(d->recs[i], &st);
+		count[st]++;
+		if (marginal)
+			*marginal += rec_marginal(d->recs[i]);
+	}
 }
 
 const char *rec_reason_text(const struct rec *r, char *buf, size_t len)

@@ -23,9 +23,10 @@ enum chk_st {
 	CHK_PENDING,		/* display only: undef with a read in flight */
 	CHK_UNOPENED,		/* configured, not open: a host limit or error */
 	CHK_HELD,		/* display only: held out by `fail path` (hold.c) */
-	CHK_MARGINAL,		/* display only: flapping or slow (flap.c) */
 };
-#define CHK_NSTATES (CHK_MARGINAL + 1)
+#define CHK_NSTATES (CHK_HELD + 1)
+/* Marginal (flapping, slow: flap.c) is no checker state: a marginal path
+ * shows and counts as its checker state says, and its marginal flag apart. */
 const char *chk_st_name(enum chk_st st);	/* "ready", "i/o timeout"... */
 
 /* Reasons beyond the engine's enum pc_reason. */
@@ -93,6 +94,10 @@ int  recs_apply_config(struct daemon *d, const struct config *cfg);
 void recs_free_all(struct daemon *d);
 void recs_sort(struct daemon *d);
 void rec_display(const struct rec *r, enum chk_st *st);
+/* The one count of paths by displayed state; *marginal: marginal paths,
+ * whatever their state (may be NULL). */
+void recs_count_states(const struct daemon *d, uint64_t count[CHK_NSTATES],
+		       uint64_t *marginal);
 const char *rec_reason_text(const struct rec *r, char *buf, size_t len);
 
 #endif

@@ -20,11 +20,11 @@
 
 #include "array.h"
 #include "clock.h"
-#include "hist.h"
 
 #include "ctl.h"
 #include "daemon.h"
 #include "log.h"
+#include "pipeline.h"
 #include "records.h"
 #include "results.h"
 
@@ -76,71 +76,6 @@ void results_on_result(struct pc_path *path, int state, void *arg)
 		if (write(rq->efd, &one, sizeof(one)) < 0)
 			return;	/* EAGAIN: the counter is already non-zero */
 	}
-}
-
-static enum chk_st chk_of(int state, int reason)
-{
-	if (state == PC_UP)
-		return CHK_READY;
-	if (state == PC_DOWN)
-		return reason == PC_REASON_TIMEOUT ? CHK_TIMEOUT : CHK_FAULTY;
-	return CHK_UNDEF;
-}
-
-static bool is_up(enum chk_st st)
-{
-	return st == CHK_READY;
-}
-
-static void log_transition(struct daemon *d, const struct rec *r, enum chk_st from)
-{
-	char why[128];
-
-	if (is_up(r->st)) {
-		if (from == CHK_UNDEF)
-			logmsg(LOG_DEBUG, "%s: directio checker reports path is up", r->name);
-		else if (logbudget_take(d, r, true))
-			logmsg(LOG_NOTICE, "%s: directio checker reports path is up", r->name);
-		return;
-	}
-	if (logbudget_take(d, r, false))
-		logmsg(LOG_WARNING, "%s: directio checker reports path is down (%s)",
-		       r->name, rec_reason_text(r, why, sizeof(why)));
-}
-
-/*
- * A transition is a change between up and down, or the first result.  A
- * down path whose reason changes (io error, then timeout) updates its
- * record but is not a transition: nothing an operator acts on changed.
- */
-void rec_finish_check(struct daemon *d, struct rec *r, int state,
-		      const struct pc_result *res)
-{
-	enum chk_st from = r->st, to = chk_of(state, res->reason);
-
-	if (to == CHK_UNDEF)
-		return;
-	r->reason = res->reason;
-	r->error = res->error;
-	r->latency_us = res->latency_us;
-	r->checks = res->checks;	/* the engine counts them per path */
-	r->st = to;
-	d->ctr.results++;
-	hist_add(&d->latency, res->latency_us);
-	bool transitioned = from == CHK_UNDEF || is_up(from) != is_up(to);
-
-	if (transitioned) {
-		r->transitions++;
-		r->last_change_ms = now_ms();
-		d->ctr.transitions++;
-		/* A marginal path's transitions: one summary at recovery (flap.c). */
-		if (!flap_transition(d, r))
-			log_transition(d, r, from);
-		ctl_publish_transition(d, r, from);
-	}
-	flap_result(d, r, is_up(to), transitioned, res->latency_us);
-	if (r->nwaiters)
-		ctl_check_done(d, r);
 }
 
 void results_drain(struct daemon *d)

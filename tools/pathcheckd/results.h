@@ -50,7 +50,5 @@ void results_fini(struct results *rq);
 void results_on_result(struct pc_path *path, int state, void *arg);
 void results_drain(struct daemon *d);
 bool results_before_sleep(struct results *rq, uint64_t wake_at_ms);
-void rec_finish_check(struct daemon *d, struct rec *r, int state,
-		      const struct pc_result *res);
 
 #endif

@@ -3,14 +3,21 @@
  * show config: every setting in force, its value and where it came from
  * (FILE:LINE, "default" or the command line), the path rules and the
  * blacklist; after a refused reload, that the old configuration is still
- * in force and why.  show blacklist: the blacklist rules alone.
+ * in force and why.  A setting that applies at restart (config.c's table)
+ * shows the value the daemon runs with, and a reload's new value beside
+ * it as "pending restart".  show blacklist: the blacklist rules alone.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <syslog.h>
+
+#include "config_keywords.h"
 #include "ctl.h"
+#include "daemon.h"
+#include "log.h"
 #include "hold.h"
 #include "showconfig.h"
 #include "escape.h"
@@ -36,11 +43,14 @@ void showconfig_reload_result(struct daemon *d, const char *err)
 	}
 }
 
-/* One setting, whatever its origin says. */
+/* One setting, whatever its origin says; pending: a value read by a
+ * reload that waits for a restart ("" when none). */
 struct setting {
 	const char *name;
 	char value[4200];
 	char origin[4200];
+	char pending[4200];
+	char pending_origin[4200];
 };
 
 static void origin_line(const struct daemon *d, unsigned int line, char *buf, size_t len)
@@ -70,6 +80,51 @@ static void override(const struct daemon *d, struct setting *s)
 	}
 }
 
+/* The command line's socket is the one in force, whatever the file says. */
+static bool waits_restart(const struct daemon *d, const char *name)
+{
+	const struct keyword *kw = config_keyword(name);
+
+	if (!kw || kw->apply != KW_RESTART || (!strcmp(name, "socket") && d->socket_from_cli))
+		return false;
+	return config_differs(&d->started, &d->cfg, name);
+}
+
+/*
+ * A setting that applies at restart shows the value in force (read at
+ * start) and where it came from then; the file's new value is pending.
+ */
+static void in_force(const struct daemon *d, struct setting *s, size_t i)
+{
+	const char *name;
+	unsigned int line;
+
+	snprintf(s->pending, sizeof(s->pending), "%s", s->value);
+	snprintf(s->pending_origin, sizeof(s->pending_origin), "%s", s->origin);
+	config_setting(&d->started, i, &name, s->value, sizeof(s->value), &line);
+	origin_line(d, line, s->origin, sizeof(s->origin));
+	if (!strcmp(s->pending, "-"))	/* a line removed: the built-in default */
+		snprintf(s->pending, sizeof(s->pending), "%s", PATHCHECKD_SOCKET);
+}
+
+void showconfig_restart_check(struct daemon *d, const struct config *cfg)
+{
+	struct sbuf names = { 0 };
+
+	for (size_t k = 0; k < config_nkeywords; k++) {
+		const struct keyword *kw = &config_keywords[k];
+
+		if (kw->apply != KW_RESTART || (!strcmp(kw->name, "socket") && d->socket_from_cli))
+			continue;
+		if (config_differs(&d->started, cfg, kw->name))
+			sb_printf(&names, "%s%s", names.len ? ", " : "", kw->name);
+	}
+	if (names.len)
+		logmsg(LOG_WARNING, "new %s take%s effect at restart (show config: pending restart)",
+		       names.p, strchr(names.p, ',') ? "" : "s");
+	sb_free(&names);
+}
+
 static size_t gather(const struct daemon *d, struct setting *v, size_t cap)
 {
 	size_t n = 0;
@@ -79,7 +134,10 @@ static size_t gather(const struct daemon *d, struct setting *v, size_t cap)
 	while (n < cap && config_setting(&d->cfg, n, &name, v[n].value, sizeof(v[n].value),
 					 &line)) {
 		v[n].name = name;
+		v[n].pending[0] = '\0';
 		origin_line(d, line, v[n].origin, sizeof(v[n].origin));
+		if (waits_restart(d, name))
+			in_force(d, &v[n], n);
 		if (!line && !strcmp(name, "timeout"))
 			snprintf(v[n].origin, sizeof(v[n].origin),
 				 "default (a device's sysfs device/timeout first)");
@@ -127,6 +185,13 @@ static void config_text(struct daemon *d, struct sbuf *b, const struct setting *
 		sb_text_str(b, v[i].value);
 		sb_printf(b, "%*s  ", w < 24 ? (int)(24 - w) : 0, "");
 		sb_text_str(b, v[i].origin);
+		if (v[i].pending[0]) {
+			sb_printf(b, "  (pending restart: ");
+			sb_text_str(b, v[i].pending);
+			sb_printf(b, " from ");
+			sb_text_str(b, v[i].pending_origin);
+			sb_append(b, ")", 1);
+		}
 		sb_append(b, "\n", 1);
 	}
 	for (size_t i = 0; i < d->cfg.nrules; i++) {
@@ -169,6 +234,13 @@ static void config_json(struct daemon *d, struct sbuf *b, const struct setting *
 		sb_json_str(b, v[i].value);
 		sb_printf(b, ",\"origin\":");
 		sb_json_str(b, v[i].origin);
+		if (v[i].pending[0]) {	/* only then: the settings' shape stays */
+			sb_printf(b, ",\"pending_restart\":{\"value\":");
+			sb_json_str(b, v[i].pending);
+			sb_printf(b, ",\"origin\":");
+			sb_json_str(b, v[i].pending_origin);
+			sb_append(b, "}", 1);
+		}
 		sb_append(b, "}", 1);
 	}
 	sb_printf(b, "},\"paths\":[");

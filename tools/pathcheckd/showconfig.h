@@ -5,9 +5,12 @@
 
 #include <stdbool.h>
 
+struct config;
 struct daemon;
 struct client;
 
+/* A reload read cfg: log which settings wait for a restart. */
+void showconfig_restart_check(struct daemon *d, const struct config *cfg);
 void cmd_show_config(struct daemon *d, struct client *c, bool json);
 void cmd_show_blacklist(struct daemon *d, struct client *c, bool json);
 /* daemon_reconfigure's hook: remember why the last reload failed (NULL: it
