@@ -4,8 +4,12 @@
  * path is not checked, is shown as held everywhere, and stays held across
  * reconfigure and restart through the state file; an unwritable state
  * directory refuses the hold and says why; a malformed state file is read
- * line by line.  The daemon runs for real on files read with O_DIRECT
- * through Linux AIO.
+ * line by line.  A hold is of a device, not of a name: it can be released
+ * when its path is gone, `show holds` lists every hold, and a name that
+ * leads to another device later (a file replaced, a loop number bound to
+ * another file) is checked, not held, with a line in the log.  The daemon
+ * runs for real on files and loop devices read with O_DIRECT through Linux
+ * AIO.
  */
 #include <errno.h>
 #include <limits.h>
@@ -17,6 +21,7 @@
 
 #include "daemon_fixture.h"
 #include "harness.h"
+#include "loopdev.h"
 
 #define INTERVAL_MS	100
 
@@ -73,8 +78,10 @@ static long long hold_kept(struct daemon_fx *fx, const char *holds)
 	if (file) {
 		char want[PATH_MAX + 64];
 
-		snprintf(want, sizeof(want), " %s/f1 uid 0 pid ", fx->dir);
+		snprintf(want, sizeof(want), " %s/f1 id=ino:", fx->dir);
 		CU_ASSERT_PTR_NOT_NULL(strstr(file, want));
+		CU_ASSERT_PTR_NOT_NULL(strstr(file, " boot="));
+		CU_ASSERT_PTR_NOT_NULL(strstr(file, " uid 0 pid "));
 		CU_ASSERT_EQUAL(reply_count(file, "\nhold "), 1);
 		free(file);
 	}
@@ -219,12 +226,125 @@ static void test_hold_file_bad(void)
 	daemon_fx_free(fx);
 }
 
+/* The hold of a path that was deleted: listed, and released by name. */
+static void test_hold_gone(void)
+{
+	struct daemon_fx *fx = daemon_fx_ready_files(2, NULL);
+	char holds[PATH_MAX], *file;
+
+	if (!fx)
+		return;
+	snprintf(holds, sizeof(holds), "%s/state/holds", fx->dir);
+	CU_ASSERT(daemon_reply_is(fx, "fail path f1", "ok\n"));
+	CU_ASSERT(daemon_cmd(fx, "show holds", fx->last, fx->last_cap) > 0);
+	CU_ASSERT(reply_has_line(fx->last, "f1 ", " held ", " uid 0 pid "));
+	CU_ASSERT(daemon_reply_is(fx, "del path f1", "ok\n"));
+	CU_ASSERT(daemon_cmd(fx, "show holds", fx->last, fx->last_cap) > 0);
+	CU_ASSERT(reply_has_line(fx->last, "f1 ", " absent ", " uid 0 pid "));
+	CU_ASSERT(daemon_cmd(fx, "show holds json", fx->last, fx->last_cap) > 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(fx->last, "{\"holds\":[{\"dev\":\"f1\","));
+	CU_ASSERT_PTR_NOT_NULL(strstr(fx->last, "\"status\":\"absent\""));
+	CU_ASSERT(daemon_reply_is(fx, "reinstate path f1", "ok\n"));
+	CU_ASSERT_EQUAL(daemon_log_count(fx, "f1: path reinstated by uid 0 pid "), 1);
+	CU_ASSERT(daemon_reply_is(fx, "reinstate path f1",
+				  "error: no such path or hold 'f1'\n"));
+	CU_ASSERT(daemon_cmd(fx, "show holds json", fx->last, fx->last_cap) > 0);
+	CU_ASSERT_STRING_EQUAL(fx->last, "{\"holds\":[]}\n");
+	file = pc_test_read_file(holds, NULL);
+	CU_ASSERT(file && !strstr(file, "\nhold "));
+	free(file);
+	daemon_stop(fx);
+	daemon_fx_free(fx);
+}
+
+/* Held f1 is deleted, its file replaced by another, and added again. */
+static void test_hold_other_file(void)
+{
+	struct daemon_fx *fx = daemon_fx_ready_files(2, NULL);
+	char path[PATH_MAX], cmd[PATH_MAX + 16], s[64];
+
+	if (!fx)
+		return;
+	CU_ASSERT(daemon_reply_is(fx, "fail path f1", "ok\n"));
+	CU_ASSERT(daemon_reply_is(fx, "del path f1", "ok\n"));
+	/* Made before the old one goes, so it cannot reuse its inode. */
+	PC_REQUIRE(daemon_file(fx, "f1.new", 1 << 20, path, sizeof(path)) == 0);
+	snprintf(cmd, sizeof(cmd), "%s/f1", fx->dir);
+	PC_REQUIRE(rename(path, cmd) == 0);
+	snprintf(cmd, sizeof(cmd), "add path %s/f1", fx->dir);
+	CU_ASSERT(daemon_reply_is(fx, cmd, "ok\n"));
+	CU_ASSERT_EQUAL(daemon_log_count(fx, "f1: the hold by uid 0 pid "), 1);
+	CU_ASSERT_EQUAL(daemon_log_count(fx, "does not apply: the name leads to another "
+					 "device now (ino:"), 1);
+	CU_ASSERT_EQUAL(daemon_wait_states(fx, 2, "ready", 2000), 0);
+	CU_ASSERT(daemon_cmd(fx, "show holds", fx->last, fx->last_cap) > 0);
+	CU_ASSERT(reply_has_line(fx->last, "f1 ", " other device ", " ino:"));
+	CU_ASSERT(daemon_cmd(fx, "fail path f1", fx->last, fx->last_cap) > 0);
+	CU_ASSERT(reply_starts_with(fx->last, "error: path f1 has a hold of another device"));
+	CU_ASSERT(daemon_reply_is(fx, "reinstate path f1", "ok\n"));
+	CU_ASSERT(daemon_reply_is(fx, "fail path f1", "ok\n"));
+	CU_ASSERT(daemon_path_str(fx, "f1", "chk_st", s, sizeof(s)) && !strcmp(s, "held"));
+	daemon_stop(fx);
+	daemon_fx_free(fx);
+}
+
+/* A loop number held, then bound to another file: the disk sequence
+ * number tells them apart, as it would a reused /dev/sdX. */
+static void test_hold_other_loop(void)
+{
+	const char *why = loop_unavailable();
+	struct daemon_fx *fx;
+	struct loopset ls;
+	char a[PATH_MAX], b[PATH_MAX], node[64], cmd[128], s[64];
+
+	if (why) {
+		pc_test_skip("%s", why);
+		return;
+	}
+	fx = daemon_fx_new();
+	if (!fx)
+		return;
+	PC_REQUIRE(loopset_new(&ls, 1) == 0);
+	PC_REQUIRE(daemon_file(fx, "a", 1 << 20, a, sizeof(a)) == 0);
+	PC_REQUIRE(daemon_file(fx, "b", 1 << 20, b, sizeof(b)) == 0);
+	PC_REQUIRE(loop_bind(ls.first, a) == 0);
+	loop_node(ls.first, node, sizeof(node));
+	PC_REQUIRE(daemon_start(fx, "interval 100ms\ntimeout 2s\npath %s/none*\n",
+				fx->dir) == 0);
+	snprintf(cmd, sizeof(cmd), "add path %s", node);
+	CU_ASSERT(daemon_reply_is(fx, cmd, "ok\n"));
+	snprintf(cmd, sizeof(cmd), "fail path %s", node);
+	CU_ASSERT(daemon_reply_is(fx, cmd, "ok\n"));
+	snprintf(cmd, sizeof(cmd), "del path %s", node);
+	CU_ASSERT(daemon_reply_is(fx, cmd, "ok\n"));
+	CU_ASSERT(loop_unbind(ls.first) == 0);
+	CU_ASSERT(loop_bind(ls.first, b) == 0);
+	snprintf(cmd, sizeof(cmd), "add path %s", node);
+	CU_ASSERT(daemon_reply_is(fx, cmd, "ok\n"));
+	CU_ASSERT_EQUAL(daemon_log_count(fx, "does not apply: the name leads to another "
+					 "device now (devt:"), 1);
+	CU_ASSERT_EQUAL(daemon_wait_states(fx, 1, "ready", 2000), 0);
+	CU_ASSERT(daemon_cmd(fx, "show holds", fx->last, fx->last_cap) > 0);
+	CU_ASSERT(reply_has_line(fx->last, node + 5, " other device ", " devt:"));
+	snprintf(cmd, sizeof(cmd), "reinstate path %s", node + 5);
+	CU_ASSERT(daemon_reply_is(fx, cmd, "ok\n"));
+	CU_ASSERT(daemon_cmd(fx, "show holds json", fx->last, fx->last_cap) > 0);
+	CU_ASSERT_STRING_EQUAL(fx->last, "{\"holds\":[]}\n");
+	CU_ASSERT(daemon_path_str(fx, node + 5, "chk_st", s, sizeof(s)) && !strcmp(s, "ready"));
+	daemon_stop(fx);
+	daemon_fx_free(fx);
+	loopset_free(&ls);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct pc_test tests[] = {
 		{ "hold", test_hold },
 		{ "hold_unwritable", test_hold_unwritable },
 		{ "hold_file_bad", test_hold_file_bad },
+		{ "hold_gone", test_hold_gone },
+		{ "hold_other_file", test_hold_other_file },
+		{ "hold_other_loop", test_hold_other_loop },
 		{ NULL, NULL },
 	};
 

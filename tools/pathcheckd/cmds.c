@@ -121,6 +121,11 @@ static void c_reinstate(struct cmd_ctx *x, const char *arg)
 static void c_reconfigure(struct cmd_ctx *x, const char *arg) { (void)arg; reconfigure(x); }
 static void c_subscribe(struct cmd_ctx *x, const char *arg) { (void)arg; subscribe(x); }
 static void c_shutdown(struct cmd_ctx *x, const char *arg) { (void)arg; shutdown_cmd(x); }
+static void c_show_holds(struct cmd_ctx *x, const char *arg)
+{
+	(void)arg;
+	cmd_show_holds(x->d, x->c, x->json);
+}
 static void c_help(struct cmd_ctx *x, const char *arg);
 static void c_show_paths_format(struct cmd_ctx *x, const char *arg)
 {
@@ -179,6 +184,7 @@ static const struct command {
 	{ "show", "config", NULL, ARG_NONE, true, false, c_show_config, "show config [json]" },
 	{ "show", "blacklist", NULL, ARG_NONE, true, false, c_show_blacklist,
 	  "show blacklist [json]" },
+	{ "show", "holds", NULL, ARG_NONE, true, false, c_show_holds, "show holds [json]" },
 	{ "check", NULL, NULL, ARG_DEV, true, false, c_check, "check DEV [json]" },
 	{ "add", "path", NULL, ARG_DEV, false, true, c_add, "add path DEV" },
 	{ "del", "path", NULL, ARG_DEV, false, true, c_del, "del path DEV" },

@@ -56,6 +56,7 @@ enum logb_kind {
 	LOGB_UP, LOGB_TIMEOUT, LOGB_FAULTY,	/* transitions */
 	LOGB_MARGINAL, LOGB_UNMARGINAL,		/* flap.c's */
 	LOGB_ADDED, LOGB_OPENED,		/* hotplug */
+	LOGB_HOLD_OTHER,			/* hold.c: another device */
 	LOGB_REMOVED,				/* + enum rm_cause */
 	LOGB_NKINDS = LOGB_REMOVED + RM_NCAUSES
 };

@@ -48,6 +48,7 @@ static void flush(struct daemon *d)
 		[LOGB_UNMARGINAL] = "are no longer marginal",
 		[LOGB_ADDED] = "added",
 		[LOGB_OPENED] = "opened",
+		[LOGB_HOLD_OTHER] = "lead to another device than their hold's",
 		[LOGB_REMOVED + RM_DEVICE_GONE] = "removed (device gone)",
 		[LOGB_REMOVED + RM_CONFIG] = "removed (config)",
 		[LOGB_REMOVED + RM_COMMAND] = "removed (command)",
