@@ -5,7 +5,8 @@
 # `mandoc -T lint -W warning`.  A third check catches what both let through:
 # a font-alternating macro (.BR, .IB, ...) given prose, whose words then run
 # together ("(3)),andprintsoneline"): three plain words in a row outside
-# quotes.  Prints "man_lint: P passed, F failed, S skipped".
+# quotes; a fourth, a list item's tag that lost its .TP.
+# Prints "man_lint: P passed, F failed, S skipped".
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 B=${PC_BUILD_DIR:-build}
@@ -45,6 +46,19 @@ for p in $pages; do
 	}' "$p")
 	if [ -z "$out" ]; then ok
 	else echo "$out" | sed 's/^/    /'; bad "words run together: $(basename "$p")"; fi
+done
+
+# A list item's tag without its .TP: a bold or italic term alone on a line
+# between the end of one sentence and a capitalised one ("by itself.",
+# ".B marginal", "Shown only: ...") runs into the previous item's text.
+for p in $pages; do
+	out=$(awk '{ l[NR] = $0 }
+	END { for (i = 2; i < NR; i++)
+		if (l[i] ~ /^\.(B|I|BI|IB)[ \t]/ && l[i] !~ /[ \t][.,;:)]$/ &&
+		    l[i - 1] ~ /[.:;]$/ && l[i - 1] !~ /^\./ && l[i + 1] ~ /^[A-Z][a-z]/)
+			printf "%d: %s\n", i, l[i] }' "$p")
+	if [ -z "$out" ]; then ok
+	else echo "$out" | sed 's/^/    /'; bad "a tag without .TP: $(basename "$p")"; fi
 done
 
 echo "  $(echo "$pages" | wc -w) pages, $pass checks passed"
