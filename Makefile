@@ -200,6 +200,7 @@ bench: all
 	@B=$(B) sh bench/run.sh
 	@B=$(B) sh bench/daemon.sh
 	@B=$(B) sh bench/reconf.sh 19000 $(B)/pathcheckd
+	@echo "8. hotplug burst: measured by make check: PC_BUILD_DIR=$(B) $(B)/tests/daemon_hotplug burst"
 	@B=$(B) sh bench/daemon_cpu.sh
 
 # Debian packages (debian/), built from a copy of the source tree so that

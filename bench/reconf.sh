@@ -3,7 +3,8 @@
 # paths at a 1 s interval, then 30 SIGHUPs 100 ms apart, each swapping the
 # config between all paths (p*) and a subset (p1*: 11,111 of 19,000), so
 # every reconfigure removes or adds ~7,900 paths.  Prints the schedule lag
-# and slips measured over the burst, for each daemon binary given.
+# and slips measured over the burst, for each daemon binary given: a JSON
+# line, then row 7's line.
 # Usage: sh bench/reconf.sh [PATHS] BINARY...   (e.g. build/pathcheckd)
 set -u
 . "$(dirname "$0")/lib.sh"	# sim_start, sim_stop, target
@@ -48,4 +49,5 @@ for bin in "$@"; do
 	set -- $(stats); s1=$1 lag1=$2 recs=$3 reconf=$4 c1=$5
 	kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
 	echo "{\"bench\":\"reconf\",\"binary\":\"$bin\",\"paths\":$N,\"reconfigures\":$reconf,\"records_after\":$recs,\"slips_during_burst\":$((s1 - s0)),\"lag_max_before_ms\":$((lag0 / 1000)),\"lag_max_after_ms\":$((lag1 / 1000)),\"checks_during_burst\":$((c1 - c0))}"
+	echo "7. reconfigure burst, $N paths, $bin: schedule lag max $((lag1 / 1000)) ms $(target "$((lag1 / 1000))" "<=" 100 ms), $((s1 - s0)) slips, $reconf reconfigures"
 done

@@ -98,9 +98,9 @@ if [ -n "$LOOP" ]; then
 	PCS=$(grep pc_sync1 "$OUT/throughput.json" | field lat_p50_us | median)
 	F1=$(grep '"fio_1_total"' "$OUT/throughput.json" | tr -d ' ' | field lat_mean_ns | median)
 	F1US=$(awk -v n="$F1" 'BEGIN { printf "%.1f", n / 1000 }')
-	echo "2. throughput, 2048 paths on $LOOP (tmpfs): pathcheck batch $PCB checks/s, fio's best at iodepth 2048 ($FIOBEST) $FIO IOPS: $(ratio "$PCB" "$FIO") $(target "$(ratio "$PCB" "$FIO")" ">=" 0.95)"
-	echo "   pathcheck async, 2 threads: $PCA checks/s"
-	echo "   sync p50 of one path: $PCS us; fio iodepth 1 mean total latency $F1US us: $(ratio "$PCS" "$F1US")x $(target "$(ratio "$PCS" "$F1US")" "<=" 1.1)"
+	echo "2a. checks/s, 2048 paths on $LOOP (tmpfs), batch, 1 thread: pathcheck $PCB checks/s, fio's best at iodepth 2048 ($FIOBEST) $FIO IOPS: $(ratio "$PCB" "$FIO") $(target "$(ratio "$PCB" "$FIO")" ">=" 0.95)"
+	echo "2b. checks/s, same, async, 2 threads: $PCA checks/s"
+	echo "2c. sync check latency p50, one path: $PCS us; fio iodepth 1 mean total latency $F1US us: $(ratio "$PCS" "$F1US")x $(target "$(ratio "$PCS" "$F1US")" "<=" 1.1)"
 	if [ -z "$MP_WHY" ]; then
 		MP=$(grep '"mp_directio"' "$OUT/throughput.json" | field checks_per_s | median)
 		MPO=$(grep '"mp_directio_other"' "$OUT/throughput.json" | field checks_per_s | median)
@@ -110,7 +110,7 @@ if [ -n "$LOOP" ]; then
 		echo "2d. vs multipath-tools directio checker: skipped: $(echo "$MP_WHY" | head -1)"
 	fi
 else
-	echo "2. throughput: skipped (needs root, loop devices and fio)"
+	echo "2a-2d. throughput: skipped (needs root, loop devices and fio)"
 fi
 
 # --- 3. teardown vs number of groups -----------------------------------------

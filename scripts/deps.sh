@@ -7,7 +7,7 @@
 #                   jq for the contrib/ tests
 set -eu
 what=${1:-build}
-pkgs="gcc make pkg-config libaio-dev liburcu-dev libcunit1-dev libfuse3-dev fuse3 libudev-dev btrfs-progs libedit-dev"
+pkgs="gcc make pkg-config libaio-dev liburcu-dev libcunit1-dev libfuse3-dev fuse3 libudev-dev btrfs-progs libedit-dev groff-base mandoc"
 [ "$what" = bench ] && pkgs="$pkgs fio multipath-tools"
 case $what in deb|ci) pkgs="$pkgs debhelper dpkg-dev fakeroot lintian" ;; esac
 [ "$what" = ci ] && pkgs="$pkgs prometheus jq"

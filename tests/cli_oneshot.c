@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pathcheck's one-shot checks on temporary files and pathsim paths: the
- * table, JSON, missing devices, timeouts and their units, and usage errors.
+ * table, JSON, missing devices, timeouts and their units, usage errors, and
+ * typos of command words.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -191,6 +192,72 @@ static void test_usage_errors(void)
 	CU_ASSERT_EQUAL(cli_last.nerr, 0);
 }
 
+/* pathcheck WORD run in dir (the binary by its absolute path), into cli_last. */
+static void run_in(const char *dir, const char *word)
+{
+	const char *b = getenv("PC_BUILD_DIR");
+	char bin[PATH_MAX], *old = b ? strdup(b) : NULL;
+	int here = open(".", O_RDONLY | O_DIRECTORY);
+
+	PC_REQUIRE(here >= 0 && realpath(old ? old : "build", bin));
+	setenv("PC_BUILD_DIR", bin, 1);
+	PC_REQUIRE(chdir(dir) == 0);
+	cli_run(NULL, NULL, 0, word, NULL);
+	CU_ASSERT_EQUAL(fchdir(here), 0);
+	close(here);
+	if (old)
+		setenv("PC_BUILD_DIR", old, 1);
+	else
+		unsetenv("PC_BUILD_DIR");
+	free(old);
+}
+
+/*
+ * A word that names no file and is one slip from a command word is a typo,
+ * not a device to check; a file of that name, or a word far from every
+ * command, is still checked.
+ */
+static void test_typos(void)
+{
+	static const char *const typos[][2] = {
+		{ "shwo", "show" }, { "chekc", "check" }, { "reinstat", "reinstate" },
+		{ "subscirbe", "subscribe" }, { "hlep", "help" }, { "shutdonw", "shutdown" },
+	};
+	char dir[] = "/tmp/pc-typo.XXXXXX", file[sizeof(dir) + 8], want[128];
+	int fd;
+
+	for (size_t i = 0; i < sizeof(typos) / sizeof(typos[0]); i++) {
+		CU_ASSERT_EQUAL(cli_run(NULL, NULL, 0, typos[i][0], "paths", NULL), 2);
+		snprintf(want, sizeof(want), "pathcheck: unknown command '%s' (did you mean '%s'?)\n",
+			 typos[i][0], typos[i][1]);
+		CU_ASSERT_NSTRING_EQUAL(cli_last.err, want, strlen(want));
+		CU_ASSERT_EQUAL(cli_last.nout, 0);
+	}
+	/* after a device too */
+	CU_ASSERT_EQUAL(cli_run(NULL, NULL, 0, scratch, "shwo", NULL), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cli_last.err, "unknown command 'shwo'"));
+	/* sdd is a device name without /dev/, not a slip from "add" */
+	CU_ASSERT_EQUAL(cli_run(NULL, NULL, 0, "sdd", NULL), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cli_last.out, "cannot open"));
+	/* debug is a command word: the client asks the daemon */
+	CU_ASSERT_EQUAL(cli_run(NULL, "PATHCHECK_SOCKET=/nonexistent/pc.sock", 0,
+				"debug", "stall", "1s", NULL), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cli_last.err, "cannot connect to /nonexistent/pc.sock"));
+
+	PC_REQUIRE(mkdtemp(dir) != NULL);
+	snprintf(file, sizeof(file), "%s/shwo", dir);
+	fd = open(file, O_CREAT | O_WRONLY, 0600);
+	PC_REQUIRE(fd >= 0);
+	CU_ASSERT_EQUAL(ftruncate(fd, 1 << 16), 0);
+	close(fd);
+	run_in(dir, "shwo");
+	CU_ASSERT_EQUAL(cli_last.status, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cli_last.out, "shwo "));
+	CU_ASSERT_PTR_NULL(strstr(cli_last.err, "unknown command"));
+	unlink(file);
+	rmdir(dir);
+}
+
 /*
  * A bare --timeout is seconds (it was milliseconds before 0.2): a bare
  * number of 100 or more gets a one-line note on stderr, a unit none.
@@ -227,6 +294,7 @@ int main(int argc, char **argv)
 		{ "oneshot_pathsim", test_oneshot_pathsim },
 		{ "usage_errors", test_usage_errors },
 		{ "timeout_units", test_timeout_units },
+		{ "typos", test_typos },
 		{ NULL, NULL },
 	};
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pathcheckd's read-only commands on plain files (docs/man/pathcheckd.8):
- * show paths and show path, as table and JSON; show stats, status and
- * daemon; show metrics, checked line by line as Prometheus text.
+ * show paths and show path, as table and JSON; show stats, status (with
+ * the states pathcheck(8) lists) and daemon; show metrics, checked line by
+ * line as Prometheus text.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -222,6 +223,45 @@ static void stats_lines(struct daemon_fx *fx)
 	CU_ASSERT(reply_json_int(R, "clients_dropped", &j) && j == 0);
 }
 
+/*
+ * The states of show status are those pathcheck(8) lists for it, in its
+ * order: its line ".RB ( ready ", " faulty ", ... )" after "The number of
+ * paths in each checker state".
+ */
+static void expect_man_states(const char *reply)
+{
+	char *man = pc_test_read_file("docs/man/pathcheck.8", NULL), *l, *st, *q;
+	const char *line = strchr(reply, '\n');
+	char word[64];
+	unsigned int n = 0;
+
+	PC_REQUIRE(man && line);
+	l = strstr(man, "The number of paths in each checker state\n.RB (");
+	PC_REQUIRE(l != NULL);
+	l = strchr(l, '(') + 1;
+	l[strcspn(l, "\n")] = '\0';
+	/* ready ", " faulty ", " "i/o timeout" ...: the words between separators */
+	for (st = strtok(l, ",)"); st; st = strtok(NULL, ",)")) {
+		q = st + strspn(st, " \"");
+		snprintf(word, sizeof(word), "%.*s", (int)strcspn(q, "\""), q);
+		if (!word[0])
+			continue;
+		line++;
+		if (strncmp(line, word, strlen(word)) || line[strlen(word)] != ' ')
+			printf("  pathcheck(8) says %s, show status %.*s\n", word,
+			       (int)strcspn(line, "\n"), line);
+		CU_ASSERT_EQUAL(strncmp(line, word, strlen(word)), 0);
+		line = strchr(line, '\n');
+		PC_REQUIRE(line != NULL);
+		n++;
+	}
+	CU_ASSERT_EQUAL(n, 7);
+	CU_ASSERT_EQUAL(strncmp(line + 1, "paths: ", 7), 0);
+	line = strchr(line + 1, '\n');
+	CU_ASSERT(line && !strncmp(line + 1, "marginal paths: ", 16));
+	free(man);
+}
+
 static void test_stats_status_daemon(void)
 {
 	struct daemon_fx *fx = daemon_fx_ready_files(3, NULL);
@@ -234,11 +274,12 @@ static void test_stats_status_daemon(void)
 
 	CU_ASSERT(daemon_cmd(fx, "show status", R, sizeof(R)) > 0);
 	CU_ASSERT(reply_starts_with(R, "path checker states:\n"));
+	expect_man_states(R);
 	{
 		const char *st[] = { "ready", "faulty", "i/o timeout", "i/o pending", "undef",
-				     "unopened" };
+				     "unopened", "held" };
 
-		for (size_t i = 0; i < 6; i++) {
+		for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
 			char *l = strstr(R, st[i]);
 			unsigned long long n = 0;
 

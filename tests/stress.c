@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A short CI run of pathcheck-stress: a few seconds of each load mode over
- * temporary files, and hung/EIO/flipping paths over pathsim.  The tool is
+ * temporary files, and hung/EIO/slow/flaky/flipping paths over pathsim.  The tool is
  * the oracle; here we require exit 0, lost == 0 and wrong == 0 from its
  * JSON summary.
  */
@@ -161,6 +161,46 @@ static void test_pathsim_hung_eio(void)
 		       "--hung 0.1 --eio 0.1 --slow 0.1:5 --timeout 300ms");
 }
 
+/*
+ * --slow F:MS and --flaky F:P write pathsim's own mode words: P is the
+ * probability pathsim takes (0 to 1), and a flaky path's reads both fail
+ * and succeed.  The oracle does not judge flaky paths, so the run is clean.
+ */
+static void test_pathsim_flaky(void)
+{
+	struct pathsim *sim;
+	struct pathsim_counts c;
+	unsigned long ok = 0, failed = 0;
+	unsigned int nflaky = 0, nslow = 0;
+	char out[4096], args[4096], mode[64];
+
+	if (geteuid() != 0)
+		PC_SKIP("pathsim mounts need root here");
+	PATHSIM_START(sim, 20, 0);
+	snprintf(args, sizeof(args), "--devices %s --paths 40 --threads 2 --mode async "
+		 "--duration 2 --flaky 0.25:0.5 --slow 0.1:5 --timeout 300ms",
+		 pathsim_mountpoint(sim));
+	CU_ASSERT_EQUAL(run_stress(args, out, sizeof(out)), 0);
+	CU_ASSERT_EQUAL(json_field(out, "lost"), 0);
+	CU_ASSERT_EQUAL(json_field(out, "wrong"), 0);
+	for (unsigned int i = 0; i < 20; i++) {
+		PC_REQUIRE(pathsim_mode(sim, i, mode, sizeof(mode)) == 0);
+		if (strcmp(mode, "flaky:0.5") == 0) {
+			nflaky++;
+			PC_REQUIRE(pathsim_counts(sim, i, &c) == 0);
+			ok += c.ok;
+			failed += c.failed;
+		}
+		nslow += strcmp(mode, "slow:5") == 0;
+	}
+	printf("  flaky:0.5 on %u files (%lu reads ok, %lu failed), slow:5 on %u\n",
+	       nflaky, ok, failed, nslow);
+	CU_ASSERT_EQUAL(nflaky, 5);
+	CU_ASSERT_EQUAL(nslow, 2);
+	CU_ASSERT_TRUE(ok > 0 && failed > 0);
+	pathsim_stop(sim);
+}
+
 static void test_pathsim_flip_batch(void)
 {
 	run_on_pathsim("--paths 40 --threads 2 --mode batch --duration 2 "
@@ -285,6 +325,10 @@ static void test_bad_input(void)
 	CU_ASSERT_EQUAL(run_stress("--devices /nonexistent/x --duration 1", out, sizeof(out)), 2);
 	CU_ASSERT_EQUAL(run_stress("--devices /dev/null --mode bogus", out, sizeof(out)), 2);
 	CU_ASSERT_EQUAL(run_stress("--duration 1", out, sizeof(out)), 2);
+	/* P of --flaky F:P is a probability, as in pathsim's flaky:P */
+	CU_ASSERT_EQUAL(run_stress("--devices /dev/null --flaky 0.1:50", out, sizeof(out)), 2);
+	CU_ASSERT_EQUAL(run_stress("--devices /dev/null --flaky 0.1", out, sizeof(out)), 2);
+	CU_ASSERT_EQUAL(run_stress("--devices /dev/null --slow 0.1:fast", out, sizeof(out)), 2);
 	CU_ASSERT_EQUAL(run_stress("--devices /dev/null --baseline bogus", out, sizeof(out)), 2);
 	CU_ASSERT_EQUAL(run_stress("--devices /dev/null --baseline multipath-directio --sched x",
 				   out, sizeof(out)), 2);
@@ -300,6 +344,7 @@ int main(int argc, char **argv)
 		{ "timeout_units", test_timeout_units },
 		{ "pathsim_hung_eio", test_pathsim_hung_eio },
 		{ "pathsim_flip_batch", test_pathsim_flip_batch },
+		{ "pathsim_flaky", test_pathsim_flaky },
 		{ "multipath_baseline", test_multipath_baseline },
 		{ "multipath_missing", test_multipath_missing },
 		{ "bad_input", test_bad_input },

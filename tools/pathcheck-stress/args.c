@@ -24,7 +24,8 @@ static void usage(FILE *f)
 "  --mode sync|async|batch     (default async)\n"
 "  --churn R          free and re-add R paths a second\n"
 "  --reset-every DUR  pc_engine_reset every DUR\n"
-"  --hung F --eio F --slow F:MS --flaky F:P   pathsim fault fractions\n"
+"  --hung F --eio F --slow F:MS --flaky F:P   pathsim fault fractions;\n"
+"                     MS and P as in pathsim's slow:MS and flaky:P (0 <= P <= 1)\n"
 "  --flip DUR         change pathsim modes every DUR\n"
 "  --workers N --group-size N --timeout DUR   engine options (default 2s)\n"
 "  --coalesce-us US   pc_options.coalesce_us (default 0)\n"
@@ -81,21 +82,20 @@ static int parse_seconds(const char *s, double *v)
 	return 0;
 }
 
-/* "F:N" */
-static int parse_frac_arg(const char *s, double *f, unsigned int *n)
+/* "F:ARG": the fraction F of the files, and pathsim's mode word "WORD:ARG". */
+static int parse_frac_mode(const char *s, const char *word, double *f, struct sim_mode *m)
 {
-	char buf[64], *colon;
+	char buf[64];
+	const char *colon = strchr(s, ':');
 
-	if (strlen(s) >= sizeof(buf))
+	if (!colon || (size_t)(colon - s) >= sizeof(buf))
 		return -EINVAL;
-	strcpy(buf, s);
-	colon = strchr(buf, ':');
-	if (!colon)
+	snprintf(buf, sizeof(buf), "%.*s", (int)(colon - s), s);
+	if (parse_double(buf, f) || *f > 1)
 		return -EINVAL;
-	*colon = 0;
-	if (parse_double(buf, f) || *f > 1 || parse_uint(colon + 1, n))
+	if ((size_t)snprintf(buf, sizeof(buf), "%s%s", word, colon) >= sizeof(buf))
 		return -EINVAL;
-	return 0;
+	return sim_mode_parse(buf, m);
 }
 
 static int split_devices(struct stress_cfg *cfg, char *list)
@@ -159,8 +159,8 @@ int parse_args(struct stress_cfg *cfg, int argc, char **argv)
 		case 'r': if (parse_seconds(optarg, &cfg->reset_every)) return bad(name, optarg); break;
 		case 'H': if (parse_double(optarg, &cfg->f_hung) || cfg->f_hung > 1) return bad(name, optarg); break;
 		case 'E': if (parse_double(optarg, &cfg->f_eio) || cfg->f_eio > 1) return bad(name, optarg); break;
-		case 'S': if (parse_frac_arg(optarg, &cfg->f_slow, &cfg->slow_ms)) return bad(name, optarg); break;
-		case 'F': if (parse_frac_arg(optarg, &cfg->f_flaky, &cfg->flaky_pct) || cfg->flaky_pct > 100) return bad(name, optarg); break;
+		case 'S': if (parse_frac_mode(optarg, "slow", &cfg->f_slow, &cfg->slow)) return bad(name, optarg); break;
+		case 'F': if (parse_frac_mode(optarg, "flaky", &cfg->f_flaky, &cfg->flaky)) return bad(name, optarg); break;
 		case 'f': if (parse_seconds(optarg, &cfg->flip)) return bad(name, optarg); break;
 		case 'w': if (parse_uint(optarg, &cfg->workers)) return bad(name, optarg); break;
 		case 'g': if (parse_uint(optarg, &cfg->group_size) || !cfg->group_size) return bad(name, optarg); break;

@@ -73,9 +73,9 @@ static void run_batch(struct stress *s, unsigned int t)
 			continue;
 		/* hung paths go singly: pc_check_many skips held reads silently */
 		if (!sp->p || atomic_load(&sp->pending) ||
-		    atomic_load(&sp->mode) == MODE_HUNG) {
+		    atomic_load(&sp->mode) == SIM_MODE_HUNG) {
 			pthread_mutex_unlock(&sp->lock);
-			if (sp->p && atomic_load(&sp->mode) == MODE_HUNG)
+			if (sp->p && atomic_load(&sp->mode) == SIM_MODE_HUNG)
 				check_one(s, sp, 0);
 			continue;
 		}

@@ -37,15 +37,17 @@ int control_write(struct stress *s, const char *text)
 	return ret;
 }
 
+/* The word that gives a pathsim file mode kind m (--slow and --flaky
+ * carry their MS and P). */
 static const char *mode_word(struct stress *s, unsigned int m, char *buf, size_t len)
 {
-	switch (m) {
-	case MODE_HUNG: return "hung";
-	case MODE_EIO: return "eio";
-	case MODE_SLOW: snprintf(buf, len, "slow:%u", s->cfg.slow_ms); return buf;
-	case MODE_FLAKY: snprintf(buf, len, "flaky:%u", s->cfg.flaky_pct); return buf;
-	default: return "up";
-	}
+	struct sim_mode mode = { .kind = (enum sim_mode_kind)m };
+
+	if (m == SIM_MODE_SLOW)
+		mode = s->cfg.slow;
+	else if (m == SIM_MODE_FLAKY)
+		mode = s->cfg.flaky;
+	return sim_mode_format(&mode, buf, len) < 0 ? "up" : buf;
 }
 
 /* Give file i its mode from the fractions, rotated by flip_offset. */
@@ -67,12 +69,12 @@ int apply_modes(struct stress *s)
 		return -ENOMEM;
 	text[0] = 0;
 	for (i = 0; i < n; i++) {
-		unsigned int r = i, m = MODE_UP;
+		unsigned int r = i, m = SIM_MODE_UP;
 
-		if (r < cut[0]) m = MODE_HUNG;
-		else if (r < cut[1]) m = MODE_EIO;
-		else if (r < cut[2]) m = MODE_SLOW;
-		else if (r < cut[3]) m = MODE_FLAKY;
+		if (r < cut[0]) m = SIM_MODE_HUNG;
+		else if (r < cut[1]) m = SIM_MODE_EIO;
+		else if (r < cut[2]) m = SIM_MODE_SLOW;
+		else if (r < cut[3]) m = SIM_MODE_FLAKY;
 		s->sim_mode[(i + s->flip_offset) % n] = m;
 	}
 	for (i = 0; i < n; i++)
@@ -132,10 +134,10 @@ static void judge(struct stress *s, struct spath *sp, int state, unsigned int st
 		reason = r.reason;
 	if (reason == PC_REASON_TIMEOUT)
 		atomic_fetch_add(&s->ctr.timeouts, 1);
-	if ((m == MODE_UP || m == MODE_SLOW) && state == PC_DOWN &&
+	if ((m == SIM_MODE_UP || m == SIM_MODE_SLOW) && state == PC_DOWN &&
 	    reason != PC_REASON_TIMEOUT)
 		atomic_fetch_add(&s->ctr.wrong, 1);
-	if ((m == MODE_HUNG || m == MODE_EIO) && state == PC_UP)
+	if ((m == SIM_MODE_HUNG || m == SIM_MODE_EIO) && state == PC_UP)
 		atomic_fetch_add(&s->ctr.wrong, 1);
 }
 

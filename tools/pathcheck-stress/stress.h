@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "hist.h"
+#include "simmode.h"
 
 struct pc_engine;
 struct pc_path;
@@ -33,21 +34,19 @@ struct stress_cfg {
 	enum run_mode mode;
 	int json, quiet, shared_fd, sched_other;
 	double f_hung, f_eio, f_slow, f_flaky;
-	unsigned int slow_ms, flaky_pct;
+	struct sim_mode slow, flaky;	/* of --slow F:MS, --flaky F:P */
 	char **devs;
 	unsigned int ndevs;
 	char *mount;		/* pathsim mount or NULL */
 	unsigned int nsim;	/* files p0..pK in the mount */
 };
 
-enum path_mode { MODE_UP, MODE_HUNG, MODE_EIO, MODE_SLOW, MODE_FLAKY };
-
 struct spath {
 	struct stress *s;		/* immutable: on_result's way back */
 	pthread_mutex_t lock;		/* checker vs churn; never in on_result */
 	struct pc_path *p;
 	const char *dev;
-	atomic_uint mode;		/* enum path_mode */
+	atomic_uint mode;		/* enum sim_mode_kind */
 	atomic_uint start_epoch;	/* mode epoch when the check started */
 	atomic_uint_fast64_t start_us;
 	atomic_int pending;		/* a started check awaits its result */

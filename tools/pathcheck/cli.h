@@ -39,6 +39,8 @@ struct client_opts {
 
 /* Is word one of pathcheckd's command words (show, list, check, ...)? */
 bool client_is_command(const char *word);
+/* The command word that word is a typo of, or NULL. */
+const char *client_near_command(const char *word);
 /* Is line the subscribe command? */
 bool client_is_subscribe(const char *line);
 /* Sends one command line, prints its reply (a subscribe then streams). */

@@ -14,7 +14,7 @@
 
 static const char *const commands[] = {
 	"show", "list", "check", "add", "del", "remove", "fail", "reinstate", "reconfigure",
-	"subscribe", "shutdown", "help",
+	"subscribe", "shutdown", "help", "debug",
 };
 
 bool client_is_command(const char *word)
@@ -23,6 +23,44 @@ bool client_is_command(const char *word)
 		if (!strcmp(word, commands[i]))
 			return true;
 	return false;
+}
+
+/* Edits (insert, delete, replace, swap two neighbours) from a to b, if at
+ * most max; else max + 1.  The bound keeps the recursion short. */
+static unsigned int edits(const char *a, const char *b, unsigned int max)
+{
+	unsigned int best = max + 1, d;
+
+	while (*a && *a == *b)
+		a++, b++;
+	if (!*a || !*b) {
+		d = (unsigned int)(strlen(a) + strlen(b));
+		return d <= max ? d : max + 1;
+	}
+	if (!max)
+		return 1;
+	if (a[1] == *b && a[0] == b[1])
+		best = 1 + edits(a + 2, b + 2, max - 1);
+	d = 1 + edits(a + 1, b + 1, max - 1);
+	best = d < best ? d : best;
+	d = 1 + edits(a + 1, b, max - 1);
+	best = d < best ? d : best;
+	d = 1 + edits(a, b + 1, max - 1);
+	return d < best ? d : best;
+}
+
+/*
+ * A slip of the fingers keeps the first letter: one edit in a word of up to
+ * four letters, two in a longer one.  "sdd" is not "add", "shwo" is "show".
+ */
+const char *client_near_command(const char *word)
+{
+	unsigned int max = strlen(word) <= 4 ? 1 : 2;
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (word[0] == commands[i][0] && edits(word, commands[i], max) <= max)
+			return commands[i];
+	return NULL;
 }
 
 bool client_is_subscribe(const char *line)

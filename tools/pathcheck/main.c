@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "pathcheck.h"
 #include "duration.h"
@@ -50,10 +51,11 @@ static void help(void)
 	      "  exit 0: all up, 1: some down or not openable, 2: error\n"
 	      "\n"
 	      "Client of pathcheckd: COMMAND is show (or list), check, add, del (or remove),\n"
-	      "fail, reinstate, "
-	      "reconfigure, subscribe, shutdown or help; `pathcheck help` asks the daemon.\n"
+	      "fail, reinstate, reconfigure, subscribe, shutdown, debug or help;\n"
+	      "`pathcheck help` asks the daemon.\n"
 	      "A command word is never a device: a file named show is checked as ./show,\n"
-	      "and `pathcheck check DEV` asks the daemon to check DEV now.\n"
+	      "and `pathcheck check DEV` asks the daemon to check DEV now.  A word that\n"
+	      "names no file and is one typo from a command word is refused as a typo.\n"
 	      "  -s, --socket PATH    $PATHCHECK_SOCKET, else " PATHCHECKD_SOCKET "\n"
 	      "  -t, --timeout DUR    connect and reply wait (default 60s)\n"
 	      "  -j, --json           JSON form of show/check (adds the word json)\n"
@@ -126,6 +128,16 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return -1;
 }
 
+/* A word that names no file and is a slip from a command word: checking it
+ * would only say that it cannot be opened. */
+static bool typo_of_command(const char *word)
+{
+	struct stat st;
+
+	return !strchr(word, '/') && lstat(word, &st) && errno == ENOENT &&
+	       client_near_command(word);
+}
+
 static int run_oneshot(const struct args *a)
 {
 	struct oneshot_opts o = { .json = a->json, .all = a->all, .timeout_ms = PC_DEFAULT_TIMEOUT_MS };
@@ -138,6 +150,10 @@ static int run_oneshot(const struct args *a)
 			return usage_error("'%s' is a pathcheckd command word, not a device "
 					   "(a command goes first; a file of that name is ./NAME)",
 					   a->words[i]);
+	for (size_t i = 0; i < a->nwords; i++)
+		if (typo_of_command(a->words[i]))
+			return usage_error("unknown command '%s' (did you mean '%s'?)",
+					   a->words[i], client_near_command(a->words[i]));
 	if (a->timeout && parse_timeout(a->timeout, &o.timeout_ms))
 		return EXIT_TROUBLE;
 	/* Earlier builds read a bare number here as milliseconds: say how it reads now. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control language of pathsim: modes, targets and command lines.
+ * The control language of pathsim: targets and command lines (the mode
+ * words are tools/common/simmode.c's).
  * Parsing is strict and side-effect free, so that a bad write to the
  * control file can be refused as a whole before anything changes.
  */
@@ -13,64 +14,7 @@
 
 #include "pathsim.h"
 
-#define PS_MAX_FRACTION_DIGITS	10
 #define PS_MAX_TOKENS		4
-
-/* Decimal digits only, no sign, no leading zero, at most max. */
-int ps_parse_uint(const char *s, unsigned long long max,
-		  unsigned long long *val)
-{
-	unsigned long long v = 0;
-	const char *c;
-
-	if (!*s || (s[0] == '0' && s[1]))
-		return -EINVAL;
-	for (c = s; *c; c++) {
-		if (*c < '0' || *c > '9')
-			return -EINVAL;
-		if (v > (max - (unsigned long long)(*c - '0')) / 10)
-			return -ERANGE;
-		v = v * 10 + (unsigned long long)(*c - '0');
-	}
-	*val = v;
-	return 0;
-}
-
-/*
- * "D[.D]" as the exact fraction num / den, so that rounding a share of
- * the paths never depends on binary floating point.
- */
-static int ps_parse_decimal(const char *s, size_t len,
-			    unsigned long long *num, unsigned long long *den)
-{
-	unsigned long long n = 0, d = 1;
-	size_t i, int_digits = 0, frac_digits = 0;
-	int in_frac = 0;
-
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (c == '.' && !in_frac && int_digits) {
-			in_frac = 1;
-			continue;
-		}
-		if (c < '0' || c > '9')
-			return -EINVAL;
-		if (in_frac) {
-			if (++frac_digits > PS_MAX_FRACTION_DIGITS)
-				return -EINVAL;
-			d *= 10;
-		} else if (++int_digits > 3) {
-			return -EINVAL;	/* nothing here is over 100 */
-		}
-		n = n * 10 + (unsigned long long)(c - '0');
-	}
-	if (!int_digits || (in_frac && !frac_digits))
-		return -EINVAL;
-	*num = n;
-	*den = d;
-	return 0;
-}
 
 /* The first round(num / den * npaths) paths, halves rounded up. */
 static void ps_share(unsigned long long num, unsigned long long den,
@@ -86,7 +30,7 @@ static int ps_parse_index(const char *s, unsigned int npaths,
 			  unsigned int *idx)
 {
 	unsigned long long v;
-	int ret = ps_parse_uint(s, PS_MAX_PATHS, &v);
+	int ret = sim_parse_uint(s, PS_MAX_PATHS, &v);
 
 	if (ret < 0)
 		return -EINVAL;
@@ -121,7 +65,7 @@ static int ps_parse_percent(const char *s, size_t len, unsigned int npaths,
 {
 	unsigned long long num, den;
 
-	if (ps_parse_decimal(s, len, &num, &den) || num > 100 * den)
+	if (sim_parse_decimal(s, len, &num, &den) || num > 100 * den)
 		return -EINVAL;
 	ps_share(num, den * 100, npaths, r);
 	return 0;
@@ -132,7 +76,7 @@ static int ps_parse_fraction(const char *s, unsigned int npaths,
 {
 	unsigned long long num, den;
 
-	if (ps_parse_decimal(s, strlen(s), &num, &den) || num > den)
+	if (sim_parse_decimal(s, strlen(s), &num, &den) || num > den)
 		return -EINVAL;
 	ps_share(num, den, npaths, r);
 	return 0;
@@ -160,66 +104,6 @@ int ps_parse_target(const char *s, unsigned int npaths, struct ps_range *r)
 		return -EINVAL;
 	r->end = r->first + 1;
 	return 0;
-}
-
-/* up | eio | short | hung | slow:MS | flaky:P */
-int ps_parse_mode(const char *s, struct ps_mode *m)
-{
-	unsigned long long v, num, den;
-
-	memset(m, 0, sizeof(*m));
-	if (!strcmp(s, "up")) {
-		m->kind = PS_MODE_UP;
-	} else if (!strcmp(s, "eio")) {
-		m->kind = PS_MODE_EIO;
-	} else if (!strcmp(s, "short")) {
-		m->kind = PS_MODE_SHORT;
-	} else if (!strcmp(s, "hung")) {
-		m->kind = PS_MODE_HUNG;
-	} else if (!strncmp(s, "slow:", 5)) {
-		if (ps_parse_uint(s + 5, PS_MAX_SLOW_MS, &v))
-			return -EINVAL;
-		m->kind = PS_MODE_SLOW;
-		m->slow_ms = (unsigned int)v;
-	} else if (!strncmp(s, "flaky:", 6)) {
-		if (ps_parse_decimal(s + 6, strlen(s + 6), &num, &den) ||
-		    num > den)
-			return -EINVAL;
-		m->kind = PS_MODE_FLAKY;
-		m->flaky_p = (double)num / (double)den;
-	} else {
-		return -EINVAL;
-	}
-	return 0;
-}
-
-int ps_format_mode(const struct ps_mode *m, char *buf, size_t len)
-{
-	int n;
-
-	switch (m->kind) {
-	case PS_MODE_UP:
-		n = snprintf(buf, len, "up");
-		break;
-	case PS_MODE_EIO:
-		n = snprintf(buf, len, "eio");
-		break;
-	case PS_MODE_SHORT:
-		n = snprintf(buf, len, "short");
-		break;
-	case PS_MODE_SLOW:
-		n = snprintf(buf, len, "slow:%u", m->slow_ms);
-		break;
-	case PS_MODE_HUNG:
-		n = snprintf(buf, len, "hung");
-		break;
-	case PS_MODE_FLAKY:
-		n = snprintf(buf, len, "flaky:%g", m->flaky_p);
-		break;
-	default:
-		return -EINVAL;
-	}
-	return n < 0 || (size_t)n >= len ? -ENOSPC : n;
 }
 
 static int ps_tokenize(char *line, char **tok)
@@ -250,7 +134,7 @@ static int ps_parse_line(char *line, unsigned int npaths, struct ps_cmd *cmd)
 	if (!strcmp(tok[0], "set") && n == 3) {
 		cmd->kind = PS_CMD_SET;
 		if (ps_parse_target(tok[1], npaths, &cmd->range) ||
-		    ps_parse_mode(tok[2], &cmd->mode))
+		    sim_mode_parse(tok[2], &cmd->mode))
 			return -EINVAL;
 		return 1;
 	}

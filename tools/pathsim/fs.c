@@ -114,7 +114,7 @@ static fuse_ino_t ps_lookup_name(const struct ps_fs *fs, const char *name)
 
 	if (!strcmp(name, "control"))
 		return PS_INO_CONTROL;
-	if (name[0] == 'p' && !ps_parse_uint(name + 1, PS_MAX_PATHS, &v) &&
+	if (name[0] == 'p' && !sim_parse_uint(name + 1, PS_MAX_PATHS, &v) &&
 	    v < fs->sim->npaths)
 		return PS_INO_PATH0 + v;
 	return 0;

@@ -110,7 +110,7 @@ static int ps_parse_size(const char *s, uint64_t *size)
 		shift = 10u * (unsigned int)(u - units + 1);
 		digits[len - 1] = '\0';
 	}
-	if (ps_parse_uint(digits, PS_MAX_SIZE >> shift, &v))
+	if (sim_parse_uint(digits, PS_MAX_SIZE >> shift, &v))
 		return -EINVAL;
 	*size = (uint64_t)v << shift;
 	return 0;
@@ -122,7 +122,7 @@ static int ps_opt_value(int opt, const char *arg, struct ps_opts *o)
 
 	switch (opt) {
 	case 'n':
-		if (ps_parse_uint(arg, PS_MAX_PATHS, &v) || !v)
+		if (sim_parse_uint(arg, PS_MAX_PATHS, &v) || !v)
 			return ps_bad_option("--paths: '%s' is not a number "
 					     "from 1 to 1000000", arg);
 		o->npaths = (unsigned int)v;
@@ -135,19 +135,19 @@ static int ps_opt_value(int opt, const char *arg, struct ps_opts *o)
 					     arg);
 		return 0;
 	case 'S':
-		if (ps_parse_uint(arg, UINT64_MAX, &v))
+		if (sim_parse_uint(arg, UINT64_MAX, &v))
 			return ps_bad_option("--seed: '%s' is not a number",
 					     arg);
 		o->seed = v;
 		return 0;
 	case 'b':
-		if (ps_parse_uint(arg, 4096, &v) || v < 512 || (v & (v - 1)))
+		if (sim_parse_uint(arg, 4096, &v) || v < 512 || (v & (v - 1)))
 			return ps_bad_option("--loop-block-size: '%s' is not "
 					     "512, 1024, 2048 or 4096", arg);
 		o->loop_block_size = (unsigned int)v;
 		return 0;
 	case 'P':
-		if (ps_parse_uint(arg, INT_MAX, &v) || !v)
+		if (sim_parse_uint(arg, INT_MAX, &v) || !v)
 			return ps_bad_option("--parent-watch: '%s' is not a "
 					     "process id", arg);
 		o->parent = (pid_t)v;

@@ -17,10 +17,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "simmode.h"
+
 #define PS_MAX_PATHS	1000000u
 #define PS_MIN_SIZE	(1ull << 20)
 #define PS_MAX_SIZE	(1ull << 40)
-#define PS_MAX_SLOW_MS	86400000u	/* one day */
 #define PS_POLL_MS	100		/* parent watch interval */
 
 /* Exit codes of the program. */
@@ -29,22 +30,6 @@ enum {
 	PS_EXIT_ERROR = 1,
 	PS_EXIT_USAGE = 2,
 	PS_EXIT_NOMOUNT = 3,	/* FUSE could not be mounted here */
-};
-
-/* What a path does with the reads it receives. */
-enum ps_mode_kind {
-	PS_MODE_UP,		/* full reads of zeros */
-	PS_MODE_EIO,		/* every read fails with EIO */
-	PS_MODE_SHORT,		/* half of what was asked */
-	PS_MODE_SLOW,		/* full reads, answered slow_ms later */
-	PS_MODE_HUNG,		/* held until released */
-	PS_MODE_FLAKY,		/* EIO with probability flaky_p, else full */
-};
-
-struct ps_mode {
-	enum ps_mode_kind kind;
-	unsigned int slow_ms;
-	double flaky_p;
 };
 
 /* Paths [first, end) of a command. */
@@ -62,17 +47,13 @@ enum ps_cmd_kind {
 struct ps_cmd {
 	enum ps_cmd_kind kind;
 	struct ps_range range;
-	struct ps_mode mode;
+	struct sim_mode mode;
 };
 
 /* ctl_parse.c: the control language (parser) and the table, no FUSE in here */
-int ps_parse_mode(const char *s, struct ps_mode *m);
 int ps_parse_target(const char *s, unsigned int npaths, struct ps_range *r);
 int ps_parse_commands(const char *text, size_t len, unsigned int npaths,
 		      struct ps_cmd **cmds, size_t *ncmds);
-int ps_format_mode(const struct ps_mode *m, char *buf, size_t len);
-int ps_parse_uint(const char *s, unsigned long long max,
-		  unsigned long long *val);
 
 /* Counters of one path, as the control table shows them. */
 struct ps_counts {
@@ -84,7 +65,7 @@ struct ps_counts {
 };
 
 struct ps_path {
-	struct ps_mode mode;
+	struct sim_mode mode;
 	struct ps_counts counts;
 };
 

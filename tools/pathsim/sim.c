@@ -51,20 +51,20 @@ static double ps_rand_unit(struct ps_sim *sim)
 	return (double)(ps_rand(sim) >> 11) * 0x1.0p-53;
 }
 
-static enum ps_outcome ps_decide(struct ps_sim *sim, const struct ps_mode *m)
+static enum ps_outcome ps_decide(struct ps_sim *sim, const struct sim_mode *m)
 {
 	switch (m->kind) {
-	case PS_MODE_UP:
+	case SIM_MODE_UP:
 		return PS_OUT_FULL;
-	case PS_MODE_EIO:
+	case SIM_MODE_EIO:
 		return PS_OUT_EIO;
-	case PS_MODE_SHORT:
+	case SIM_MODE_SHORT:
 		return PS_OUT_SHORT;
-	case PS_MODE_SLOW:
+	case SIM_MODE_SLOW:
 		return PS_OUT_DELAY;
-	case PS_MODE_HUNG:
+	case SIM_MODE_HUNG:
 		return PS_OUT_HOLD;
-	case PS_MODE_FLAKY:
+	case SIM_MODE_FLAKY:
 		return ps_rand_unit(sim) < m->flaky_p ? PS_OUT_EIO : PS_OUT_FULL;
 	}
 	return PS_OUT_EIO;
@@ -196,7 +196,7 @@ static int ps_delay(struct ps_sim *sim, struct ps_held *h, unsigned int ms)
  */
 static void ps_settle(struct ps_sim *sim, struct ps_held *h)
 {
-	const struct ps_mode *m = &sim->paths[h->path].mode;
+	const struct sim_mode *m = &sim->paths[h->path].mode;
 	enum ps_outcome out = ps_decide(sim, m);
 
 	if (out == PS_OUT_DELAY && !ps_delay(sim, h, m->slow_ms))
@@ -293,7 +293,7 @@ static void ps_reset(struct ps_sim *sim)
 	unsigned int i;
 
 	for (i = 0; i < sim->npaths; i++)
-		sim->paths[i].mode = (struct ps_mode){ .kind = PS_MODE_UP };
+		sim->paths[i].mode = (struct sim_mode){ .kind = SIM_MODE_UP };
 	ps_flush(sim, PS_OUT_FULL);
 	for (i = 0; i < sim->npaths; i++)
 		memset(&sim->paths[i].counts, 0, sizeof(sim->paths[i].counts));
@@ -399,7 +399,7 @@ static int ps_table_format(const struct ps_sim *sim,
 	for (i = 0; !t->oom && i < sim->npaths; i++) {
 		const struct ps_counts *c = &paths[i].counts;
 
-		ps_format_mode(&paths[i].mode, mode, sizeof(mode));
+		sim_mode_format(&paths[i].mode, mode, sizeof(mode));
 		sb_printf(t, "p%u %s reads=%lu ok=%lu failed=%lu short=%lu hung=%lu\n",
 			  i, mode, c->reads, c->ok, c->failed, c->shortreads, c->hung);
 	}
