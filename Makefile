@@ -38,6 +38,7 @@ OPT ?= -O1
 endif
 
 CC      ?= cc
+OBJCOPY ?= objcopy
 CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wundef \
@@ -91,6 +92,8 @@ pathcheck-stress_LIBS = -lm
 dlclose_TEST_LIBS            = -ldl
 destroyer_nothread_TEST_LIBS = -Wl,--wrap=pthread_create
 check_many_free_TEST_LIBS    = -Wl,--wrap=malloc,--wrap=free
+# the archive a test links: the shipped $(A), or the internal objects
+bufpool_TEST_A               = $(INTERNAL_A)
 TEST_SRCS  := $(wildcard tests/*.c)
 TESTS      := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 # tests/*.sh: tests of the build and the install tree, of the shipped
@@ -147,7 +150,25 @@ $(SO): $(SO).$(VERSION)
 	ln -sf $(notdir $<) $(B)/$(SONAME)
 	ln -sf $(notdir $<) $@
 
-$(A): $(LIB_OBJS)
+# The static library exports what the shared one does and nothing else:
+# its objects are linked into one (ld -r) whose every global symbol not
+# named in the version script is made local, so that a program may define
+# its own heap_init or lock_group.  The names come from src/libpathcheck.map,
+# their one home.  Unit tests of internals (NAME_TEST_A) link the objects
+# as they are, from $(INTERNAL_A).
+INTERNAL_A := $(B)/obj/libpathcheck-internal.a
+$(B)/obj/exports.txt: src/libpathcheck.map
+	@mkdir -p $(dir $@)
+	sed -n 's/^[[:space:]]*\([A-Za-z_][A-Za-z0-9_]*\);$$/\1/p' $< > $@
+$(B)/obj/libpathcheck.o: $(LIB_OBJS) $(B)/obj/exports.txt
+	@echo '  LD -r  $@'
+	$(Q)$(CC) $(CFLAGS) -nostdlib -r -o $@.tmp $(LIB_OBJS)
+	$(Q)$(OBJCOPY) --keep-global-symbols=$(B)/obj/exports.txt $@.tmp $@
+	@rm -f $@.tmp
+$(A): $(B)/obj/libpathcheck.o
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(INTERNAL_A): $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
@@ -169,10 +190,10 @@ $(TOOLS): $(B)/%: $$(addprefix $(B)/obj/,$$(addsuffix .o,$$(basename $$(wildcard
 	@echo '  LD     $@'
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(A) $(LIB_LIBS) $($*_LIBS)
 
-$(TESTS): $(B)/tests/%: $(B)/obj/tests/%.o $(TEST_LIB) $(A)
+$(TESTS): $(B)/tests/%: $(B)/obj/tests/%.o $(TEST_LIB) $(A) $(INTERNAL_A)
 	@mkdir -p $(dir $@)
 	@echo '  LD     $@'
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(A) $(LIB_LIBS) -lcunit $($*_TEST_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(or $($*_TEST_A),$(A)) $(LIB_LIBS) -lcunit $($*_TEST_LIBS)
 
 # The README's embedding example, compiled against the shared library.
 $(B)/readme-example.c: README.md
