@@ -26,14 +26,44 @@ static const char *file_kind(mode_t mode)
 	return "not a block device or regular file";
 }
 
+/*
+ * What a check of block device fd reads.  The soft block size (BLKBSZGET)
+ * is what the path has always read, up to PC_DEFAULT_BLKSIZE (larger
+ * values are known to lie, on DASD); but an O_DIRECT read must cover whole
+ * logical blocks (BLKSSZGET), or the kernel refuses it with EINVAL and
+ * a healthy 8 or 16 KiB-sector disk would be DOWN for ever.
+ */
+static int probe_blkdev(struct pc_engine *e, int fd, const char *name,
+			unsigned int *blksize)
+{
+	int bs = 0, lbs = 0;
+
+	/* Unknown: take the largest we read rather than the smallest. */
+	if (ioctl(fd, BLKBSZGET, &bs) < 0) {
+		pc_log(e, LOG_INFO, "%s: BLKBSZGET: %s; reading %u bytes",
+		       name, strerror(errno), PC_DEFAULT_BLKSIZE);
+		bs = 0;
+	}
+	*blksize = bs > 0 && bs <= (int)PC_DEFAULT_BLKSIZE ? (unsigned int)bs :
+		   PC_DEFAULT_BLKSIZE;
+	if (ioctl(fd, BLKSSZGET, &lbs) < 0 || lbs <= (int)*blksize)
+		return 0;
+	if (lbs > (int)PC_MAX_BLKSIZE || (lbs & (lbs - 1))) {
+		pc_log(e, LOG_ERR, "%s: logical block size %d: at most %u, "
+		       "a power of two, can be read", name, lbs,
+		       PC_MAX_BLKSIZE);
+		return -EINVAL;
+	}
+	*blksize = (unsigned int)lbs;
+	return 0;
+}
+
 /* Checks that fd, whose flags and stat the caller has, can be read, and
  * gives its block size.  name is what the messages call it: the device
  * pc_path_open() was given, or "fd N". */
 static int probe_fd(struct pc_engine *e, int fd, const char *name, int flags,
 		    const struct stat *st, unsigned int *blksize)
 {
-	int bs = 0;
-
 	/* An O_PATH fd reads nothing either (its fcntl F_SETFL fails
 	 * EBADF). */
 	if ((flags & O_ACCMODE) == O_WRONLY || (flags & O_PATH)) {
@@ -46,17 +76,9 @@ static int probe_fd(struct pc_engine *e, int fd, const char *name, int flags,
 		       file_kind(st->st_mode));
 		return S_ISDIR(st->st_mode) ? -EISDIR : -ENOTBLK;
 	}
-	/* The soft block size is never below the logical block size, and
-	 * reading less than that fails: when it is unknown, take the largest
-	 * we read rather than the smallest. */
-	if (S_ISBLK(st->st_mode) && ioctl(fd, BLKBSZGET, &bs) < 0) {
-		pc_log(e, LOG_INFO, "%s: BLKBSZGET: %s; reading %u bytes",
-		       name, strerror(errno), PC_DEFAULT_BLKSIZE);
-		bs = 0;
-	}
-	/* Sanity cap: BLKBSZGET is known to lie on DASD. */
-	*blksize = bs > 0 && bs <= (int)PC_MAX_BLKSIZE ? (unsigned int)bs :
-		   PC_DEFAULT_BLKSIZE;
+	if (S_ISBLK(st->st_mode))
+		return probe_blkdev(e, fd, name, blksize);
+	*blksize = PC_DEFAULT_BLKSIZE;
 	return 0;
 }
 
