@@ -82,6 +82,8 @@ static int probe_fd(struct pc_engine *e, int fd, const char *name, int flags,
 	return 0;
 }
 
+/* Our own descriptor is closed (pc_path_open's, or one odirect_attach()
+ * opened); the caller's leaves its description. */
 static void release_fd(struct pc_path *p)
 {
 	if (p->own_fd)
@@ -170,8 +172,8 @@ static int path_new(struct pc_engine *e, int fd, const char *name, int flags,
 	if (!err)
 		err = group_get_slot(e, &g);
 	if (err) {
-		if (!own_fd)
-			odirect_detach(p);
+		if (!own_fd)	/* pc_path_open() closes its own */
+			release_fd(p);
 		free(p->req);
 		free(p);
 		return err;
@@ -180,7 +182,7 @@ static int path_new(struct pc_engine *e, int fd, const char *name, int flags,
 	p->req->group = g;
 	if (!path_link(g, p)) {
 		if (!own_fd)
-			odirect_detach(p);
+			release_fd(p);
 		free(p->req);
 		free(p);
 		return -ESHUTDOWN;
