@@ -422,7 +422,9 @@ void __post_waiters(struct pc_path *p, int state);
 
 /* odirect.c */
 struct odirect_file;
-int odirect_attach(struct pc_engine *e, struct pc_path *p, const char *name);
+struct stat;
+int odirect_attach(struct pc_engine *e, struct pc_path *p, const char *name,
+		   const struct stat *st);
 void odirect_detach(struct pc_path *p);
 
 /* worker.c */

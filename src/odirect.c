@@ -54,7 +54,11 @@ struct odirect_file {
  * descriptions (read, set and cleared only under it).  Taken alone: never
  * nests with another lock. */
 static pthread_mutex_t odirect_lock = PTHREAD_MUTEX_INITIALIZER;
-static _Atomic pid_t odirect_owner;	/* for odirect_held() */
+/* The holder, for odirect_held(): the address of its owner_mark, unique
+ * to a thread and free to take (gettid() is a system call).  Relaxed: a
+ * thread compares it only with its own. */
+static _Atomic(const void *) odirect_owner;
+static __thread char owner_mark;
 static struct odirect_file *registry[ODIRECT_BUCKETS];
 static uint32_t prio_state = 0x9e3779b9u;
 /* The last resort once sharing could not be proven: never clear O_DIRECT
@@ -67,12 +71,13 @@ static _Atomic bool told_unproven;
 static void odirect_take(void)
 {
 	pthread_mutex_lock(&odirect_lock);
-	atomic_store_explicit(&odirect_owner, gettid(), memory_order_relaxed);
+	atomic_store_explicit(&odirect_owner, &owner_mark,
+			      memory_order_relaxed);
 }
 
 static void odirect_drop(void)
 {
-	atomic_store_explicit(&odirect_owner, 0, memory_order_relaxed);
+	atomic_store_explicit(&odirect_owner, NULL, memory_order_relaxed);
 	pthread_mutex_unlock(&odirect_lock);
 }
 
@@ -80,7 +85,7 @@ static void odirect_drop(void)
 static void odirect_held(void)
 {
 	if (atomic_load_explicit(&odirect_owner, memory_order_relaxed) !=
-	    gettid())
+	    &owner_mark)
 		abort();
 }
 
@@ -97,10 +102,11 @@ static int first_fd(struct odirect_file *f)
 #define CMP_UNKNOWN	2	/* kcmp refused or gave no order */
 
 /* Where fd (of st) stands against f: -1 before, 0 the same description,
- * 1 after, or CMP_UNKNOWN with errno set. */
-static int compare(int fd, const struct stat *st, struct odirect_file *f)
+ * 1 after, or CMP_UNKNOWN with errno set.  pid: ours (getpid() is a
+ * system call: once per lookup). */
+static int compare(pid_t pid, int fd, const struct stat *st,
+		   struct odirect_file *f)
 {
-	pid_t pid;
 	long r;
 
 	if (st->st_dev != f->dev)
@@ -111,7 +117,6 @@ static int compare(int fd, const struct stat *st, struct odirect_file *f)
 	 * many paths on one fd. */
 	if (fd == first_fd(f))
 		return 0;
-	pid = getpid();
 	r = syscall(SYS_kcmp, pid, pid, KCMP_FILE, fd, first_fd(f));
 	if (r >= 0 && r <= 2)
 		return r == 0 ? 0 : r == 1 ? -1 : 1;
@@ -129,6 +134,7 @@ static struct odirect_file *__odirect_find(int fd, const struct stat *st,
 					   int *dir, int *err)
 {
 	struct odirect_file *f = registry[bucket(st->st_dev, st->st_ino)];
+	pid_t pid = f ? getpid() : 0;
 	int c;
 
 	odirect_held();
@@ -136,7 +142,7 @@ static struct odirect_file *__odirect_find(int fd, const struct stat *st,
 	*dir = 0;
 	*err = 0;
 	while (f) {
-		c = compare(fd, st, f);
+		c = compare(pid, fd, st, f);
 		if (c == 0)
 			return f;
 		if (c == CMP_UNKNOWN) {
@@ -150,13 +156,13 @@ static struct odirect_file *__odirect_find(int fd, const struct stat *st,
 	return NULL;
 }
 
-/* Puts c, child dir of x, in x's place, and x below it. */
-static void __rotate_up(struct odirect_file **root, struct odirect_file *x,
-			int dir)
+/* Puts c, child dir of x, in x's place, and x below it (under
+ * odirect_lock, which its callers assert). */
+static void rotate_up(struct odirect_file **root, struct odirect_file *x,
+		      int dir)
 {
 	struct odirect_file *c = x->child[dir];
 
-	odirect_held();
 	x->child[dir] = c->child[!dir];
 	if (x->child[dir])
 		x->child[dir]->parent = x;
@@ -188,7 +194,7 @@ static void __odirect_insert(struct odirect_file *f,
 	else
 		parent->child[dir] = f;
 	while (f->parent && f->parent->prio < f->prio)
-		__rotate_up(root, f->parent, f->parent->child[1] == f);
+		rotate_up(root, f->parent, f->parent->child[1] == f);
 }
 
 /* Takes f out of its treap: no kcmp, so it works whatever came since. */
@@ -201,7 +207,7 @@ static void __odirect_unregister(struct odirect_file *f)
 		int dir = !f->child[0] ? 1 : !f->child[1] ? 0 :
 			  f->child[1]->prio > f->child[0]->prio;
 
-		__rotate_up(root, f, dir);
+		rotate_up(root, f, dir);
 	}
 	if (!f->parent)
 		*root = NULL;
@@ -256,18 +262,16 @@ static int attach_unproven(struct pc_engine *e, struct pc_path *p,
  * Sets O_DIRECT on p's description unless it is there already, and joins
  * p to the description's node when we set it (by this path or an earlier
  * one).  Where that cannot be told, p may get a descriptor of its own
- * (p->fd, p->own_fd).  name is for the messages.
+ * (p->fd, p->own_fd).  name is for the messages; st is p->fd's fstat().
  */
-int odirect_attach(struct pc_engine *e, struct pc_path *p, const char *name)
+int odirect_attach(struct pc_engine *e, struct pc_path *p, const char *name,
+		   const struct stat *st)
 {
 	struct odirect_file *f, *parent;
-	struct stat st;
 	int err, dir;
 
-	if (fstat(p->fd, &st) < 0)
-		return -errno;
 	odirect_take();
-	f = __odirect_find(p->fd, &st, &parent, &dir, &err);
+	f = __odirect_find(p->fd, st, &parent, &dir, &err);
 	if (err) {
 		odirect_drop();
 		return attach_unproven(e, p, name, err);
@@ -291,8 +295,8 @@ int odirect_attach(struct pc_engine *e, struct pc_path *p, const char *name)
 			       strerror(-err));
 			return -EINVAL;
 		}
-		f->dev = st.st_dev;
-		f->ino = st.st_ino;
+		f->dev = st->st_dev;
+		f->ino = st->st_ino;
 		CDS_INIT_LIST_HEAD(&f->paths);
 		cds_list_add_tail(&p->odf_node, &f->paths);
 		__odirect_insert(f, parent, dir);

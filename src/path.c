@@ -168,7 +168,7 @@ static int path_new(struct pc_engine *e, int fd, const char *name, int flags,
 	p->blksize = blksize;
 	/* pc_path_open() opened it O_DIRECT; a caller's fd may share its
 	 * open file description with other paths (odirect.c). */
-	err = own_fd ? 0 : odirect_attach(e, p, name);
+	err = own_fd ? 0 : odirect_attach(e, p, name, st);
 	if (!err)
 		err = group_get_slot(e, &g);
 	if (err) {
