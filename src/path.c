@@ -217,7 +217,9 @@ int pc_path_new(struct pc_engine *engine, int fd, void *path_arg,
 
 /* Opens dev for checking: O_DIRECT where the file takes it (else path_new
  * says why not), O_NONBLOCK so that opening a FIFO does not wait for a
- * writer, cleared again for files we keep. */
+ * writer, cleared again for block devices we keep (a driver may read it).
+ * A regular file keeps it: Linux ignores it for their reads and AIO, and
+ * not clearing it saves a quarter of a path's system calls. */
 static int open_dev(struct pc_engine *e, const char *dev, int *flags,
 		    struct stat *st)
 {
@@ -239,7 +241,7 @@ static int open_dev(struct pc_engine *e, const char *dev, int *flags,
 		close(fd);
 		return err;
 	}
-	if ((S_ISBLK(st->st_mode) || S_ISREG(st->st_mode)) &&
+	if (S_ISBLK(st->st_mode) &&
 	    fcntl(fd, F_SETFL, *flags & ~O_NONBLOCK) == 0)
 		*flags &= ~O_NONBLOCK;
 	return fd;
