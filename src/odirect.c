@@ -243,13 +243,14 @@ static int attach_unproven(struct pc_engine *e, struct pc_path *p,
 	}
 	err = -errno;
 	odirect_take();
+	told = keep_all;
 	keep_all = true;
 	now = fcntl(p->fd, F_GETFL);
 	if (now < 0 || (!(now & O_DIRECT) &&
 			fcntl(p->fd, F_SETFL, now | O_DIRECT) < 0))
 		err = -EINVAL;
 	odirect_drop();
-	if (!told || err == -EINVAL)
+	if (!told || err == -EINVAL)	/* once, or for each failure */
 		pc_log(e, err == -EINVAL ? LOG_ERR : LOG_WARNING,
 		       "%s: kcmp: %s, and %s: %s: O_DIRECT %s", name,
 		       strerror(-kerr), proc, strerror(-err),

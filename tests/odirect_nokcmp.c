@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -30,11 +31,14 @@
 
 static char file[256];
 static atomic_int kcmp_lines;	/* log lines that name kcmp */
+static atomic_int keep_lines;	/* ... of which: O_DIRECT kept for good */
 
 static void count_log(void *arg, int prio, const char *msg)
 {
 	if (strstr(msg, "kcmp")) {
 		atomic_fetch_add(&kcmp_lines, 1);
+		if (strstr(msg, "stays set"))
+			atomic_fetch_add(&keep_lines, 1);
 		printf("\n  log: %s\n", msg);
 	}
 }
@@ -197,12 +201,57 @@ static void test_one_fd(void)
 	pc_engine_free(e);
 }
 
+/*
+ * Last, since what it shows lasts as long as the process: with kcmp
+ * refused and no descriptor left for one of its own (EMFILE), a path on a
+ * dup'd fd keeps O_DIRECT on the description for good, rather than have
+ * it cleared under it.
+ */
+static void test_no_descriptor_left(void)
+{
+	const char *why = refuse_kcmp();
+	struct pc_engine *e;
+	struct pc_path *a, *b;
+	struct rlimit rl, low;
+	int fd, fd2, lowest, ret;
+
+	if (why)
+		PC_SKIP("%s", why);
+	e = engine();
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	PC_REQUIRE(e && fd >= 0);
+	fd2 = dup(fd);
+	PC_REQUIRE(fd2 >= 0);
+	PC_REQUIRE(pc_path_new(e, fd, NULL, &a) == 0);
+	/* No fd number left below the limit: every open() fails EMFILE. */
+	lowest = dup(0);
+	PC_REQUIRE(lowest >= 0);
+	close(lowest);
+	PC_REQUIRE(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	low = rl;
+	low.rlim_cur = (rlim_t)lowest;
+	PC_REQUIRE(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	ret = pc_path_new(e, fd2, NULL, &b);
+	setrlimit(RLIMIT_NOFILE, &rl);
+	PC_REQUIRE(ret == 0);
+	pc_path_free(a);
+	CU_ASSERT_TRUE(direct(fd2));	/* b reads through it */
+	CU_ASSERT_EQUAL(pc_check(b, PC_SYNC), PC_UP);
+	pc_path_free(b);
+	CU_ASSERT_TRUE(direct(fd2));	/* kept for good: said in the log */
+	CU_ASSERT_EQUAL(atomic_load(&keep_lines), 1);
+	close(fd);
+	close(fd2);
+	pc_engine_free(e);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct pc_test tests[] = {
 		{ "dup_on_failing_device", test_dup_on_failing_device },
 		{ "separate_opens", test_separate_opens },
 		{ "one_fd", test_one_fd },
+		{ "no_descriptor_left", test_no_descriptor_left },
 		{ NULL, NULL },
 	};
 
