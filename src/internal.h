@@ -177,7 +177,9 @@ struct pc_path {
 	struct pc_req *req;		/* [G] owned by the path while attached */
 	void *arg;
 	int fd;
-	bool own_fd;			/* pc_path_open(): we close it */
+	/* pc_path_open()'s, or odirect.c's own when kcmp is refused: we
+	 * close it */
+	bool own_fd;
 	unsigned int blksize;
 	_Atomic unsigned int timeout_ms;	/* relaxed: a plain setting */
 	_Atomic enum path_life life;
