@@ -155,15 +155,19 @@ $(SO): $(SO).$(VERSION)
 # named in the version script is made local, so that a program may define
 # its own heap_init or lock_group.  The names come from src/libpathcheck.map,
 # their one home.  Unit tests of internals (NAME_TEST_A) link the objects
-# as they are, from $(INTERNAL_A).
+# as they are, from $(INTERNAL_A).  With LTO in CFLAGS (Ubuntu's
+# dpkg-buildflags: fat objects) the archive keeps the objects' machine code,
+# whose symbols objcopy hides, and drops their LTO bytecode, whose symbols
+# it cannot.
 INTERNAL_A := $(B)/obj/libpathcheck-internal.a
 $(B)/obj/exports.txt: src/libpathcheck.map
 	@mkdir -p $(dir $@)
 	sed -n 's/^[[:space:]]*\([A-Za-z_][A-Za-z0-9_]*\);$$/\1/p' $< > $@
-$(B)/obj/libpathcheck.o: $(LIB_OBJS) $(B)/obj/exports.txt
+$(B)/obj/libpathcheck.o: $(LIB_OBJS) $(B)/obj/exports.txt Makefile
 	@echo '  LD -r  $@'
-	$(Q)$(CC) $(CFLAGS) -nostdlib -r -o $@.tmp $(LIB_OBJS)
-	$(Q)$(OBJCOPY) --keep-global-symbols=$(B)/obj/exports.txt $@.tmp $@
+	$(Q)$(CC) $(CFLAGS) -fno-lto -nostdlib -r -o $@.tmp $(LIB_OBJS)
+	$(Q)$(OBJCOPY) --keep-global-symbols=$(B)/obj/exports.txt \
+		-R '.gnu.lto_*' -R '.gnu.debuglto_*' $@.tmp $@
 	@rm -f $@.tmp
 $(A): $(B)/obj/libpathcheck.o
 	@rm -f $@
