@@ -91,13 +91,12 @@ static unsigned int blocks_for(unsigned int bytes)
  * bit i set when blocks i .. i + n - 1 are all free. */
 static uint32_t free_runs(const struct buf_slab *s, unsigned int n)
 {
-	uint32_t runs = s->free_mask, starts = 0;
+	uint32_t runs = s->free_mask;
 
 	for (unsigned int k = 1; k < n; k++)
 		runs &= s->free_mask >> k;
-	for (unsigned int i = 0; i < PC_BUF_SLAB; i += n)
-		starts |= 1u << i;
-	return runs & starts;
+	/* bits 0, n, 2n...: 0xffffffff / 0b11...1 (n ones) */
+	return runs & (uint32_t)(UINT32_MAX / ((1ull << n) - 1));
 }
 
 /* A slab with a free run of n blocks: partly used slabs first, so that
