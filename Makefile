@@ -38,6 +38,7 @@ OPT ?= -O1
 endif
 
 CC      ?= cc
+OBJCOPY ?= objcopy
 CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wundef \
@@ -92,6 +93,8 @@ dlclose_TEST_LIBS            = -ldl
 destroyer_nothread_TEST_LIBS = -Wl,--wrap=pthread_create
 check_many_free_TEST_LIBS    = -Wl,--wrap=malloc,--wrap=free
 daemon_config_doc_TEST_LIBS  = -lm
+# the archive a test links: the shipped $(A), or the internal objects
+bufpool_TEST_A               = $(INTERNAL_A)
 TEST_SRCS  := $(wildcard tests/*.c)
 TESTS      := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 # tests/*.sh: tests of the build and the install tree, of the shipped
@@ -148,7 +151,29 @@ $(SO): $(SO).$(VERSION)
 	ln -sf $(notdir $<) $(B)/$(SONAME)
 	ln -sf $(notdir $<) $@
 
-$(A): $(LIB_OBJS)
+# The static library exports what the shared one does and nothing else:
+# its objects are linked into one (ld -r) whose every global symbol not
+# named in the version script is made local, so that a program may define
+# its own heap_init or lock_group.  The names come from src/libpathcheck.map,
+# their one home.  Unit tests of internals (NAME_TEST_A) link the objects
+# as they are, from $(INTERNAL_A).  With LTO in CFLAGS (Ubuntu's
+# dpkg-buildflags: fat objects) the archive keeps the objects' machine code,
+# whose symbols objcopy hides, and drops their LTO bytecode, whose symbols
+# it cannot.
+INTERNAL_A := $(B)/obj/libpathcheck-internal.a
+$(B)/obj/exports.txt: src/libpathcheck.map
+	@mkdir -p $(dir $@)
+	sed -n 's/^[[:space:]]*\([A-Za-z_][A-Za-z0-9_]*\);$$/\1/p' $< > $@
+$(B)/obj/libpathcheck.o: $(LIB_OBJS) $(B)/obj/exports.txt Makefile
+	@echo '  LD -r  $@'
+	$(Q)$(CC) $(CFLAGS) -fno-lto -nostdlib -r -o $@.tmp $(LIB_OBJS)
+	$(Q)$(OBJCOPY) --keep-global-symbols=$(B)/obj/exports.txt \
+		-R '.gnu.lto_*' -R '.gnu.debuglto_*' $@.tmp $@
+	@rm -f $@.tmp
+$(A): $(B)/obj/libpathcheck.o
+	@rm -f $@
+	$(AR) rcs $@ $^
+$(INTERNAL_A): $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
@@ -173,10 +198,10 @@ $(TOOLS): $(B)/%: $$(addprefix $(B)/obj/,$$(addsuffix .o,$$(basename $$(wildcard
 # The config table, linked into the test that holds the man page to it.
 $(B)/tests/daemon_config_doc: $(addprefix $(B)/obj/tools/pathcheckd/,config.o config_settings.o \
 	config_expand.o devtimeout.o) $(TOOL_COMMON)
-$(TESTS): $(B)/tests/%: $(B)/obj/tests/%.o $(TEST_LIB) $(A)
+$(TESTS): $(B)/tests/%: $(B)/obj/tests/%.o $(TEST_LIB) $(A) $(INTERNAL_A)
 	@mkdir -p $(dir $@)
 	@echo '  LD     $@'
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(A) $(LIB_LIBS) -lcunit $($*_TEST_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(or $($*_TEST_A),$(A)) $(LIB_LIBS) -lcunit $($*_TEST_LIBS)
 
 # The README's embedding example, compiled against the shared library.
 $(B)/readme-example.c: README.md

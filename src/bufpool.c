@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Read buffers: each group has a pool of PC_MAX_BLKSIZE blocks, so that no
- * read shares its buffer with another read in flight.  Layers that check
+ * Read buffers: each group has a pool of PC_BUF_BLOCK blocks, so that no
+ * read shares its buffer with another read in flight.  A path whose
+ * logical block is larger (8 or 16 KiB: such disks exist) takes a run of
+ * blocks in one slab, aligned to its length within the slab, so that the
+ * run never straddles two mappings.  Layers that check
  * data in place when an O_DIRECT read completes (btrfs checksums, T10-PI,
  * dm-integrity, dm-verity) fail a read whose buffer another read
  * overwrote.
@@ -12,7 +15,7 @@
  * group (group_free()).  Memory follows the reads in flight:
  *
  *   - Blocks come in slabs of PC_BUF_SLAB blocks, mapped with mmap(): page
- *     aligned (>= PC_MAX_BLKSIZE), no allocator header per block, and an
+ *     aligned (>= PC_BUF_BLOCK), no allocator header per block, and an
  *     unmapped slab is given back to the kernel at once (a malloc'd block
  *     freed in the middle of the heap stays resident).
  *   - A slab untouched for PC_BUF_DECAY_MS is trimmed by the group's
@@ -29,7 +32,7 @@
 
 #include "internal.h"
 
-#define SLAB_BYTES	((size_t)PC_BUF_SLAB * PC_MAX_BLKSIZE)
+#define SLAB_BYTES	((size_t)PC_BUF_SLAB * PC_BUF_BLOCK)
 #define SLAB_ALL_FREE	((uint32_t)((1ull << PC_BUF_SLAB) - 1))
 
 struct buf_slab {
@@ -44,6 +47,7 @@ struct buf_slab {
 #define TRIM_AFTER_US	(PC_BUF_DECAY_MS * 1000ull)
 
 _Static_assert(PC_BUF_SLAB <= 32, "free_mask has 32 bits");
+_Static_assert(SLAB_BYTES >= PC_MAX_BLKSIZE, "a slab holds the largest read");
 
 void bufpool_init(struct bufpool *bp)
 {
@@ -77,24 +81,62 @@ static void slab_free(struct buf_slab *s)
 	free(s);
 }
 
+/* Blocks a read of bytes needs: a power of two (logical block sizes are). */
+static unsigned int blocks_for(unsigned int bytes)
+{
+	return bytes <= PC_BUF_BLOCK ? 1 : bytes / PC_BUF_BLOCK;
+}
+
+/* The bits of the runs of n free blocks of s starting at a multiple of n:
+ * bit i set when blocks i .. i + n - 1 are all free. */
+static uint32_t free_runs(const struct buf_slab *s, unsigned int n)
+{
+	uint32_t runs = s->free_mask;
+
+	for (unsigned int k = 1; k < n; k++)
+		runs &= s->free_mask >> k;
+	/* bits 0, n, 2n...: 0xffffffff / 0b11...1 (n ones) */
+	return runs & (uint32_t)(UINT32_MAX / ((1ull << n) - 1));
+}
+
+/* A slab with a free run of n blocks: partly used slabs first, so that
+ * idle slabs empty out; then the slab emptied last, whose pages are the
+ * warmest; NULL: none. */
+static struct buf_slab *__find_slab(struct bufpool *bp, unsigned int n)
+{
+	struct buf_slab *s;
+
+	if (n == 1) {	/* every partial slab has one: no scan */
+		if (!cds_list_empty(&bp->partial))
+			return cds_list_first_entry(&bp->partial,
+						    struct buf_slab, node);
+	} else {
+		cds_list_for_each_entry(s, &bp->partial, node)
+			if (free_runs(s, n))
+				return s;
+	}
+	if (cds_list_empty(&bp->empty))
+		return NULL;
+	s = cds_list_entry(bp->empty.prev, struct buf_slab, node);
+	cds_list_move(&s->node, &bp->partial);
+	return s;
+}
+
 /*
- * A free block for r's read, in r->buf, or -ENOMEM (no memory for a new
- * slab).  Partly used slabs first, so that idle slabs empty out; then the
- * slab emptied last, whose pages are the warmest.
+ * Free blocks for r's read of bytes (at most PC_MAX_BLKSIZE), in r->buf,
+ * or -ENOMEM (no memory for a new slab).
  */
-int __req_take_buf(struct aio_group *g, struct pc_req *r, uint64_t now)
+int __req_take_buf(struct aio_group *g, struct pc_req *r, unsigned int bytes,
+		   uint64_t now)
 {
 	struct bufpool *bp = &g->bufs;
+	unsigned int n = blocks_for(bytes), i;
 	struct buf_slab *s;
-	unsigned int i;
+	uint32_t run;
 
 	lock_held(g);
-	if (!cds_list_empty(&bp->partial)) {
-		s = cds_list_first_entry(&bp->partial, struct buf_slab, node);
-	} else if (!cds_list_empty(&bp->empty)) {
-		s = cds_list_entry(bp->empty.prev, struct buf_slab, node);
-		cds_list_move(&s->node, &bp->partial);
-	} else {
+	s = __find_slab(bp, n);
+	if (!s) {
 		s = slab_new();
 		if (!s)
 			return -ENOMEM;
@@ -102,20 +144,22 @@ int __req_take_buf(struct aio_group *g, struct pc_req *r, uint64_t now)
 		cds_list_add(&s->all, &bp->all);
 		cds_list_add(&s->node, &bp->partial);
 	}
-	i = (unsigned int)__builtin_ctz(s->free_mask);
-	s->free_mask &= ~(1u << i);
-	s->cold_mask &= ~(1u << i);	/* the kernel faults it back in */
+	i = (unsigned int)__builtin_ctz(free_runs(s, n));
+	run = (uint32_t)(((1ull << n) - 1) << i);
+	s->free_mask &= ~run;
+	s->cold_mask &= ~run;	/* the kernel faults them back in */
 	s->used_us = now;
 	if (!s->free_mask)
 		cds_list_del(&s->node);		/* full: on no list */
 	r->buf_slab = s;
-	r->buf = s->mem + (size_t)i * PC_MAX_BLKSIZE;
+	r->buf_blocks = n;
+	r->buf = s->mem + (size_t)i * PC_BUF_BLOCK;
 	return 0;
 }
 
 /*
- * Gives r's block back, if it holds one: the kernel has let go of it.  A
- * slab that empties goes to the tail of the empty list (oldest first).
+ * Gives r's blocks back, if it holds any: the kernel has let go of them.
+ * A slab that empties goes to the tail of the empty list (oldest first).
  * The group's worker trims what stays untouched (bufpool_trim()).
  */
 void __req_give_buf(struct aio_group *g, struct pc_req *r, uint64_t now)
@@ -128,13 +172,12 @@ void __req_give_buf(struct aio_group *g, struct pc_req *r, uint64_t now)
 	lock_held(g);
 	if (!r->buf)
 		return;
-	i = (unsigned int)(((unsigned char *)r->buf - s->mem) /
-			   PC_MAX_BLKSIZE);
+	i = (unsigned int)(((unsigned char *)r->buf - s->mem) / PC_BUF_BLOCK);
 	r->buf = NULL;
 	r->buf_slab = NULL;
 	if (!s->free_mask)
 		cds_list_add(&s->node, &bp->partial);	/* was full */
-	s->free_mask |= 1u << i;
+	s->free_mask |= (uint32_t)(((1ull << r->buf_blocks) - 1) << i);
 	s->used_us = now;
 	if (s->free_mask == SLAB_ALL_FREE) {
 		cds_list_del(&s->node);
@@ -163,8 +206,8 @@ static void __slab_cool(struct buf_slab *s)
 		unsigned int n = (unsigned int)__builtin_ctzll(
 			~((uint64_t)warm >> i));
 
-		madvise(s->mem + (size_t)i * PC_MAX_BLKSIZE,
-			(size_t)n * PC_MAX_BLKSIZE, MADV_DONTNEED);
+		madvise(s->mem + (size_t)i * PC_BUF_BLOCK,
+			(size_t)n * PC_BUF_BLOCK, MADV_DONTNEED);
 		warm &= ~(((1ull << n) - 1) << i);
 	}
 	s->cold_mask = s->free_mask;

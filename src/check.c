@@ -236,7 +236,7 @@ static struct iocb *__start_read(struct aio_group *g, struct pc_path *p,
 	r->submit_us = now;
 	r->deadline_us = now + (uint64_t)timeout_ms * 1000u;
 	p->started++;
-	if (__req_take_buf(g, r, now) < 0) {
+	if (__req_take_buf(g, r, p->blksize, now) < 0) {
 		__req_fail(g, r, -ENOMEM);
 		return NULL;
 	}

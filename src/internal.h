@@ -62,12 +62,18 @@
 #define PC_MAX_GROUP_SIZE	65536u
 #define PC_MAX_WORKERS		1024u
 #define PC_MAX_TIMEOUT_MS	(24u * 3600u * 1000u)
-#define PC_MAX_BLKSIZE		4096u
+/* What a path reads: BLKBSZGET when it is at most PC_DEFAULT_BLKSIZE (a
+ * larger one may lie, as on DASD), else PC_DEFAULT_BLKSIZE; and never less
+ * than one logical block (BLKSSZGET), up to PC_MAX_BLKSIZE. */
 #define PC_DEFAULT_BLKSIZE	4096u
-/* Read buffers (bufpool.c): blocks of PC_MAX_BLKSIZE, mapped PC_BUF_SLAB at
- * a time; a slab untouched for PC_BUF_DECAY_MS is unmapped if all free,
- * else the pages of its free blocks are given back. */
+/* Read buffers (bufpool.c): blocks of PC_BUF_BLOCK, mapped PC_BUF_SLAB at
+ * a time; a read of more than a block takes a run of them in one slab.  A
+ * slab untouched for PC_BUF_DECAY_MS is unmapped if all free, else the
+ * pages of its free blocks are given back. */
+#define PC_BUF_BLOCK		4096u
 #define PC_BUF_SLAB		16u
+/* One slab: Linux's largest logical block size (BLK_MAX_BLOCK_SIZE). */
+#define PC_MAX_BLKSIZE		(PC_BUF_SLAB * PC_BUF_BLOCK)
 #define PC_BUF_DECAY_MS		1000u
 /* How long a PC_SYNC caller waits past the deadline for the worker's verdict. */
 #define PC_SYNC_GRACE_MS	20u
@@ -142,6 +148,7 @@ struct pc_req {
 	 * NULL: none held. */
 	void *buf;
 	struct buf_slab *buf_slab;
+	unsigned int buf_blocks;	/* [G] how many blocks buf spans */
 	unsigned int heap_idx;		/* [G] while INFLIGHT */
 	long res;			/* [G] REQ_FAILED: -errno */
 	struct cds_list_head list;	/* [G] failed or orphan list */
@@ -170,7 +177,9 @@ struct pc_path {
 	struct pc_req *req;		/* [G] owned by the path while attached */
 	void *arg;
 	int fd;
-	bool own_fd;			/* pc_path_open(): we close it */
+	/* pc_path_open()'s, or odirect.c's own when kcmp is refused: we
+	 * close it */
+	bool own_fd;
 	unsigned int blksize;
 	_Atomic unsigned int timeout_ms;	/* relaxed: a plain setting */
 	_Atomic enum path_life life;
@@ -398,7 +407,8 @@ struct aio_group *engine_group(struct pc_engine *e, uint64_t id); /* likewise */
 
 /* bufpool.c */
 void bufpool_init(struct bufpool *bp);
-int __req_take_buf(struct aio_group *g, struct pc_req *r, uint64_t now);
+int __req_take_buf(struct aio_group *g, struct pc_req *r, unsigned int bytes,
+		   uint64_t now);
 void __req_give_buf(struct aio_group *g, struct pc_req *r, uint64_t now);
 void bufpool_trim(struct aio_group *g, uint64_t now);
 void bufpool_free(struct bufpool *bp);
@@ -414,7 +424,9 @@ void __post_waiters(struct pc_path *p, int state);
 
 /* odirect.c */
 struct odirect_file;
-int odirect_attach(struct pc_engine *e, struct pc_path *p, const char *name);
+struct stat;
+int odirect_attach(struct pc_engine *e, struct pc_path *p, const char *name,
+		   const struct stat *st);
 void odirect_detach(struct pc_path *p);
 
 /* worker.c */

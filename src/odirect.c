@@ -6,19 +6,28 @@
  * description is freed, and only if we set it.
  *
  * A description is identified by kcmp(KCMP_FILE), which tells whether two
- * fds of this process refer to the same one.  Where kcmp is missing
- * (kernels without CONFIG_KCMP), two paths share a description when they
- * share the fd number and the inode: dup'd fds are then not recognised.
+ * fds of this process refer to the same one, and if not, orders them.  The
+ * registry is process-wide (two engines may check one fd): a treap per hash
+ * bucket of inodes, ordered by (device, inode, kcmp order), so that finding
+ * a description among n of one inode costs O(log n) kcmp() calls, not n
+ * (16,000 opens of one device took 313 s when each compared with every
+ * earlier one).  Each node lists its paths; the first one's fd stands for
+ * the description (the caller keeps every path's fd open until
+ * pc_path_free).
  *
- * The registry is process-wide (two engines may check one fd), hashed by
- * inode; each entry lists its paths, and the first one's fd stands for the
- * description (the caller keeps every path's fd open until pc_path_free).
- * A lookup costs one kcmp() per other description of the same inode that
- * we set O_DIRECT on: cheap for the usual one fd per device.
+ * Where kcmp is refused (containers' seccomp profiles: EPERM; kernels
+ * without CONFIG_KCMP: ENOSYS), whether a new fd shares a description we
+ * set O_DIRECT on cannot be proven, and guessing "no" once cleared the
+ * flag under a live path, which then read the page cache and said UP for
+ * a failing device.  Then the path reads through a descriptor of its own,
+ * opened O_DIRECT from /proc/self/fd, and the caller's is left alone; if
+ * even that fails, the flag is set and never cleared in this process.
+ * Either way the log says so once.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kcmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,27 +41,43 @@ struct odirect_file {
 	dev_t dev;
 	ino_t ino;
 	struct cds_list_head paths;	/* pc_path.odf_node */
-	struct odirect_file *next;	/* hash chain */
+	/* treap: in order of (dev, ino, kcmp); a parent's prio >= its
+	 * children's */
+	struct odirect_file *child[2], *parent;
+	uint32_t prio;
 };
 
 #define ODIRECT_BUCKETS	1024u
 
-/* protects: the registry, every odirect_file, pc_path.odf and odf_node, and
- * the O_DIRECT flag of registered descriptions (read, set and cleared
- * only under it).  Taken alone: never nests with another lock. */
+/* protects: the registry, every odirect_file, pc_path.odf and odf_node, the
+ * treaps' random state, keep_all, and the O_DIRECT flag of registered
+ * descriptions (read, set and cleared only under it).  Taken alone: never
+ * nests with another lock. */
 static pthread_mutex_t odirect_lock = PTHREAD_MUTEX_INITIALIZER;
-static _Atomic pid_t odirect_owner;	/* for odirect_held() */
+/* The holder, for odirect_held(): the address of its owner_mark, unique
+ * to a thread and free to take (gettid() is a system call).  Relaxed: a
+ * thread compares it only with its own. */
+static _Atomic(const void *) odirect_owner;
+static __thread char owner_mark;
 static struct odirect_file *registry[ODIRECT_BUCKETS];
+static uint32_t prio_state = 0x9e3779b9u;
+/* The last resort once sharing could not be proven: never clear O_DIRECT
+ * again in this process. */
+static bool keep_all;
+/* The one log line that says kcmp was refused (relaxed: a flag of its
+ * own, it orders nothing). */
+static _Atomic bool told_unproven;
 
 static void odirect_take(void)
 {
 	pthread_mutex_lock(&odirect_lock);
-	atomic_store_explicit(&odirect_owner, gettid(), memory_order_relaxed);
+	atomic_store_explicit(&odirect_owner, &owner_mark,
+			      memory_order_relaxed);
 }
 
 static void odirect_drop(void)
 {
-	atomic_store_explicit(&odirect_owner, 0, memory_order_relaxed);
+	atomic_store_explicit(&odirect_owner, NULL, memory_order_relaxed);
 	pthread_mutex_unlock(&odirect_lock);
 }
 
@@ -60,7 +85,7 @@ static void odirect_drop(void)
 static void odirect_held(void)
 {
 	if (atomic_load_explicit(&odirect_owner, memory_order_relaxed) !=
-	    gettid())
+	    &owner_mark)
 		abort();
 }
 
@@ -74,55 +99,184 @@ static int first_fd(struct odirect_file *f)
 	return cds_list_first_entry(&f->paths, struct pc_path, odf_node)->fd;
 }
 
-/* 1: same description, 0: not, -1: cannot tell (no kcmp). */
-static int same_description(int a, int b)
-{
-	pid_t pid = getpid();
-	long r = syscall(SYS_kcmp, pid, pid, KCMP_FILE, a, b);
+#define CMP_UNKNOWN	2	/* kcmp refused or gave no order */
 
-	if (r == 0)
-		return 1;
-	return r > 0 ? 0 : -1;
+/* Where fd (of st) stands against f: -1 before, 0 the same description,
+ * 1 after, or CMP_UNKNOWN with errno set.  pid: ours (getpid() is a
+ * system call: once per lookup). */
+static int compare(pid_t pid, int fd, const struct stat *st,
+		   struct odirect_file *f)
+{
+	long r;
+
+	if (st->st_dev != f->dev)
+		return st->st_dev < f->dev ? -1 : 1;
+	if (st->st_ino != f->ino)
+		return st->st_ino < f->ino ? -1 : 1;
+	/* One fd is one description: no system call for the common case of
+	 * many paths on one fd. */
+	if (fd == first_fd(f))
+		return 0;
+	r = syscall(SYS_kcmp, pid, pid, KCMP_FILE, fd, first_fd(f));
+	if (r >= 0 && r <= 2)
+		return r == 0 ? 0 : r == 1 ? -1 : 1;
+	if (r >= 0)
+		errno = EOPNOTSUPP;	/* 3: unordered, not for files */
+	return CMP_UNKNOWN;
 }
 
-static struct odirect_file *__odirect_find(int fd, const struct stat *st)
+/*
+ * fd's node, or NULL with *parent and *dir where a node for it would hang;
+ * -errno in *err when kcmp cannot place it.
+ */
+static struct odirect_file *__odirect_find(int fd, const struct stat *st,
+					   struct odirect_file **parent,
+					   int *dir, int *err)
 {
-	struct odirect_file *f;
+	struct odirect_file *f = registry[bucket(st->st_dev, st->st_ino)];
+	pid_t pid = f ? getpid() : 0;
+	int c;
 
 	odirect_held();
-	for (f = registry[bucket(st->st_dev, st->st_ino)]; f; f = f->next) {
-		int same;
-
-		if (f->dev != st->st_dev || f->ino != st->st_ino)
-			continue;
-		/* One fd is one description: no system call for the
-		 * common case of many paths on one fd. */
-		if (fd == first_fd(f))
+	*parent = NULL;
+	*dir = 0;
+	*err = 0;
+	while (f) {
+		c = compare(pid, fd, st, f);
+		if (c == 0)
 			return f;
-		same = same_description(fd, first_fd(f));
-		if (same < 0)
-			same = fd == first_fd(f);
-		if (same)
-			return f;
+		if (c == CMP_UNKNOWN) {
+			*err = -errno;
+			return NULL;
+		}
+		*parent = f;
+		*dir = c > 0;
+		f = f->child[*dir];
 	}
 	return NULL;
 }
 
+/* Puts c, child dir of x, in x's place, and x below it (under
+ * odirect_lock, which its callers assert). */
+static void rotate_up(struct odirect_file **root, struct odirect_file *x,
+		      int dir)
+{
+	struct odirect_file *c = x->child[dir];
+
+	x->child[dir] = c->child[!dir];
+	if (x->child[dir])
+		x->child[dir]->parent = x;
+	c->parent = x->parent;
+	if (!x->parent)
+		*root = c;
+	else
+		x->parent->child[x->parent->child[1] == x] = c;
+	c->child[!dir] = x;
+	x->parent = c;
+}
+
+static void __odirect_insert(struct odirect_file *f,
+			     struct odirect_file *parent, int dir)
+{
+	struct odirect_file **root = &registry[bucket(f->dev, f->ino)];
+
+	odirect_held();
+	/* xorshift32: a treap needs its priorities only unpredictable
+	 * to the order of the keys, not random in any stronger sense. */
+	prio_state ^= prio_state << 13;
+	prio_state ^= prio_state >> 17;
+	prio_state ^= prio_state << 5;
+	f->prio = prio_state;
+	f->child[0] = f->child[1] = NULL;
+	f->parent = parent;
+	if (!parent)
+		*root = f;
+	else
+		parent->child[dir] = f;
+	while (f->parent && f->parent->prio < f->prio)
+		rotate_up(root, f->parent, f->parent->child[1] == f);
+}
+
+/* Takes f out of its treap: no kcmp, so it works whatever came since. */
+static void __odirect_unregister(struct odirect_file *f)
+{
+	struct odirect_file **root = &registry[bucket(f->dev, f->ino)];
+
+	odirect_held();
+	while (f->child[0] || f->child[1]) {
+		int dir = !f->child[0] ? 1 : !f->child[1] ? 0 :
+			  f->child[1]->prio > f->child[0]->prio;
+
+		rotate_up(root, f, dir);
+	}
+	if (!f->parent)
+		*root = NULL;
+	else
+		f->parent->child[f->parent->child[1] == f] = NULL;
+}
+
+/*
+ * kcmp could not tell whether p's fd shares a description we set O_DIRECT
+ * on: p reads through a descriptor of its own, or, failing that, O_DIRECT
+ * is set and kept for good.  Called without the lock (open() may be slow
+ * and the log callback runs).
+ */
+static int attach_unproven(struct pc_engine *e, struct pc_path *p,
+			   const char *name, int kerr)
+{
+	char proc[32];
+	int fd, now, err = 0;
+	bool told = atomic_exchange_explicit(&told_unproven, true,
+					     memory_order_relaxed);
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", p->fd);
+	fd = open(proc, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (fd >= 0) {
+		if (!told)
+			pc_log(e, LOG_WARNING, "%s: kcmp: %s: cannot tell which "
+			       "paths share an open file description; such "
+			       "paths read through descriptors of their own",
+			       name, strerror(-kerr));
+		p->fd = fd;
+		p->own_fd = true;
+		return 0;
+	}
+	err = -errno;
+	odirect_take();
+	told = keep_all;
+	keep_all = true;
+	now = fcntl(p->fd, F_GETFL);
+	if (now < 0 || (!(now & O_DIRECT) &&
+			fcntl(p->fd, F_SETFL, now | O_DIRECT) < 0))
+		err = -EINVAL;
+	odirect_drop();
+	if (!told || err == -EINVAL)	/* once, or for each failure */
+		pc_log(e, err == -EINVAL ? LOG_ERR : LOG_WARNING,
+		       "%s: kcmp: %s, and %s: %s: O_DIRECT %s", name,
+		       strerror(-kerr), proc, strerror(-err),
+		       err == -EINVAL ? "cannot be set" :
+		       "stays set on every description it was set on");
+	return err == -EINVAL ? err : 0;
+}
+
 /*
  * Sets O_DIRECT on p's description unless it is there already, and joins
- * p to the description's entry when we set it (by this path or an earlier
- * one).  name is for the messages.
+ * p to the description's node when we set it (by this path or an earlier
+ * one).  Where that cannot be told, p may get a descriptor of its own
+ * (p->fd, p->own_fd).  name is for the messages; st is p->fd's fstat().
  */
-int odirect_attach(struct pc_engine *e, struct pc_path *p, const char *name)
+int odirect_attach(struct pc_engine *e, struct pc_path *p, const char *name,
+		   const struct stat *st)
 {
-	struct odirect_file *f;
-	struct stat st;
-	int err = 0;
+	struct odirect_file *f, *parent;
+	int err, dir;
 
-	if (fstat(p->fd, &st) < 0)
-		return -errno;
 	odirect_take();
-	f = __odirect_find(p->fd, &st);
+	f = __odirect_find(p->fd, st, &parent, &dir, &err);
+	if (err) {
+		odirect_drop();
+		return attach_unproven(e, p, name, err);
+	}
 	if (!f) {
 		/* Read under the lock: another path may set it meanwhile. */
 		int now = fcntl(p->fd, F_GETFL);
@@ -142,27 +296,18 @@ int odirect_attach(struct pc_engine *e, struct pc_path *p, const char *name)
 			       strerror(-err));
 			return -EINVAL;
 		}
-		f->dev = st.st_dev;
-		f->ino = st.st_ino;
+		f->dev = st->st_dev;
+		f->ino = st->st_ino;
 		CDS_INIT_LIST_HEAD(&f->paths);
-		f->next = registry[bucket(st.st_dev, st.st_ino)];
-		registry[bucket(st.st_dev, st.st_ino)] = f;
+		cds_list_add_tail(&p->odf_node, &f->paths);
+		__odirect_insert(f, parent, dir);
+	} else {
+		cds_list_add_tail(&p->odf_node, &f->paths);
 	}
-	cds_list_add_tail(&p->odf_node, &f->paths);
 	p->odf = f;
 out:
 	odirect_drop();
 	return err;
-}
-
-static void __odirect_unregister(struct odirect_file *f)
-{
-	struct odirect_file **pp = &registry[bucket(f->dev, f->ino)];
-
-	odirect_held();
-	while (*pp != f)
-		pp = &(*pp)->next;
-	*pp = f->next;
 }
 
 /* p leaves its description; the last path to leave clears O_DIRECT on it,
@@ -179,7 +324,7 @@ void odirect_detach(struct pc_path *p)
 		if (cds_list_empty(&f->paths)) {
 			int now = fcntl(p->fd, F_GETFL);
 
-			if (now >= 0)
+			if (now >= 0 && !keep_all)
 				fcntl(p->fd, F_SETFL, now & ~O_DIRECT);
 			__odirect_unregister(f);
 			free(f);

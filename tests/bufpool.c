@@ -66,9 +66,9 @@ static void take_all(uint64_t now)
 {
 	lock_group(&group);
 	for (int i = 0; i < NREQ; i++) {
-		CU_ASSERT_EQUAL(__req_take_buf(&group, &reqs[i], now), 0);
+		CU_ASSERT_EQUAL(__req_take_buf(&group, &reqs[i], PC_BUF_BLOCK, now), 0);
 		if (reqs[i].buf)
-			memset(reqs[i].buf, 0xa5, PC_MAX_BLKSIZE);
+			memset(reqs[i].buf, 0xa5, PC_BUF_BLOCK);
 	}
 	unlock_group(&group);
 }
@@ -77,7 +77,7 @@ static int overlaps(int i, int j)
 {
 	uintptr_t a = (uintptr_t)reqs[i].buf, b = (uintptr_t)reqs[j].buf;
 
-	return a < b + PC_MAX_BLKSIZE && b < a + PC_MAX_BLKSIZE;
+	return a < b + PC_BUF_BLOCK && b < a + PC_BUF_BLOCK;
 }
 
 /* Every read in flight has its own aligned block; given back, the blocks
@@ -88,7 +88,7 @@ static void test_own_block(void)
 	take_all(1000);
 	for (int i = 0; i < NREQ; i++) {
 		PC_REQUIRE(reqs[i].buf != NULL);
-		CU_ASSERT_EQUAL((uintptr_t)reqs[i].buf % PC_MAX_BLKSIZE, 0);
+		CU_ASSERT_EQUAL((uintptr_t)reqs[i].buf % PC_BUF_BLOCK, 0);
 		for (int j = 0; j < i; j++)
 			CU_ASSERT_FALSE(overlaps(i, j));
 	}
@@ -102,6 +102,57 @@ static void test_own_block(void)
 	unlock_group(&group);
 	take_all(3000);
 	CU_ASSERT_EQUAL(group.bufs.slabs, NREQ / PC_BUF_SLAB);
+	teardown();
+}
+
+/*
+ * Reads of more than a block (8 and 16 KiB logical blocks) take a run of
+ * blocks in one slab, aligned to its length, beside single blocks: no two
+ * reads overlap, the slabs are packed full (no run straddles two), and
+ * given back the blocks serve a next round without mapping more.
+ */
+static void test_runs(void)
+{
+	static const unsigned int bytes[] = { 512, 16384, 4096, 8192 };
+	unsigned int len[NREQ];
+	unsigned int slabs;
+
+	setup();
+	for (int round = 0; round < 2; round++) {
+		lock_group(&group);
+		for (int i = 0; i < NREQ; i++) {
+			len[i] = bytes[i % 4] < PC_BUF_BLOCK ? PC_BUF_BLOCK :
+				 bytes[i % 4];
+			CU_ASSERT_EQUAL(__req_take_buf(&group, &reqs[i],
+						       bytes[i % 4], 1000), 0);
+			PC_REQUIRE(reqs[i].buf != NULL);
+			memset(reqs[i].buf, 0xa5, len[i]);
+		}
+		unlock_group(&group);
+		for (int i = 0; i < NREQ; i++) {
+			uintptr_t a = (uintptr_t)reqs[i].buf;
+
+			CU_ASSERT_EQUAL(a % PC_BUF_BLOCK, 0);
+			CU_ASSERT_EQUAL(reqs[i].buf_blocks,
+					len[i] / PC_BUF_BLOCK);
+			for (int j = 0; j < i; j++) {
+				uintptr_t b = (uintptr_t)reqs[j].buf;
+
+				CU_ASSERT_FALSE(a < b + len[j] && b < a + len[i]);
+			}
+		}
+		if (round == 0)
+			slabs = group.bufs.slabs;
+		else
+			CU_ASSERT_EQUAL(group.bufs.slabs, slabs);
+		lock_group(&group);
+		for (int i = 0; i < NREQ; i++)
+			__req_give_buf(&group, &reqs[i], 2000);
+		unlock_group(&group);
+	}
+	/* 4 + 2 + 1 + 1 blocks a quarter of the reads: 8 slabs exactly. */
+	CU_ASSERT_EQUAL(slabs, NREQ / 4 * 8 / PC_BUF_SLAB);
+	CU_ASSERT_TRUE(cds_list_empty(&group.bufs.partial));
 	teardown();
 }
 
@@ -146,7 +197,7 @@ static void test_trim_follows_reads(void)
 	CU_ASSERT_EQUAL(resident(gone[1]), -ENOMEM);
 	CU_ASSERT_EQUAL(atomic_load(&group.bufs.trim_at_us), UINT64_MAX);
 	/* The held blocks were not touched by the trim. */
-	CU_ASSERT_EQUAL(((unsigned char *)held[0])[PC_MAX_BLKSIZE - 1], 0xa5);
+	CU_ASSERT_EQUAL(((unsigned char *)held[0])[PC_BUF_BLOCK - 1], 0xa5);
 
 	/* The kernel answers: the last blocks go, then their slabs. */
 	lock_group(&group);
@@ -295,6 +346,7 @@ int main(int argc, char **argv)
 {
 	static const struct pc_test tests[] = {
 		{ "own_block", test_own_block },
+		{ "runs", test_runs },
 		{ "trim_follows_reads", test_trim_follows_reads },
 		{ "free_with_held_blocks", test_free_with_held_blocks },
 		{ "no_memory_for_a_block", test_no_memory_for_a_block },
