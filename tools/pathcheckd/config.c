@@ -143,6 +143,8 @@ const struct keyword config_keywords[] = {
 	{ "metrics_file", KW_ABSPATH, offsetof(struct config, metrics_file), 0, PATH_MAX - 1 },
 	{ "log", KW_LOG, offsetof(struct config, log_target), 0, 0 },
 	{ "log_budget", KW_COUNT, offsetof(struct config, log_budget), 0, 1000000 },
+	{ "clients_per_uid", KW_COUNT, offsetof(struct config, clients_per_uid), 1, 1024 },
+	{ "client_idle_timeout", KW_DURATION, offsetof(struct config, client_idle_ms), 0, 0 },
 	{ "flap_threshold", KW_COUNT, offsetof(struct config, flap_threshold), 1, 1000 },
 	{ "flap_window", KW_DURATION, offsetof(struct config, flap_window_ms), 0, 0 },
 	{ "flap_recovery", KW_DURATION, offsetof(struct config, flap_recovery_ms), 0, 0 },
@@ -402,6 +404,8 @@ static void set_defaults(struct config *cfg)
 	cfg->socket_mode = DEFAULT_SOCKET_MODE;
 	cfg->log_target = CFG_LOG_AUTO;
 	cfg->log_budget = DEFAULT_LOG_BUDGET;
+	cfg->clients_per_uid = 64;
+	cfg->client_idle_ms = 10000;
 	cfg->flap_threshold = 2;
 	cfg->flap_window_ms = 60000;
 	cfg->flap_recovery_ms = 60000;
