@@ -40,9 +40,10 @@ static void read_sysfs(const struct rec *r, struct rec_sysfs *sy);
 void rec_note_devt(struct rec *r)
 {
 	struct stat st;
+	bool found = stat(r->dev, &st) == 0;
 
 	r->rdev = 0;
-	if (stat(r->dev, &st) == 0 && S_ISBLK(st.st_mode))
+	if (found && S_ISBLK(st.st_mode))
 		r->rdev = (uint64_t)st.st_rdev;
 	if (!r->sys)
 		r->sys = calloc(1, sizeof(*r->sys));
@@ -51,7 +52,7 @@ void rec_note_devt(struct rec *r)
 	memset(r->sys, 0, sizeof(*r->sys));
 	if (r->rdev)
 		read_sysfs(r, r->sys);
-	else if (S_ISREG(st.st_mode))
+	else if (found && S_ISREG(st.st_mode))
 		r->sys->size = (uint64_t)st.st_size;
 }
 
