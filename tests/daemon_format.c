@@ -17,6 +17,9 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/ioctl.h>
+#include <linux/loop.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -187,6 +190,17 @@ static void test_format(void)
 
 /* --- sysfs is read when a path comes, not per command ------------------------- */
 
+/* The backing file grows, and the loop device with it (a change uevent). */
+static bool grow_loop(const char *file, const char *loop, off_t size)
+{
+	int fd = open(loop, O_RDONLY | O_CLOEXEC);
+	bool ok = fd >= 0 && truncate(file, size) == 0 && ioctl(fd, LOOP_SET_CAPACITY, 0) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
 /* The daemon's main thread is traced (TracerPid set): true within 10 s. */
 static bool traced(pid_t pid)
 {
@@ -209,6 +223,7 @@ static bool traced(pid_t pid)
  * strace -f follows the daemon's files opened while it shows the sysfs
  * columns of a loop device ten times: none under /sys or /run/udev (they
  * were read when the path was added), ten accepts (the trace saw them).
+ * Then the device grows: its change event has them read again.
  */
 static void test_sysfs_once(void)
 {
@@ -265,6 +280,15 @@ static void test_sysfs_once(void)
 	CU_ASSERT_EQUAL(reply_count(log, "/sys/"), 0);
 	CU_ASSERT_EQUAL(reply_count(log, "/run/udev/"), 0);
 	free(log);
+	/* read again at the device's change event: it grows to 2 MiB */
+	CU_ASSERT(grow_loop(loopfile, loop, 2 << 20));
+	for (uint64_t t0 = pc_test_now_ms(); pc_test_now_ms() - t0 < 5000;) {
+		CU_ASSERT(daemon_cmd(fx, "show paths raw format %S", fx->last, fx->last_cap) > 0);
+		if (!strcmp(fx->last, "2M\n"))
+			break;
+		pc_test_sleep_ms(50);
+	}
+	CU_ASSERT_STRING_EQUAL(fx->last, "2M\n");
 	daemon_stop(fx);
 	daemon_fx_free(fx);
 	pc_test_loop_detach(loop);
