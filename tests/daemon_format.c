@@ -5,7 +5,8 @@
  * accepted, a placeholder where it means nothing here), show paths raw
  * format, the client quoting a format word, next_check counting down, and
  * dev_t: shown, and a path addressed by it.  sysfs is read when a path is
- * added, not when a format is shown (strace, as root).
+ * added, not when a format is shown (strace, as root), and again at a
+ * change event; %M follows a flapping path.
  * The daemon runs for real on files (and a loop device as root) read with
  * O_DIRECT through Linux AIO.
  */
@@ -25,6 +26,7 @@
 
 #include "daemon_fixture.h"
 #include "harness.h"
+#include "pathsim_fixture.h"
 
 /* multipathd's headers, columns as wide as their widest cell; bad formats */
 static void format_columns(struct daemon_fx *fx, bool have_loop, const char *loop)
@@ -294,11 +296,47 @@ static void test_sysfs_once(void)
 	pc_test_loop_detach(loop);
 }
 
+/* %M: a path that flaps is marginal, then normal again after flap_recovery */
+static void test_marginal_column(void)
+{
+	struct pathsim *sim = pathsim_start_or_skip(2, 0);
+	struct daemon_fx *fx;
+	bool marginal = false;
+
+	if (!sim)
+		return;
+	fx = daemon_fx_new();
+	PC_REQUIRE(fx != NULL);
+	daemon_fx_attach_sim(fx, sim);
+	PC_REQUIRE(daemon_start(fx, "interval 50ms\ntimeout 2s\nflap_recovery 500ms\n"
+				"path %s/p*\n", pathsim_mountpoint(sim)) == 0);
+	CU_ASSERT_EQUAL(daemon_wait_states(fx, 2, "ready", 1000 + daemon_slack_ms()), 0);
+	PC_REQUIRE(pathsim_set(sim, "p0", "flaky:0.5") == 0);
+	for (uint64_t t0 = pc_test_now_ms(); !marginal && pc_test_now_ms() - t0 < 5000;) {
+		CU_ASSERT(daemon_cmd(fx, "show paths raw format \"%d %M\"", fx->last,
+				     fx->last_cap) > 0);
+		marginal = !strcmp(fx->last, "p0 marginal\np1 normal\n");
+		pc_test_sleep_ms(50);
+	}
+	CU_ASSERT(marginal);
+	PC_REQUIRE(pathsim_set(sim, "p0", "up") == 0);
+	for (uint64_t t0 = pc_test_now_ms(); marginal && pc_test_now_ms() - t0 < 5000;) {
+		pc_test_sleep_ms(100);
+		CU_ASSERT(daemon_cmd(fx, "show paths raw format \"%d %M\"", fx->last,
+				     fx->last_cap) > 0);
+		marginal = strcmp(fx->last, "p0 normal\np1 normal\n");
+	}
+	CU_ASSERT(!marginal);
+	daemon_fx_finish(fx);
+	pathsim_stop(sim);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct pc_test tests[] = {
 		{ "format", test_format },
 		{ "sysfs_once", test_sysfs_once },
+		{ "marginal_column", test_marginal_column },
 		{ NULL, NULL },
 	};
 
