@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pathcheckd's show paths format FMT (multipathd's wildcards and headers,
- * columns as wide as their widest cell), the client quoting a format word,
- * next_check counting down, and dev_t: shown, and a path addressed by it.
+ * columns as wide as their widest cell; every multipathd path wildcard
+ * accepted, a placeholder where it means nothing here), show paths raw
+ * format, the client quoting a format word, next_check counting down, and
+ * dev_t: shown, and a path addressed by it.  sysfs is read when a path is
+ * added, not when a format is shown (strace, as root), and again at a
+ * change event; %M follows a flapping path.
  * The daemon runs for real on files (and a loop device as root) read with
  * O_DIRECT through Linux AIO.
  */
@@ -13,9 +17,16 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <sys/ioctl.h>
+#include <linux/loop.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include "daemon_fixture.h"
 #include "harness.h"
+#include "pathsim_fixture.h"
 
 /* multipathd's headers, columns as wide as their widest cell; bad formats */
 static void format_columns(struct daemon_fx *fx, bool have_loop, const char *loop)
@@ -41,8 +52,8 @@ static void format_columns(struct daemon_fx *fx, bool have_loop, const char *loo
 	CU_ASSERT(reply_starts_with(fx->last,
 				    "vend/prod/rev uuid next_check\n-             -    "));
 	CU_ASSERT(daemon_reply_is(fx, "show paths format \"%d %q\"",
-				  "error: unknown wildcard '%q' in "
-				  "format (known: %d %D %t %T %o %C %s %w %L %x %%)\n"));
+				  "error: unknown wildcard '%q' in format (multipathd's path "
+				  "wildcards, %x and %%: see pathcheckd(8))\n"));
 	CU_ASSERT(daemon_reply_is(fx, "show paths format \"%d",
 				  "error: unmatched '\"' in command\n"));
 	CU_ASSERT(daemon_reply_is(fx, "show paths format",
@@ -51,6 +62,38 @@ static void format_columns(struct daemon_fx *fx, bool have_loop, const char *loo
 	CU_ASSERT(daemon_reply_is(fx, "show paths format 50%",
 				  "error: format ends in '%' (use %% for "
 				  "a percent sign)\n"));
+}
+
+/* Every multipathd path wildcard: a value, or a placeholder column */
+static void format_wildcards(struct daemon_fx *fx)
+{
+	CU_ASSERT(daemon_cmd(fx, "show paths format \"%c %p %M %m\"", fx->last,
+			     fx->last_cap) > 0);
+	CU_ASSERT(reply_starts_with(fx->last, "checker  pri marginal_st multipath\n"
+				    "directio -1  normal      -\n"));
+	CU_ASSERT(daemon_cmd(fx, "show paths format \"%N|%n|%R|%r|%a|%G|%g|%0|%P|%I|%A\"",
+			     fx->last, fx->last_cap) > 0);
+	CU_ASSERT(reply_starts_with(fx->last, "host WWNN|target WWNN|host WWPN|target WWPN|"
+				    "host adapter|foreign|vpd page data|failures|protocol|"
+				    "init_st|TPG\n-        |-          |-        |-          |"
+				    "-           |-      |-            |-       |-       |-      |-\n"));
+	/* raw: no header, no padding; the files are 1 MiB */
+	CU_ASSERT(daemon_cmd(fx, "show paths raw format \"%w|%i|%d|%D|%t|%o|%T|%s|%c|%p|%S|"
+			     "%z|%M|%m|%N|%n|%R|%r|%a|%G|%g|%0|%P|%I|%A|%x\"", fx->last,
+			     fx->last_cap) > 0);
+	CU_ASSERT(reply_starts_with(fx->last, "-|-|f0|-|ready|running|ready|-|directio|-1|1M|"
+				    "-|normal|-|-|-|-|-|-|-|-|-|-|-|-|1\n-|-|f1|"));
+	CU_ASSERT(daemon_cmd(fx, "list paths raw format %d", fx->last, fx->last_cap) > 0);
+	CU_ASSERT(reply_starts_with(fx->last, "f0\nf1\n"));
+	CU_ASSERT(daemon_reply_is(fx, "show paths raw format",
+				  "error: show paths raw needs a format "
+				  "(show paths raw format FMT)\n"));
+	CU_ASSERT(daemon_reply_is(fx, "show paths raw %d",
+				  "error: show paths raw takes format FMT "
+				  "(show paths raw format FMT)\n"));
+	CU_ASSERT(daemon_reply_is(fx, "show paths raw format %d %d",
+				  "error: too many words for show paths raw "
+				  "(show paths raw format FMT)\n"));
 }
 
 /* the client quotes a format word for the daemon */
@@ -136,6 +179,7 @@ static void test_format(void)
 	CU_ASSERT_EQUAL(daemon_wait_states(fx, have_loop ? 3 : 2, "ready", 3000), 0);
 
 	format_columns(fx, have_loop, loop);
+	format_wildcards(fx);
 	format_client(fx);
 	format_next_check(fx);
 	if (have_loop)
@@ -146,10 +190,153 @@ static void test_format(void)
 		pc_test_loop_detach(loop);
 }
 
+/* --- sysfs is read when a path comes, not per command ------------------------- */
+
+/* The backing file grows, and the loop device with it (a change uevent). */
+static bool grow_loop(const char *file, const char *loop, off_t size)
+{
+	int fd = open(loop, O_RDONLY | O_CLOEXEC);
+	bool ok = fd >= 0 && truncate(file, size) == 0 && ioctl(fd, LOOP_SET_CAPACITY, 0) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* The daemon's main thread is traced (TracerPid set): true within 10 s. */
+static bool traced(pid_t pid)
+{
+	char path[64], *st, *t;
+	bool yes = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	for (int i = 0; i < 1000 && !yes; i++) {
+		st = pc_test_read_file(path, NULL);
+		t = st ? strstr(st, "TracerPid:\t") : NULL;
+		yes = t && atoi(t + 11) != 0;
+		free(st);
+		if (!yes)
+			pc_test_sleep_ms(10);
+	}
+	return yes;
+}
+
+/*
+ * strace -f follows the daemon's files opened while it shows the sysfs
+ * columns of a loop device ten times: none under /sys or /run/udev (they
+ * were read when the path was added), ten accepts (the trace saw them).
+ * Then the device grows: its change event has them read again.
+ */
+static void test_sysfs_once(void)
+{
+	struct daemon_fx *fx;
+	char loopfile[PATH_MAX], loop[64] = "", trace[PATH_MAX + 16], pid[16], *log;
+	const char *argv[] = { "strace", "-f", "-qq", "-e", "trace=openat,open,readlink,accept4",
+			       "-o", trace, "-p", pid, NULL };
+	pid_t st;
+	int status;
+
+	if (pc_test_need_root())
+		PC_SKIP("%s: a loop device", pc_test_need_root());
+	if (access("/usr/bin/strace", X_OK))
+		PC_SKIP("no /usr/bin/strace to see what the daemon opens");
+	fx = daemon_fx_new();
+	PC_REQUIRE(fx != NULL);
+	PC_REQUIRE(daemon_file(fx, "lo", 1 << 20, loopfile, sizeof(loopfile)) == 0);
+	PC_REQUIRE(pc_test_loop_attach(loopfile, 0, loop, sizeof(loop)) == 0);
+	PC_REQUIRE(daemon_start(fx, "interval 1s\npath %s\n", loop) == 0);
+	CU_ASSERT_EQUAL(daemon_wait_states(fx, 1, "ready", 3000), 0);
+	snprintf(trace, sizeof(trace), "%s/trace", fx->dir);
+	snprintf(pid, sizeof(pid), "%d", (int)fx->pid);
+	fflush(NULL);
+	st = fork();
+	if (st == 0) {
+		execv("/usr/bin/strace", (char **)argv);
+		_exit(127);
+	}
+	PC_REQUIRE(st > 0);
+	if (!traced(fx->pid)) {
+		kill(st, SIGKILL);
+		waitpid(st, &status, 0);
+		daemon_stop(fx);
+		daemon_fx_free(fx);
+		pc_test_loop_detach(loop);
+		PC_SKIP("strace could not attach (ptrace refused?)");
+	}
+	for (int i = 0; i < 5; i++)
+		CU_ASSERT(daemon_cmd(fx, "show paths format \"%d %o %s %w\"",
+				     fx->last, fx->last_cap) > 0);
+	CU_ASSERT(reply_starts_with(fx->last, "dev"));
+	for (int i = 0; i < 5; i++)
+		CU_ASSERT(daemon_cmd(fx, "show paths format \"%i %z %S\"",
+				     fx->last, fx->last_cap) > 0);
+	CU_ASSERT(reply_starts_with(fx->last, "hcil serial size\n-    -      1M\n"));
+	kill(st, SIGINT);	/* detaches */
+	waitpid(st, &status, 0);
+	log = pc_test_read_file(trace, NULL);
+	PC_REQUIRE(log != NULL);
+	printf("\n  10 formats: %u accepts, %u opens under /sys, %u under /run/udev\n",
+	       reply_count(log, "accept4("), reply_count(log, "/sys/"),
+	       reply_count(log, "/run/udev/"));
+	CU_ASSERT(reply_count(log, "accept4(") >= 10);
+	CU_ASSERT_EQUAL(reply_count(log, "/sys/"), 0);
+	CU_ASSERT_EQUAL(reply_count(log, "/run/udev/"), 0);
+	free(log);
+	/* read again at the device's change event: it grows to 2 MiB */
+	CU_ASSERT(grow_loop(loopfile, loop, 2 << 20));
+	for (uint64_t t0 = pc_test_now_ms(); pc_test_now_ms() - t0 < 5000;) {
+		CU_ASSERT(daemon_cmd(fx, "show paths raw format %S", fx->last, fx->last_cap) > 0);
+		if (!strcmp(fx->last, "2M\n"))
+			break;
+		pc_test_sleep_ms(50);
+	}
+	CU_ASSERT_STRING_EQUAL(fx->last, "2M\n");
+	daemon_stop(fx);
+	daemon_fx_free(fx);
+	pc_test_loop_detach(loop);
+}
+
+/* %M: a path that flaps is marginal, then normal again after flap_recovery */
+static void test_marginal_column(void)
+{
+	struct pathsim *sim = pathsim_start_or_skip(2, 0);
+	struct daemon_fx *fx;
+	bool marginal = false;
+
+	if (!sim)
+		return;
+	fx = daemon_fx_new();
+	PC_REQUIRE(fx != NULL);
+	daemon_fx_attach_sim(fx, sim);
+	PC_REQUIRE(daemon_start(fx, "interval 50ms\ntimeout 2s\nflap_recovery 500ms\n"
+				"path %s/p*\n", pathsim_mountpoint(sim)) == 0);
+	CU_ASSERT_EQUAL(daemon_wait_states(fx, 2, "ready", 1000 + daemon_slack_ms()), 0);
+	PC_REQUIRE(pathsim_set(sim, "p0", "flaky:0.5") == 0);
+	for (uint64_t t0 = pc_test_now_ms(); !marginal && pc_test_now_ms() - t0 < 5000;) {
+		CU_ASSERT(daemon_cmd(fx, "show paths raw format \"%d %M\"", fx->last,
+				     fx->last_cap) > 0);
+		marginal = !strcmp(fx->last, "p0 marginal\np1 normal\n");
+		pc_test_sleep_ms(50);
+	}
+	CU_ASSERT(marginal);
+	PC_REQUIRE(pathsim_set(sim, "p0", "up") == 0);
+	for (uint64_t t0 = pc_test_now_ms(); marginal && pc_test_now_ms() - t0 < 5000;) {
+		pc_test_sleep_ms(100);
+		CU_ASSERT(daemon_cmd(fx, "show paths raw format \"%d %M\"", fx->last,
+				     fx->last_cap) > 0);
+		marginal = strcmp(fx->last, "p0 normal\np1 normal\n");
+	}
+	CU_ASSERT(!marginal);
+	daemon_fx_finish(fx);
+	pathsim_stop(sim);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct pc_test tests[] = {
 		{ "format", test_format },
+		{ "sysfs_once", test_sysfs_once },
+		{ "marginal_column", test_marginal_column },
 		{ NULL, NULL },
 	};
 

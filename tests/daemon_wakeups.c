@@ -5,10 +5,13 @@
  * the main thread taking results on its tick, every answered read is one
  * result, none lost, none twice; a result still comes promptly when no
  * tick is near (the result eventfd); a timeout fires and is reported with
- * nobody polling.
+ * nobody polling; and a wake-up written after the drain that took its
+ * result is read, not left to spin the loop.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon_fixture.h"
 #include "harness.h"
@@ -138,9 +141,72 @@ static void test_timeout_nobody_polls(void)
 	daemon_fx_finish(fx);
 }
 
+/* CPU time of the daemon's main thread so far, in clock ticks; 0 unknown. */
+static unsigned long long main_cpu(pid_t pid)
+{
+	char path[64], *st, *p;
+	unsigned long long ut = 0, stime = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)pid);
+	st = pc_test_read_file(path, NULL);
+	p = st ? strrchr(st, ')') : NULL;
+	/* after the name: state (field 3) ... utime (14), stime (15) */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			 &ut, &stime) != 2)
+		ut = stime = 0;
+	free(st);
+	return ut + stime;
+}
+
+/*
+ * A worker queues a result and marks the loop woken under the queue's
+ * lock, but writes the eventfd after it.  debug wake-delay widens that gap
+ * to 300 ms, and commands keep the loop turning meanwhile, so it drains the
+ * result before the write comes.  The eventfd is then readable with nothing
+ * queued: the loop must read it and sleep again, not spin (which it did at
+ * 63-104% CPU).  One path at 60 s, so no other result comes to end it.
+ */
+static void test_wake_after_drain(void)
+{
+	static const char *const debug[] = { "-d", NULL };
+	long hz = sysconf(_SC_CLK_TCK);
+	struct daemon_fx *fx = daemon_fx_files(1);
+	struct dconn *checker, *poke;
+	unsigned long long cpu0, cpu1;
+	uint64_t t0;
+
+	if (!fx)
+		return;
+	PC_REQUIRE(daemon_config(fx, "interval 60s\ntimeout 2s\npath %s/f0\n", fx->dir) == 0);
+	PC_REQUIRE(daemon_start_args(fx, debug) == 0);
+	PC_REQUIRE(dconn_open(fx, &checker) == 0);
+	PC_REQUIRE(dconn_open(fx, &poke) == 0);
+	CU_ASSERT(daemon_reply_is(fx, "debug wake-delay 300ms", "ok\n"));
+	CU_ASSERT_EQUAL(dconn_send(checker, "check f0"), 0);
+	/* the loop turns, and drains, while the worker waits to write */
+	for (t0 = pc_test_now_ms(); pc_test_now_ms() - t0 < 250;) {
+		CU_ASSERT(dconn_cmd(poke, "show daemon", R, sizeof(R), fx->reply_ms) > 0);
+		pc_test_sleep_ms(10);
+	}
+	CU_ASSERT(dconn_reply(checker, R, sizeof(R), fx->reply_ms) > 0);
+	CU_ASSERT(reply_starts_with(R, "f0: ready"));
+	pc_test_sleep_ms(300);		/* the write has come */
+	cpu0 = main_cpu(fx->pid);
+	pc_test_sleep_ms(1500);
+	cpu1 = main_cpu(fx->pid);
+	printf("\n  main thread after the late wake-up: %llu ticks of CPU in 1.5 s (%ld a second)\n",
+	       cpu1 - cpu0, hz);
+	/* a spin takes all of 1.5 s it is given; asleep, next to nothing */
+	CU_ASSERT(cpu1 - cpu0 <= (unsigned long long)hz * 15 / 100);
+	dconn_close(checker);
+	dconn_close(poke);
+	daemon_fx_finish(fx);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct pc_test tests[] = {
+		{ "wake_after_drain", test_wake_after_drain },
 		{ "every_result_once", test_every_result_once },
 		{ "prompt_without_tick", test_prompt_without_tick },
 		{ "timeout_nobody_polls", test_timeout_nobody_polls },

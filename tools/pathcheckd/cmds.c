@@ -129,7 +129,11 @@ static void c_show_holds(struct cmd_ctx *x, const char *arg)
 static void c_help(struct cmd_ctx *x, const char *arg);
 static void c_show_paths_format(struct cmd_ctx *x, const char *arg)
 {
-	cmd_show_paths_format(x->d, x->c, arg);
+	cmd_show_paths_format(x->d, x->c, arg, false);
+}
+static void c_show_paths_raw(struct cmd_ctx *x, const char *arg)
+{
+	cmd_show_paths_format(x->d, x->c, arg, true);
 }
 
 /*
@@ -137,19 +141,27 @@ static void c_show_paths_format(struct cmd_ctx *x, const char *arg)
  * a handler stuck in the kernel would, while the engine's workers go on.
  * The watchdog pings stop, and clients wait; then all catches up.
  */
+static bool debug_duration(struct cmd_ctx *x, const char *what, const char *arg,
+			   unsigned int *ms)
+{
+	if (!x->d->debug) {
+		ctl_error(x->d, x->c, "debug %s needs pathcheckd -d", what);
+		return false;
+	}
+	if (dur_parse(arg, ms) != DUR_OK || *ms > 60000) {
+		ctl_error(x->d, x->c, "debug %s takes a duration up to 60s, not '%s'", what, arg);
+		return false;
+	}
+	return true;
+}
+
 static void c_debug_stall(struct cmd_ctx *x, const char *arg)
 {
 	unsigned int ms;
 	struct timespec ts;
 
-	if (!x->d->debug) {
-		ctl_error(x->d, x->c, "debug stall needs pathcheckd -d");
+	if (!debug_duration(x, "stall", arg, &ms))
 		return;
-	}
-	if (dur_parse(arg, &ms) != DUR_OK || ms > 60000) {
-		ctl_error(x->d, x->c, "debug stall takes a duration up to 60s, not '%s'", arg);
-		return;
-	}
 	logmsg(LOG_WARNING, "debug stall: the event loop stops for %u ms", ms);
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (long)(ms % 1000) * 1000000;
@@ -159,7 +171,24 @@ static void c_debug_stall(struct cmd_ctx *x, const char *arg)
 	ctl_reply_end(x->d, x->c);
 }
 
-enum cmd_arg { ARG_NONE, ARG_DEV, ARG_FMT };
+/*
+ * A test aid, with -d only: the next result that wakes the main thread
+ * writes the result eventfd DUR after queueing it, so that a drain falls
+ * between the two (tests/daemon_wakeups.c).
+ */
+static void c_debug_wake_delay(struct cmd_ctx *x, const char *arg)
+{
+	unsigned int ms;
+
+	if (!debug_duration(x, "wake-delay", arg, &ms))
+		return;
+	results_delay_wake(&x->d->results, ms);
+	ctl_send(x->d, x->c, "ok\n");
+	ctl_reply_end(x->d, x->c);
+}
+
+/* What follows the fixed words: nothing, a path, a format, "format FMT". */
+enum cmd_arg { ARG_NONE, ARG_DEV, ARG_FMT, ARG_FORMAT_FMT };
 
 /*
  * Every command: its one or two fixed words (list is a synonym of show), its
@@ -175,6 +204,8 @@ static const struct command {
 } commands[] = {
 	{ "show", "paths", "format", ARG_FMT, false, false, c_show_paths_format,
 	  "show paths format FMT" },
+	{ "show", "paths", "raw", ARG_FORMAT_FMT, false, false, c_show_paths_raw,
+	  "show paths raw format FMT" },
 	{ "show", "paths", NULL, ARG_NONE, true, false, c_show_paths, "show paths [json]" },
 	{ "show", "path", NULL, ARG_DEV, true, false, c_show_path, "show path DEV [json]" },
 	{ "show", "status", NULL, ARG_NONE, true, false, c_show_status, "show status [json]" },
@@ -196,6 +227,8 @@ static const struct command {
 	{ "shutdown", NULL, NULL, ARG_NONE, false, true, c_shutdown, "shutdown" },
 	{ "help", NULL, NULL, ARG_NONE, false, false, c_help, "help" },
 	{ "debug", "stall", NULL, ARG_DEV, false, true, c_debug_stall, "debug stall DUR" },
+	{ "debug", "wake-delay", NULL, ARG_DEV, false, true, c_debug_wake_delay,
+	  "debug wake-delay DUR" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -290,10 +323,18 @@ static void run_words(struct cmd_ctx *x)
 	}
 	cmd_label(x, c, label, sizeof(label));
 	fixed = c->w2 ? 3 : c->w1 ? 2 : 1;
+	if (c->arg == ARG_FORMAT_FMT) {		/* "format" is one more fixed word */
+		if (x->n > fixed && strcmp(x->w[fixed], "format")) {
+			ctl_error(x->d, x->c, "%s takes format FMT (%s)", label, c->usage);
+			return;
+		}
+		fixed++;
+	}
 	if (c->arg != ARG_NONE && x->n == fixed) {
 		ctl_error(x->d, x->c, "%s needs %s (%s)", label,
-			  c->arg == ARG_FMT ? "a format" :
-			  c->fn == c_debug_stall ? "a duration" : "a path name", c->usage);
+			  c->arg == ARG_FMT || c->arg == ARG_FORMAT_FMT ? "a format" :
+			  c->fn == c_debug_stall || c->fn == c_debug_wake_delay ? "a duration" :
+			  "a path name", c->usage);
 		return;
 	}
 	if (x->n > fixed + (c->arg != ARG_NONE)) {

@@ -33,6 +33,8 @@ struct config {
 	char *metrics_file;		/* NULL: no metrics file */
 	int log_target;			/* enum cfg_log */
 	unsigned int log_budget;	/* per-path lines a second; 0: no limit */
+	unsigned int clients_per_uid;	/* unprivileged clients a uid may have; default 64 */
+	unsigned int client_idle_ms;	/* client_idle_timeout, default 10 s */
 	struct cfg_path_rule *rules;
 	size_t nrules;
 	/* marginal paths and backoff (flap.h); 0: off (slow_threshold, max_interval) */

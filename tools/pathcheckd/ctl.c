@@ -6,6 +6,12 @@
  * that stops reading costs memory up to a bound, then is dropped; it never
  * blocks the daemon.  Clients are freed only by ctl_sweep(), at the end of
  * an event-loop turn, so no handler frees a client another one still uses.
+ *
+ * No client can hold the loop or lock root out: each gets a share of a
+ * turn (CTL_TURN_*) and goes on at the next one; an unprivileged uid has at
+ * most clients_per_uid connections, and none of the last CTL_ROOT_SLOTS
+ * slots or the CTL_SPARE_FDS spare descriptors; a connection that sends
+ * no complete command for client_idle_timeout is closed (ctl_admit.c).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -19,7 +25,6 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "array.h"
 #include "clock.h"
 #include "sbuf.h"
 
@@ -69,6 +74,7 @@ int ctl_listen(struct daemon *d)
 		goto fail;
 	}
 	d->listen_fd = fd;
+	spares_refill(d);
 	return 0;
 fail:
 	close(fd);
@@ -84,16 +90,27 @@ void ctl_close(struct daemon *d)
 	unlink(d->socket_path);
 }
 
+/* A complete line waits, and may run now (not held back by a `check` or
+ * by unsent output). */
+static bool runnable(const struct client *c)
+{
+	return c->state != CLIENT_DEAD && !c->waiting && c->out.len < CTL_OUT_PAUSE &&
+	       memchr(c->in, '\n', c->inlen);
+}
+
 static void ctl_watch(struct daemon *d, struct client *c)
 {
 	uint32_t ev = 0;
 
 	if (c->state == CLIENT_DEAD)
 		return;
-	/* Back-pressure: read no more while a reply is owed or piling up. */
+	/* Back-pressure: read no more while a reply is owed or piling up, or
+	 * while lines already read wait (a full buffer would spin epoll). */
 	if (c->state == CLIENT_OPEN && !c->input_closed && !c->waiting &&
-	    c->out.len < CTL_SUB_BACKLOG)
+	    c->out.len < CTL_OUT_PAUSE && c->inlen < CTL_IN_MAX)
 		ev |= EPOLLIN;
+	if (runnable(c))
+		d->resume_clients = true;
 	if (c->out.len)
 		ev |= EPOLLOUT;
 	if (ev != c->events) {
@@ -134,6 +151,7 @@ void ctl_drop(struct daemon *d, struct client *c, const char *why)
 	c->fd = -1;
 	c->state = CLIENT_DEAD;
 	d->client_dead = true;
+	spares_refill(d);
 }
 
 void ctl_flush(struct daemon *d, struct client *c)
@@ -160,7 +178,8 @@ void ctl_flush(struct daemon *d, struct client *c)
 		ctl_drop(d, c, c->out.oom ? "out of memory" : "reply backlog too large");
 		return;
 	}
-	if (!c->out.len && c->state == CLIENT_DRAINING && !c->waiting) {
+	if (!c->out.len && c->state == CLIENT_DRAINING && !c->waiting &&
+	    !memchr(c->in, '\n', c->inlen)) {
 		ctl_drop(d, c, NULL);
 		return;
 	}
@@ -195,94 +214,31 @@ void ctl_error(struct daemon *d, struct client *c, const char *fmt, ...)
 	sb_append(&c->out, "\n\n", 2);
 }
 
-static struct client *client_new(struct daemon *d, int fd)
+/* c's share of this event-loop turn starts afresh at each turn. */
+static void share(struct daemon *d, struct client *c)
 {
-	struct client *c = calloc(1, sizeof(*c));
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-
-	if (!c)
-		return NULL;
-	c->fd = fd;
-	c->id = ++d->next_client_id;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-		c->uid = cred.uid;
-		c->pid = cred.pid;
-		c->privileged = cred.uid == 0 || cred.uid == geteuid();
-	} else {
-		c->uid = (uid_t)-1;	/* unknown peer: read-only */
-	}
-	return c;
+	if (c->turn == d->turn)
+		return;
+	c->turn = d->turn;
+	c->turn_cmds = 0;
+	c->turn_in = c->turn_out = 0;
 }
 
-static int clients_reserve(struct daemon *d)
-{
-	return array_reserve(&d->clients, &d->capclients, d->nclients + 1,
-			     sizeof(*d->clients));
-}
-
-static void refuse(int fd, const char *why)
-{
-	char msg[128];
-	int n = snprintf(msg, sizeof(msg), "error: %s\n\n", why);
-
-	if (send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		logmsg(LOG_DEBUG, "refused client: %m");
-	close(fd);
-}
-
-void ctl_accept(struct daemon *d)
-{
-	for (;;) {
-		int fd = accept4(d->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct client *c;
-
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			    errno == ENOMEM) {
-				/* Level-triggered: pause, or the loop would spin.
-				 * Said once a minute, not every second. */
-				static uint64_t said_ms;
-				int err = errno;
-
-				if (!said_ms || now_ms() - said_ms >= 60000) {
-					said_ms = now_ms();
-					logmsg(LOG_ERR, "accept: %s; not accepting for a second "
-					       "(said once a minute)", strerror(err));
-				}
-				epoll_ctl(d->epfd, EPOLL_CTL_DEL, d->listen_fd, NULL);
-				d->listen_paused = true;
-			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
-				logmsg(LOG_ERR, "accept: %m");
-			}
-			return;
-		}
-		if (d->nclients >= CTL_MAX_CLIENTS) {
-			refuse(fd, "too many clients");
-			continue;
-		}
-		c = clients_reserve(d) ? NULL : client_new(d, fd);
-		if (!c) {
-			refuse(fd, "out of memory");
-			continue;
-		}
-		d->clients[d->nclients++] = c;
-		d->ctr.clients_accepted++;
-		c->events = EPOLLIN;
-		loop_watch(d, fd, EPOLLIN, c);
-	}
-}
-
-/* Run the complete lines in the input buffer, stopping at a `check`. */
+/*
+ * Run the complete lines in the input buffer while this turn's share lasts,
+ * stopping at a `check` and while CTL_OUT_PAUSE of output is unsent:
+ * looked at before each command, so pipelined commands cannot pile up
+ * replies.  What is left runs at a later turn (ctl_watch, ctl_sweep).
+ */
 static void run_lines(struct daemon *d, struct client *c)
 {
 	char *nl;
 
-	while (c->state != CLIENT_DEAD && !c->waiting &&
+	share(d, c);
+	while (c->state != CLIENT_DEAD && !c->waiting && c->out.len < CTL_OUT_PAUSE &&
+	       c->turn_cmds < CTL_TURN_CMDS && c->turn_out < CTL_TURN_OUT &&
 	       (nl = memchr(c->in, '\n', c->inlen))) {
-		size_t len = (size_t)(nl - c->in);
+		size_t len = (size_t)(nl - c->in), before = c->out.len;
 
 		if (memchr(c->in, '\0', len)) {
 			/* It would hide the rest of the line from the parser. */
@@ -295,10 +251,14 @@ static void run_lines(struct daemon *d, struct client *c)
 		*nl = '\0';
 		if (len && c->in[len - 1] == '\r')
 			c->in[len - 1] = '\0';
+		c->commanded = true;
+		c->since_ms = now_ms();
 		if (!c->subscribed)
 			cmd_run(d, c, c->in);
 		memmove(c->in, nl + 1, c->inlen - len - 1);
 		c->inlen -= len + 1;
+		c->turn_cmds++;
+		c->turn_out += c->out.len > before ? c->out.len - before : 0;
 	}
 	if (c->state == CLIENT_OPEN && c->inlen == CTL_IN_MAX &&
 	    !memchr(c->in, '\n', c->inlen)) {
@@ -307,16 +267,25 @@ static void run_lines(struct daemon *d, struct client *c)
 		c->inlen = 0;
 		d->ctr.clients_dropped++;
 	}
+	/* After EOF, once every line ran (a later turn's, maybe): close when
+	 * flushed, unless a line subscribed. */
+	if (c->input_closed && c->state == CLIENT_OPEN && !c->subscribed &&
+	    !memchr(c->in, '\n', c->inlen))
+		c->state = CLIENT_DRAINING;
 }
 
 static void client_read(struct daemon *d, struct client *c)
 {
+	share(d, c);
 	while (c->state == CLIENT_OPEN && !c->input_closed && !c->waiting &&
-	       c->inlen < CTL_IN_MAX) {
+	       c->inlen < CTL_IN_MAX && c->turn_in < CTL_TURN_IN) {
 		ssize_t n = recv(c->fd, c->in + c->inlen, CTL_IN_MAX - c->inlen, MSG_DONTWAIT);
 
 		if (n > 0) {
+			if (!c->inlen)
+				c->since_ms = now_ms();	/* a command begins */
 			c->inlen += (size_t)n;
+			c->turn_in += (size_t)n;
 			run_lines(d, c);
 			continue;
 		}
@@ -337,8 +306,6 @@ static void client_read(struct daemon *d, struct client *c)
 		if (c->inlen && c->inlen < CTL_IN_MAX && c->in[c->inlen - 1] != '\n')
 			c->in[c->inlen++] = '\n';	/* a last line without newline */
 		run_lines(d, c);
-		if (!c->subscribed && c->state == CLIENT_OPEN)
-			c->state = CLIENT_DRAINING;
 		return;
 	}
 	run_lines(d, c);
@@ -428,25 +395,8 @@ void ctl_check_done(struct daemon *d, struct rec *r)
 	r->nwaiters = 0;
 }
 
-/* Drop clients whose output has not moved for CTL_STALL_MS; resume
- * accepting after running out of descriptors. */
-void ctl_housekeeping(struct daemon *d, uint64_t now)
-{
-	if (d->listen_paused && d->listen_fd >= 0) {
-		d->listen_paused = false;
-		loop_watch(d, d->listen_fd, EPOLLIN, loop_tag(TAG_LISTEN));
-	}
-	for (size_t i = 0; i < d->nclients; i++) {
-		struct client *c = d->clients[i];
-
-		if (c->state != CLIENT_DEAD && c->stalled_since_ms &&
-		    now - c->stalled_since_ms > CTL_STALL_MS)
-			ctl_drop(d, c, "not reading its replies");
-	}
-}
-
-/* End of an event-loop turn: run lines a finished `check` held back, free
- * the dead. */
+/* End of an event-loop turn: run the lines held back (by a `check`, unsent
+ * output or a spent share) that may run now, free the dead. */
 void ctl_sweep(struct daemon *d)
 {
 	if (d->resume_clients) {
@@ -454,12 +404,13 @@ void ctl_sweep(struct daemon *d)
 		for (size_t i = 0; i < d->nclients; i++) {
 			struct client *c = d->clients[i];
 
-			if (c->state != CLIENT_DEAD && !c->waiting && c->inlen) {
+			if (runnable(c)) {
 				run_lines(d, c);
-				ctl_flush(d, c);
+				ctl_flush(d, c);	/* sets resume_clients if lines are left */
 			}
 		}
 	}
+	d->turn++;
 	if (!d->client_dead)
 		return;
 	d->client_dead = false;
@@ -476,6 +427,11 @@ void ctl_sweep(struct daemon *d)
 	}
 }
 
+bool ctl_busy(const struct daemon *d)
+{
+	return d->resume_clients;
+}
+
 void ctl_close_all(struct daemon *d)
 {
 	for (size_t i = 0; i < d->nclients; i++) {
@@ -483,6 +439,7 @@ void ctl_close_all(struct daemon *d)
 		ctl_drop(d, d->clients[i], NULL);
 	}
 	ctl_sweep(d);
+	spares_close(d);
 	free(d->clients);
 	d->clients = NULL;
 	d->nclients = d->capclients = 0;

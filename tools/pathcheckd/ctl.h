@@ -13,7 +13,14 @@
 
 #define CTL_IN_MAX	(PATHCHECKD_LINE_MAX + 1)	/* a line and its newline */
 #define CTL_MAX_CLIENTS	1024
+#define CTL_ROOT_SLOTS	16		/* of those, only for privileged clients */
+#define CTL_SPARE_FDS	4		/* descriptors kept for privileged clients */
 #define CTL_SUB_BACKLOG	(1U << 20)	/* events a subscriber may leave unread */
+#define CTL_OUT_PAUSE	(1U << 20)	/* output unsent: run no more commands */
+/* One client's share of an event-loop turn: it goes on at the next turn. */
+#define CTL_TURN_CMDS	16		/* commands run */
+#define CTL_TURN_IN	(64U << 10)	/* bytes read */
+#define CTL_TURN_OUT	(256U << 10)	/* reply bytes made (checked per command) */
 #define CTL_OUT_MAX	(256U << 20)	/* any reply backlog beyond this: dropped */
 #define CTL_STALL_MS	10000		/* unread output this long: dropped */
 
@@ -34,8 +41,13 @@ struct client {
 	bool waiting;		/* a `check` reply is outstanding */
 	bool wait_json;
 	bool input_closed;	/* peer sent EOF; a subscriber stays */
+	bool commanded;		/* has sent a complete command */
 	char in[CTL_IN_MAX + 1];
 	size_t inlen;
+	uint64_t since_ms;	/* connected, or a command begun: idle timeout */
+	uint64_t turn;		/* the loop turn turn_* count for */
+	unsigned int turn_cmds;
+	size_t turn_in, turn_out;
 	struct sbuf out;
 	uint64_t stalled_since_ms; /* output pending and not moving; 0: none */
 	uint32_t events;	/* what epoll watches now */
@@ -64,5 +76,11 @@ void ctl_error(struct daemon *d, struct client *c, const char *fmt, ...)
 void ctl_flush(struct daemon *d, struct client *c);
 void ctl_drop(struct daemon *d, struct client *c, const char *why);
 void ctl_sweep(struct daemon *d);
+bool ctl_busy(const struct daemon *d);	/* commands wait for the next turn */
+
+/* ctl_admit.c: the descriptors kept for privileged clients. */
+void spares_refill(struct daemon *d);	/* take again those that are free */
+bool spare_release(struct daemon *d);	/* give one up: false if none */
+void spares_close(struct daemon *d);
 
 #endif

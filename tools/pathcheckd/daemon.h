@@ -75,6 +75,8 @@ struct daemon {
 	size_t subscribers;
 	bool client_dead;		/* ctl_sweep has clients to free */
 	bool resume_clients;		/* ... or held-back lines to run */
+	uint64_t turn;			/* event-loop turns (ctl_sweep): clients' shares */
+	int spare_fds[4];		/* CTL_SPARE_FDS, kept for root; -1: in use */
 	uint64_t seq;			/* transition events, daemon-wide */
 
 	int epfd, listen_fd, sig_fd, timer_fd;

@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `show paths format "FMT"`: multipathd's path wildcards where they mean
- * something here, with its headers, each column as wide as its widest cell:
+ * `show paths format "FMT"` and `show paths raw format "FMT"`: every one of
+ * multipathd's path wildcards, with its header; a column as wide as its
+ * widest cell (raw: no header, no padding).  The wildcards that mean
+ * something here give their value, the others a placeholder column of "-"
+ * (the table below; pathcheckd(8) says what each one does).  Text between
+ * wildcards is copied.
  *
- *	%d dev		%D dev_t	%t %T chk_st	%o dev_st
- *	%C next_check	%s vend/prod/rev		%w uuid (wwid)
- *	%L latency_us	%x transitions	(ours; multipathd's %L is the LUN)
- *	%% a percent sign
- *
- * Text between wildcards is copied.  Values come from the record, and for
- * %o %s %w from sysfs (/sys/dev/block/MAJ:MIN/...) or udev's database
- * (/run/udev/data/bMAJ:MIN), read when asked: "-" when there is none.
+ * What sysfs and udev say of a device (%o %s %w %i %z %S) is read when its
+ * record is made and at each change event, never while a command runs: a
+ * format over 20,000 paths would otherwise open some 160,000 files in the
+ * event loop.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,19 +18,42 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "format.h"
 #include "clock.h"
 #include "escape.h"
 
+/* A device's attributes, as read last ("": none). */
+struct rec_sysfs {
+	char dev_st[16];	/* device/state: running, offline... */
+	char hcil[24];		/* SCSI host:channel:id:lun */
+	char vpr[96];		/* vendor,model,rev */
+	char wwid[128];
+	char serial[64];
+	uint64_t size;		/* bytes; 0: unknown */
+};
+
+static void read_sysfs(const struct rec *r, struct rec_sysfs *sy);
+
 void rec_note_devt(struct rec *r)
 {
 	struct stat st;
+	bool found = stat(r->dev, &st) == 0;
 
 	r->rdev = 0;
-	if (stat(r->dev, &st) == 0 && S_ISBLK(st.st_mode))
+	if (found && S_ISBLK(st.st_mode))
 		r->rdev = (uint64_t)st.st_rdev;
+	if (!r->sys)
+		r->sys = calloc(1, sizeof(*r->sys));
+	if (!r->sys)
+		return;		/* shown as "-" */
+	memset(r->sys, 0, sizeof(*r->sys));
+	if (r->rdev)
+		read_sysfs(r, r->sys);
+	else if (found && S_ISREG(st.st_mode))
+		r->sys->size = (uint64_t)st.st_size;
 }
 
 const char *fmt_devt(const struct rec *r, char *buf, size_t len)
@@ -69,7 +92,7 @@ struct rec *recs_find_devt(struct daemon *d, const char *what)
 	return NULL;
 }
 
-/* --- sysfs and udev --------------------------------------------------------- */
+/* --- sysfs and udev, read by rec_note_devt ---------------------------------- */
 
 /* The first line of a small file, trimmed: true if there is one. */
 static bool read_line(const char *path, char *buf, size_t len)
@@ -97,82 +120,233 @@ static bool sys_attr(const struct rec *r, const char *attr, char *buf, size_t le
 {
 	char path[128];
 
-	if (!r->rdev)
-		return false;
 	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/%s", major((dev_t)r->rdev),
 		 minor((dev_t)r->rdev), attr);
 	return read_line(path, buf, len);
 }
 
-/* E:KEY=value of udev's database entry for the device. */
-static bool udev_prop(const struct rec *r, const char *key, char *buf, size_t len)
+/* E:KEY=value lines of udev's database entry for the device. */
+struct udev_keys {
+	char wwn[128], serial[128], serial_short[64];
+};
+
+static void udev_copy(const char *line, const char *key, char *buf, size_t len)
+{
+	size_t k = strlen(key);
+
+	if (!strncmp(line, key, k) && line[k] == '=' && !buf[0])
+		snprintf(buf, len, "%.*s", (int)strcspn(line + k + 1, "\n"), line + k + 1);
+}
+
+static void udev_props(const struct rec *r, struct udev_keys *u)
 {
 	char path[64], line[512];
-	size_t klen = strlen(key);
-	bool found = false;
 	FILE *f;
 
-	if (!r->rdev)
-		return false;
+	memset(u, 0, sizeof(*u));
 	snprintf(path, sizeof(path), "/run/udev/data/b%u:%u", major((dev_t)r->rdev),
 		 minor((dev_t)r->rdev));
 	f = fopen(path, "re");
 	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "E:", 2) && !strncmp(line + 2, key, klen) &&
-		    line[2 + klen] == '=') {
-			snprintf(buf, len, "%.*s", (int)strcspn(line + 3 + klen, "\n"),
-				 line + 3 + klen);
-			found = buf[0] != '\0';
-		}
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "E:", 2))
+			continue;
+		udev_copy(line + 2, "ID_WWN", u->wwn, sizeof(u->wwn));
+		udev_copy(line + 2, "ID_SERIAL", u->serial, sizeof(u->serial));
+		udev_copy(line + 2, "ID_SERIAL_SHORT", u->serial_short, sizeof(u->serial_short));
 	}
 	fclose(f);
-	return found;
 }
 
-static void dev_st(const struct rec *r, char *buf, size_t len)
+/* An attribute, else "##" as multipathd writes a part it does not know. */
+static bool attr_or_hashes(const struct rec *r, const char *attr, char *buf, size_t len)
 {
-	if (sys_attr(r, "device/state", buf, len))
-		return;
-	snprintf(buf, len, "%s", r->path ? "running" : "offline");
+	if (sys_attr(r, attr, buf, len))
+		return true;
+	snprintf(buf, len, "##");
+	return false;
 }
 
 static void vpr(const struct rec *r, char *buf, size_t len)
 {
-	char v[64], p[64], rev[32];
+	char v[32], p[48], rev[16];
+	/* | not ||: each part is read */
+	bool any = attr_or_hashes(r, "device/vendor", v, sizeof(v)) |
+		   attr_or_hashes(r, "device/model", p, sizeof(p)) |
+		   attr_or_hashes(r, "device/rev", rev, sizeof(rev));
 
-	if (!sys_attr(r, "device/vendor", v, sizeof(v)))
-		snprintf(v, sizeof(v), "##");
-	if (!sys_attr(r, "device/model", p, sizeof(p)))
-		snprintf(p, sizeof(p), "##");
-	if (!sys_attr(r, "device/rev", rev, sizeof(rev)))
-		snprintf(rev, sizeof(rev), "##");
-	if (!strcmp(v, "##") && !strcmp(p, "##") && !strcmp(rev, "##"))
-		snprintf(buf, len, "-");
-	else
+	if (any)
 		snprintf(buf, len, "%s,%s,%s", v, p, rev);
 }
 
-static void wwid(const struct rec *r, char *buf, size_t len)
+/* The SCSI address: the name the device's link points to, "H:C:I:L". */
+static void hcil(const struct rec *r, char *buf, size_t len)
 {
-	if (sys_attr(r, "device/wwid", buf, len) || sys_attr(r, "wwid", buf, len) ||
-	    udev_prop(r, "ID_WWN", buf, len) || udev_prop(r, "ID_SERIAL", buf, len))
+	char path[64], target[256];
+	unsigned int h, c, i, l;
+	const char *base;
+	ssize_t n;
+	int end = 0;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/device", major((dev_t)r->rdev),
+		 minor((dev_t)r->rdev));
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0)
 		return;
-	snprintf(buf, len, "-");
+	target[n] = '\0';
+	base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+	if (sscanf(base, "%u:%u:%u:%u%n", &h, &c, &i, &l, &end) == 4 && !base[end])
+		snprintf(buf, len, "%u:%u:%u:%u", h, c, i, l);
+}
+
+static void read_sysfs(const struct rec *r, struct rec_sysfs *sy)
+{
+	struct udev_keys u;
+	char size[32];
+
+	sys_attr(r, "device/state", sy->dev_st, sizeof(sy->dev_st));
+	hcil(r, sy->hcil, sizeof(sy->hcil));
+	vpr(r, sy->vpr, sizeof(sy->vpr));
+	udev_props(r, &u);
+	if (!sys_attr(r, "device/wwid", sy->wwid, sizeof(sy->wwid)) &&
+	    !sys_attr(r, "wwid", sy->wwid, sizeof(sy->wwid)))
+		snprintf(sy->wwid, sizeof(sy->wwid), "%s", u.wwn[0] ? u.wwn : u.serial);
+	if (!sys_attr(r, "device/serial", sy->serial, sizeof(sy->serial)))
+		snprintf(sy->serial, sizeof(sy->serial), "%s", u.serial_short);
+	if (sys_attr(r, "size", size, sizeof(size)))
+		sy->size = strtoull(size, NULL, 10) * 512;	/* always 512-byte sectors */
+}
+
+/* --- the cells ---------------------------------------------------------------- */
+
+static void sys_cell(const char *v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", v && v[0] ? v : "-");
+}
+
+static void cell_dev_st(const struct rec *r, char *buf, size_t len)
+{
+	if (r->sys && r->sys->dev_st[0])
+		sys_cell(r->sys->dev_st, buf, len);
+	else
+		snprintf(buf, len, "%s", r->path ? "running" : "offline");
+}
+
+static void cell_vpr(const struct rec *r, char *buf, size_t len)
+{
+	sys_cell(r->sys ? r->sys->vpr : NULL, buf, len);
+}
+
+static void cell_wwid(const struct rec *r, char *buf, size_t len)
+{
+	sys_cell(r->sys ? r->sys->wwid : NULL, buf, len);
+}
+
+static void cell_hcil(const struct rec *r, char *buf, size_t len)
+{
+	sys_cell(r->sys ? r->sys->hcil : NULL, buf, len);
+}
+
+static void cell_serial(const struct rec *r, char *buf, size_t len)
+{
+	sys_cell(r->sys ? r->sys->serial : NULL, buf, len);
+}
+
+/* In binary units, as multipathd shows it: 512M, 1.5G, 20G. */
+static void cell_size(const struct rec *r, char *buf, size_t len)
+{
+	static const char units[] = "KMGTPE";
+	double v;
+	int u = 0;
+
+	if (!r->sys || !r->sys->size) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	v = (double)r->sys->size / 1024;
+	while (v >= 1024 && units[u + 1]) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, v < 10 && v != (double)(uint64_t)v ? "%.1f%c" : "%.0f%c",
+		 v, units[u]);
+}
+
+static void cell_dev(const struct rec *r, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", r->name);
+}
+
+static void cell_devt(const struct rec *r, char *buf, size_t len)
+{
+	fmt_devt(r, buf, len);
+}
+
+static void cell_chk_st(const struct rec *r, char *buf, size_t len)
+{
+	enum chk_st st;
+
+	rec_display(r, &st);
+	snprintf(buf, len, "%s", chk_st_name(st));
+}
+
+static void cell_checker(const struct rec *r, char *buf, size_t len)
+{
+	(void)r;
+	snprintf(buf, len, "directio");
+}
+
+static void cell_next_check(const struct rec *r, char *buf, size_t len)
+{
+	fmt_next_check(r, buf, len);
+}
+
+/* No prioritizers here: multipathd's value for a path without one. */
+static void cell_pri(const struct rec *r, char *buf, size_t len)
+{
+	(void)r;
+	snprintf(buf, len, "-1");
+}
+
+static void cell_marginal(const struct rec *r, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", rec_marginal(r) ? "marginal" : "normal");
+}
+
+static void cell_latency(const struct rec *r, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu", (unsigned long long)r->latency_us);
+}
+
+static void cell_transitions(const struct rec *r, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu", (unsigned long long)r->transitions);
 }
 
 /* --- the format ------------------------------------------------------------- */
 
-struct wildcard {
+/* multipathd's path wildcards, in its order, and ours (%x; %L and %t differ:
+ * multipathd's LUN hex and dm_st).  No cell: a placeholder column. */
+static const struct wildcard {
 	char c;
 	const char *header;
-};
-
-static const struct wildcard wildcards[] = {
-	{ 'd', "dev" }, { 'D', "dev_t" }, { 't', "chk_st" }, { 'T', "chk_st" },
-	{ 'o', "dev_st" }, { 'C', "next_check" }, { 's', "vend/prod/rev" },
-	{ 'w', "uuid" }, { 'L', "latency_us" }, { 'x', "transitions" },
+	void (*cell)(const struct rec *r, char *buf, size_t len);
+} wildcards[] = {
+	{ 'w', "uuid", cell_wwid },		{ 'i', "hcil", cell_hcil },
+	{ 'd', "dev", cell_dev },		{ 'D', "dev_t", cell_devt },
+	{ 't', "chk_st", cell_chk_st },		{ 'o', "dev_st", cell_dev_st },
+	{ 'T', "chk_st", cell_chk_st },		{ 's', "vend/prod/rev", cell_vpr },
+	{ 'c', "checker", cell_checker },	{ 'C', "next_check", cell_next_check },
+	{ 'p', "pri", cell_pri },		{ 'S', "size", cell_size },
+	{ 'z', "serial", cell_serial },		{ 'M', "marginal_st", cell_marginal },
+	{ 'm', "multipath", NULL },		{ 'N', "host WWNN", NULL },
+	{ 'n', "target WWNN", NULL },		{ 'R', "host WWPN", NULL },
+	{ 'r', "target WWPN", NULL },		{ 'a', "host adapter", NULL },
+	{ 'G', "foreign", NULL },		{ 'g', "vpd page data", NULL },
+	{ '0', "failures", NULL },		{ 'P', "protocol", NULL },
+	{ 'I', "init_st", NULL },		{ 'L', "latency_us", cell_latency },
+	{ 'A', "TPG", NULL },			{ 'x', "transitions", cell_transitions },
 };
 #define NWILD (sizeof(wildcards) / sizeof(wildcards[0]))
 
@@ -184,45 +358,15 @@ static const struct wildcard *wildcard(char c)
 	return NULL;
 }
 
-/* The value of wildcard c for r, escaped for text. */
-static void cell(const struct rec *r, char c, struct sbuf *out)
+/* The value of wildcard w for r, escaped for text. */
+static void cell(const struct rec *r, const struct wildcard *w, struct sbuf *out)
 {
 	char buf[512];
-	enum chk_st st;
 
-	switch (c) {
-	case 'd':
-		sb_text_str(out, r->name);
-		return;
-	case 'D':
-		fmt_devt(r, buf, sizeof(buf));
-		break;
-	case 't':
-	case 'T':
-		rec_display(r, &st);
-		snprintf(buf, sizeof(buf), "%s", chk_st_name(st));
-		break;
-	case 'o':
-		dev_st(r, buf, sizeof(buf));
-		break;
-	case 'C':
-		fmt_next_check(r, buf, sizeof(buf));
-		break;
-	case 's':
-		vpr(r, buf, sizeof(buf));
-		break;
-	case 'w':
-		wwid(r, buf, sizeof(buf));
-		break;
-	case 'L':
-		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)r->latency_us);
-		break;
-	case 'x':
-		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)r->transitions);
-		break;
-	default:
-		buf[0] = '\0';
-	}
+	if (w->cell)
+		w->cell(r, buf, sizeof(buf));
+	else
+		snprintf(buf, sizeof(buf), "-");
 	sb_text_str(out, buf);
 }
 
@@ -237,8 +381,8 @@ static const char *check_fmt(const char *fmt, char *err, size_t len)
 			return err;
 		}
 		if (*p != '%' && !wildcard(*p)) {
-			snprintf(err, len, "unknown wildcard '%%%c' in format (known: "
-				 "%%d %%D %%t %%T %%o %%C %%s %%w %%L %%x %%%%)", *p);
+			snprintf(err, len, "unknown wildcard '%%%c' in format (multipathd's "
+				 "path wildcards, %%x and %%%%: see pathcheckd(8))", *p);
 			return err;
 		}
 	}
@@ -250,7 +394,7 @@ static const char *check_fmt(const char *fmt, char *err, size_t len)
  * the width of each wildcard column, then the lines padded.
  */
 struct col {
-	char c;			/* wildcard, or 0 for literal text */
+	const struct wildcard *w;	/* NULL for literal text */
 	const char *lit;
 	size_t litlen;
 	size_t width;
@@ -266,7 +410,7 @@ static size_t parse_cols(const char *fmt, struct col *cols, size_t max)
 			cols[n++] = (struct col){ .lit = p, .litlen = 1 };
 			p += 2;
 		} else if (p[0] == '%') {
-			cols[n++] = (struct col){ .c = p[1] };
+			cols[n++] = (struct col){ .w = wildcard(p[1]) };
 			p += 2;
 		} else {
 			size_t k = strcspn(p, "%");
@@ -288,13 +432,39 @@ static size_t columns(const struct sbuf *s)
 	return w;
 }
 
-void cmd_show_paths_format(struct daemon *d, struct client *c, const char *fmt)
+/* Row 0 is the header; raw: none, and no padding. */
+static void emit_rows(struct daemon *d, struct sbuf *b, struct col *cols, size_t n,
+		      struct sbuf *cells, bool raw)
+{
+	for (size_t i = raw; i <= d->nrecs; i++) {
+		size_t start = b->len;
+
+		for (size_t j = 0; j < n; j++) {
+			struct sbuf *s = &cells[i * n + j];
+
+			if (!cols[j].w) {
+				sb_append(b, cols[j].lit, cols[j].litlen);
+				continue;
+			}
+			sb_append(b, s->p ? s->p : "", s->len);
+			if (j + 1 < n && !raw)
+				sb_printf(b, "%*s", (int)(cols[j].width - columns(s)), "");
+		}
+		/* no trailing blanks, and never an empty line: it would end the reply */
+		while (b->len > start && b->p[b->len - 1] == ' ')
+			b->p[--b->len] = '\0';
+		if (b->len == start)
+			sb_append(b, "-", 1);
+		sb_append(b, "\n", 1);
+	}
+}
+
+void cmd_show_paths_format(struct daemon *d, struct client *c, const char *fmt, bool raw)
 {
 	struct col cols[128];
 	char err[160];
 	size_t n, nr = d->nrecs;
 	struct sbuf *cells;
-	struct sbuf *b = &c->out;
 
 	if (check_fmt(fmt, err, sizeof(err))) {
 		ctl_error(d, c, "%s", err);
@@ -308,39 +478,19 @@ void cmd_show_paths_format(struct daemon *d, struct client *c, const char *fmt)
 	}
 	recs_sort(d);
 	for (size_t j = 0; j < n; j++) {
-		if (!cols[j].c)
+		if (!cols[j].w)
 			continue;
-		sb_printf(&cells[j], "%s", wildcard(cols[j].c)->header);
+		sb_printf(&cells[j], "%s", cols[j].w->header);
 		cols[j].width = columns(&cells[j]);
 		for (size_t i = 0; i < nr; i++) {
 			struct sbuf *s = &cells[(i + 1) * n + j];
 
-			cell(d->recs[i], cols[j].c, s);
+			cell(d->recs[i], cols[j].w, s);
 			if (columns(s) > cols[j].width)
 				cols[j].width = columns(s);
 		}
 	}
-	for (size_t i = 0; i <= nr; i++) {
-		size_t start = b->len;
-
-		for (size_t j = 0; j < n; j++) {
-			struct sbuf *s = &cells[i * n + j];
-
-			if (!cols[j].c) {
-				sb_append(b, cols[j].lit, cols[j].litlen);
-				continue;
-			}
-			sb_append(b, s->p ? s->p : "", s->len);
-			if (j + 1 < n)
-				sb_printf(b, "%*s", (int)(cols[j].width - columns(s)), "");
-		}
-		/* no trailing blanks, and never an empty line: it would end the reply */
-		while (b->len > start && b->p[b->len - 1] == ' ')
-			b->p[--b->len] = '\0';
-		if (b->len == start)
-			sb_append(b, "-", 1);
-		sb_append(b, "\n", 1);
-	}
+	emit_rows(d, &c->out, cols, n, cells, raw);
 	for (size_t i = 0; i < (nr + 1) * n; i++)
 		sb_free(&cells[i]);
 	free(cells);

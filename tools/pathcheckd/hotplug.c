@@ -29,6 +29,7 @@
 #include "clock.h"
 
 #include "ctl.h"
+#include "format.h"
 #include "log.h"
 #include "sched.h"
 
@@ -181,6 +182,8 @@ static void device_event(struct daemon *d, struct udev_device *dev)
 			path_removed(d, r, RM_DEVICE_GONE);
 		return;
 	}
+	if (r)
+		rec_note_devt(r);	/* what sysfs says may have changed */
 	if (!r)
 		device_added(d, dev, node);
 	else if (r->st == CHK_UNOPENED && limits_open(d, r) == 0) {

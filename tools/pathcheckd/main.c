@@ -313,9 +313,11 @@ static int run_loop(struct daemon *d)
 		arm_timer(d, tick_round(next));
 		/* Results queued unannounced: take them, after a look at the
 		 * other events, without sleeping.  Work in slices
-		 * (reconfigure, retries): poll between them. */
+		 * (reconfigure, retries, clients' commands beyond their share
+		 * of a turn): poll between them. */
 		waiting = results_before_sleep(&d->results, d->timer_armed_ms);
-		n = epoll_wait(d->epfd, ev, 64, waiting || host_busy(d) ? 0 : -1);
+		n = epoll_wait(d->epfd, ev, 64,
+			       waiting || host_busy(d) || ctl_busy(d) ? 0 : -1);
 		if (n < 0 && errno != EINTR) {
 			logmsg(LOG_CRIT, "epoll_wait: %m");
 			return -EIO;
@@ -459,7 +461,8 @@ static void stop(struct daemon *d, bool started)
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .epfd = -1, .listen_fd = -1, .sig_fd = -1, .timer_fd = -1 };
+	struct daemon d = { .epfd = -1, .listen_fd = -1, .sig_fd = -1, .timer_fd = -1,
+			    .spare_fds = { -1, -1, -1, -1 } };
 	struct args a;
 	char err[512];
 	int ret = parse_args(argc, argv, &a);

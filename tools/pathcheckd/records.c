@@ -205,6 +205,7 @@ static struct rec *rec_new(struct daemon *d, const char *dev, const char *name,
 static void rec_free(struct rec *r)
 {
 	flap_free(r);
+	free(r->sys);
 	free(r->dev);
 	free(r->name);
 	free(r->waiters);

@@ -46,6 +46,7 @@ struct rec {
 	char *dev;			/* canonical path */
 	char *name;			/* "sdb" */
 	uint64_t rdev;			/* dev_t of a block device; 0: none (format.c) */
+	struct rec_sysfs *sys;		/* its sysfs attributes; NULL: none (format.c) */
 	unsigned int interval_ms, timeout_ms;
 	unsigned int timeout_line;	/* where timeout_ms came from: a line, */
 	bool timeout_sysfs;		/* the device's sysfs timeout, or neither: default */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -57,6 +58,7 @@ void results_on_result(struct pc_path *path, int state, void *arg)
 	struct results *rq = &r->d->results;
 	struct result_msg m = { .rec = r, .state = state };
 	uint64_t now = now_ms();
+	unsigned int delay = 0;
 	bool wake;
 
 	pc_path_result(path, &m.res);
@@ -69,10 +71,20 @@ void results_on_result(struct pc_path *path, int state, void *arg)
 	rq->q[rq->n++] = m;
 	wake = !rq->woken && rq->wake_at_ms > now + RESULTS_MAX_DELAY_MS;
 	rq->woken |= wake;
+	if (wake) {
+		delay = rq->delay_wake_ms;
+		rq->delay_wake_ms = 0;
+	}
 	pthread_mutex_unlock(&rq->lock);
 	if (wake) {
 		uint64_t one = 1;
+		struct timespec ts = { .tv_sec = delay / 1000,
+				       .tv_nsec = (long)(delay % 1000) * 1000000 };
 
+		/* A drain may come between the unlock and the write (made
+		 * likely by debug wake-delay): results_drain copes. */
+		while (delay && nanosleep(&ts, &ts) && errno == EINTR)
+			;
 		if (write(rq->efd, &one, sizeof(one)) < 0)
 			return;	/* EAGAIN: the counter is already non-zero */
 	}
@@ -84,21 +96,26 @@ void results_drain(struct daemon *d)
 	struct result_msg *q;
 	size_t n;
 	uint64_t v, gen;
-	bool dropped, woken;
+	bool dropped;
 
 	gen = ++d->drain_gen;
 	pthread_mutex_lock(&rq->lock);
 	q = rq->q;
 	n = rq->n;
 	dropped = rq->dropped;
-	woken = rq->woken;
 	rq->q = NULL;
 	rq->n = rq->cap = 0;
 	rq->dropped = false;
 	rq->woken = false;
 	pthread_mutex_unlock(&rq->lock);
-	/* A write after the swap sets woken again and is read next time. */
-	if (woken && read(rq->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+	/*
+	 * Read on every drain, whatever woken says: a worker sets woken under
+	 * the lock but writes after it, so this drain may take its result
+	 * before its write.  That write then leaves the eventfd readable with
+	 * woken clear; epoll_wait returns at once for it and the drain it
+	 * brings reads it here.  Never left readable, so never a spin.
+	 */
+	if (read(rq->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		logmsg(LOG_ERR, "result eventfd: %m");
 	if (dropped) {
 		d->ctr.results_lost++;
@@ -127,4 +144,11 @@ bool results_before_sleep(struct results *rq, uint64_t wake_at_ms)
 	waiting = rq->n > 0 || rq->dropped;
 	pthread_mutex_unlock(&rq->lock);
 	return waiting;
+}
+
+void results_delay_wake(struct results *rq, unsigned int ms)
+{
+	pthread_mutex_lock(&rq->lock);
+	rq->delay_wake_ms = ms;
+	pthread_mutex_unlock(&rq->lock);
 }

@@ -31,7 +31,7 @@ struct result_msg {
 
 struct results {
 	/*
-	 * Protects q/n/cap/dropped/wake_at_ms/woken.  Leaf lock: taken by
+	 * Protects q/n/cap/dropped/wake_at_ms/woken/delay_wake_ms.  Leaf lock: taken by
 	 * workers in on_result and by the main thread to swap the queue out
 	 * or before it sleeps; nothing is called under it.
 	 */
@@ -41,6 +41,7 @@ struct results {
 	bool dropped;		/* out of memory: a result was lost */
 	bool woken;		/* efd was written since the last drain */
 	uint64_t wake_at_ms;	/* the main thread drains by then unasked */
+	unsigned int delay_wake_ms; /* debug wake-delay: the next wake's write waits */
 	int efd;		/* eventfd, written when q turns non-empty and
 				 * wake_at_ms is too far */
 };
@@ -50,5 +51,6 @@ void results_fini(struct results *rq);
 void results_on_result(struct pc_path *path, int state, void *arg);
 void results_drain(struct daemon *d);
 bool results_before_sleep(struct results *rq, uint64_t wake_at_ms);
+void results_delay_wake(struct results *rq, unsigned int ms);	/* a test aid */
 
 #endif
