@@ -37,7 +37,8 @@ real_devices() {
 	[ $rc -le 1 ] || { say "$out"; say "make run: pathcheck failed (exit $rc)"; exit 2; }
 	nskip=$(printf '%s\n' "$out" | grep -c ' skipped: ')
 	nreal=$(printf '%s\n' "$out" | sed 1d | grep -vc ' skipped: ')
-	printf '%s\n' "$out" | grep -v ' skipped: '
+	printf '%s\n' "$out" | grep -v ' skipped: ' | head -n 21
+	[ "$nreal" -le 20 ] || say "(and $((nreal - 20)) more: $B/pathcheck lists them all)"
 	[ "$nskip" -gt 0 ] && say "($nskip more skipped by default: loop, zram, dm-, ...; pathcheck --all checks them)"
 	[ "$nreal" -eq 0 ] && say "(no device to check here: the simulated paths below show the rest)"
 	say ""
