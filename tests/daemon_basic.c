@@ -420,6 +420,9 @@ static void test_socket_refusals(void)
 	st = run_daemon(fx, args, out, sizeof(out), err, sizeof(err));
 	CU_ASSERT_EQUAL(st, 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "cannot listen on"));
+	/* says what is wrong and what to do, not just "File exists" */
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "is not a socket"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "remove it, or name another socket"));
 	CU_ASSERT_EQUAL(access(other, F_OK), 0);
 	daemon_fx_free(fx);
 }

@@ -5,7 +5,10 @@
 #     pathcheck.pc that says /usr, and the README's example builds and runs
 #     against X with pkg-config (PKG_CONFIG_SYSROOT_DIR);
 #   - a plain `make install DESTDIR=Y` after it says /usr/local again;
-#   - `make uninstall` leaves no file behind (man pages included).
+#   - `make uninstall` leaves no file behind (man pages included), and no
+#     directory that the install made, while a directory that was there
+#     before stays;
+#   - the man pages cite the docs where the install put them.
 # Prints "install: P passed, F failed, S skipped" as the C tests do.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,15 +51,23 @@ else
 	fi
 	for f in usr/share/man/man8/pathcheck.8 usr/share/man/man3/pc_check.3 \
 		 usr/share/man/man1/pathsim.1 usr/share/man/man5/pathcheckd.conf.5 \
-		 usr/share/doc/pathcheck/pathsim.md; do
+		 usr/share/doc/pathcheck/pathsim.md usr/share/doc/pathcheck/performance.md; do
 		[ -f "$tmp/usr-tree/$f" ] || bad "not installed: $f"
 	done
 	if grep -q '/usr/share/doc/pathcheck/pathsim.md' "$tmp/usr-tree/usr/share/man/man1/pathsim.1"; then
 		ok "pathsim.1 cites the installed pathsim.md"
 	else bad "pathsim.1 does not cite DOCDIR/pathsim.md"; fi
+	for m in man8/pathcheckd.8 man1/pathcheck-stress.1; do
+		if grep -q '/usr/share/doc/pathcheck/performance.md' "$tmp/usr-tree/usr/share/man/$m" &&
+		   ! grep -q 'docs/performance.md' "$tmp/usr-tree/usr/share/man/$m"; then
+			ok "${m#*/} cites the installed performance.md"
+		else bad "${m#*/} does not cite DOCDIR/performance.md"; fi
+	done
 fi
 
 echo "--- install: the default prefix again"
+# A directory that was there before the install: uninstall leaves it.
+mkdir -p "$tmp/local-tree/usr/local/share/man/man1"
 if m install DESTDIR="$tmp/local-tree" >"$tmp/log" 2>&1 &&
    grep -qx 'prefix=/usr/local' "$tmp/local-tree/usr/local/lib/pkgconfig/pathcheck.pc"; then
 	ok "plain make install: pathcheck.pc says /usr/local"
@@ -72,6 +83,11 @@ for t in usr-tree:/usr local-tree:/usr/local; do
 	left=$(find "$tree" -type f -o -type l)
 	if [ -z "$left" ] && [ "$before" -gt 30 ]; then ok "$prefix: $before files installed, 0 left"
 	else echo "$left" | sed 's/^/    left: /'; bad "$prefix: make uninstall left files"; fi
+	dirs=$(cd "$tree" && find . -mindepth 1 -type d | sort | tr '\n' ' ')
+	if [ "$prefix" = /usr ]; then want=""
+	else want="./usr ./usr/local ./usr/local/share ./usr/local/share/man ./usr/local/share/man/man1 "; fi
+	if [ "$dirs" = "$want" ]; then ok "$prefix: no directory of the install left${want:+, the one that was there kept}"
+	else echo "    directories: $dirs"; echo "    expected:    $want"; bad "$prefix: make uninstall left directories"; fi
 done
 
 echo "install: $pass passed, $fail failed, $skip skipped"

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pathsim's control language and command line: targets, refused commands
- * (all or nothing), counters and reset, pathsim ctl, options, many paths;
+ * (all or nothing), counters and reset, pathsim ctl, options, no second
+ * pathsim on a pathsim mount, many paths;
  * and each path behind a loop device (root).
  */
 #include <dirent.h>
@@ -245,6 +246,54 @@ static void test_options(void)
 	rmdir(dir);
 }
 
+/* Counts the lines of /proc/self/mountinfo that mount dir. */
+static unsigned int mounts_at(const char *dir)
+{
+	char line[2 * PATH_MAX], want[PATH_MAX + 2];
+	unsigned int n = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	snprintf(want, sizeof(want), " %s ", dir);
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, want) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/*
+ * A second pathsim on a pathsim mount point refuses (status 2), names the
+ * mount, and leaves the first one serving, unstacked.
+ */
+static void test_refuse_mounted(void)
+{
+	char cmd[2 * PATH_MAX], out[4096], want[PATH_MAX + 64];
+	struct pathsim *sim;
+	size_t n;
+	FILE *p;
+	int st;
+
+	PATHSIM_START(sim, 2, 0);
+	/* timeout: a pathsim that mounts anyway would sit there for ever */
+	snprintf(cmd, sizeof(cmd), "timeout -k 5 10 '%s' -n 1 '%s' 2>&1", pathsim_bin(),
+		 pathsim_mountpoint(sim));
+	p = popen(cmd, "r");
+	PC_REQUIRE(p != NULL);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+	snprintf(want, sizeof(want), "pathsim: %s is already a pathsim mount",
+		 pathsim_mountpoint(sim));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+	if (!strstr(out, want))
+		printf("\n  second pathsim: status %d, output '%s'\n", st, out);
+	CU_ASSERT_EQUAL(mounts_at(pathsim_mountpoint(sim)), 1);
+	CU_ASSERT(access(pathsim_file(sim, 1), F_OK) == 0);
+	CU_ASSERT(pathsim_set(sim, "p1", "eio") == 0);
+	pathsim_stop(sim);
+}
+
 static void test_many_paths(void)
 {
 	struct pathsim *sim;
@@ -365,6 +414,7 @@ int main(int argc, char **argv)
 		{ "counts_reset", test_counts_reset },
 		{ "ctl_cli", test_ctl_cli },
 		{ "options", test_options },
+		{ "refuse_mounted", test_refuse_mounted },
 		{ "many_paths", test_many_paths },
 		{ "loop", test_loop },
 		{ NULL, NULL },

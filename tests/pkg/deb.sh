@@ -1,11 +1,21 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The Debian packages on this machine: `make deb`, lintian (no errors),
-# dpkg -i of the four packages, pathcheck --version, the unit enabled but
-# not started, the README's embedding example built with pkg-config against
-# the installed libpathcheck-dev (shared and static), then dpkg -r and
-# dpkg --purge leave nothing of what they installed.  Needs root and dpkg;
-# slow for make check (a package build), so .ci/run runs it.
+# The Debian packages on this machine: `make deb` (without -Werror),
+# lintian (no errors), dpkg -i of the four packages, pathcheck --version,
+# the unit enabled but not started, the docs the man pages cite shipped
+# under those names, the README's embedding example built with pkg-config
+# against the installed libpathcheck-dev (shared and static); the service
+# restarted by an upgrade when it runs and left stopped when it does not,
+# stopped on removal; then dpkg -r and dpkg --purge leave nothing of what
+# they installed, nor the daemon's metrics textfile and /var/lib/pathcheckd.
+# Needs root, dpkg and unshare; slow for make check (a package build), so
+# .ci/run runs it.
+#
+# What the maintainer scripts do to the service is seen through a fake
+# deb-systemd-invoke and systemctl first on PATH, which record each call and
+# keep the service's state (running or stopped) in a file; dpkg runs in a
+# mount namespace of its own with /run/systemd/system present, so that the
+# scripts take their systemd branch whether or not systemd runs here.
 #   tests/pkg/deb.sh [DIR]   DIR: the .deb files already built (no make deb)
 # Prints "deb: P passed, F failed, S skipped".
 set -u
@@ -16,8 +26,8 @@ bad() { echo "  FAILED: $*"; fail=$((fail + 1)); }
 finish() { echo "deb: $pass passed, $fail failed, $skip skipped"; [ "$fail" -eq 0 ]; exit $?; }
 pkgs="libpathcheck0 libpathcheck-dev pathcheckd pathcheck-tools"
 
-if [ "$(id -u)" -ne 0 ] || ! command -v dpkg >/dev/null 2>&1; then
-	echo "  SKIPPED: needs root and dpkg to install packages"; skip=1; finish
+if [ "$(id -u)" -ne 0 ] || ! command -v dpkg >/dev/null 2>&1 || ! command -v unshare >/dev/null 2>&1; then
+	echo "  SKIPPED: needs root, dpkg and unshare to install packages"; skip=1; finish
 fi
 for p in $pkgs; do
 	if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'installed\|config-files'; then
@@ -32,11 +42,48 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+# --- a fake service manager, and dpkg as under systemd --------------------------
+fake=$tmp/fake
+mkdir -p "$fake/bin"
+cat > "$fake/bin/deb-systemd-invoke" <<EOF
+#!/bin/sh
+echo "deb-systemd-invoke \$*" >> "$fake/calls"
+state=\$(cat "$fake/state" 2>/dev/null || echo stopped)
+case \$1 in
+start) echo running > "$fake/state" ;;
+restart) echo running > "$fake/state"; echo "(restarted)" >> "$fake/calls" ;;
+try-restart) [ "\$state" != running ] || echo "(restarted)" >> "$fake/calls" ;;
+stop) echo stopped > "$fake/state" ;;
+esac
+exit 0
+EOF
+# Only what reaches the service manager is faked; what works on files
+# (deb-systemd-helper's `systemctl --root=/ preset`) goes to the real one.
+real_systemctl=$(command -v systemctl || true)
+cat > "$fake/bin/systemctl" <<EOF
+#!/bin/sh
+echo "systemctl \$*" >> "$fake/calls"
+case "\$*" in *--root=*) [ -z "$real_systemctl" ] || exec "$real_systemctl" "\$@" ;; esac
+exit 0
+EOF
+chmod 0755 "$fake/bin/deb-systemd-invoke" "$fake/bin/systemctl"
+# service STATE: the state the fake starts the next step with; no calls yet.
+service() { echo "$1" > "$fake/state"; : > "$fake/calls"; }
+# The calls of the step, daemon-reloads left out, ';'-separated.
+calls() { grep -v 'daemon-reload' "$fake/calls" | tr '\n' ';' | sed 's/;$//'; }
+state() { cat "$fake/state"; }
+nsdpkg() {
+	unshare --mount --propagation private sh -c '
+		mount -t tmpfs -o size=1m,mode=0755 pc-deb-run /run &&
+		mkdir -p /run/systemd/system && PATH="$0:$PATH" exec dpkg "$@"' "$fake/bin" "$@"
+}
+service stopped
+
 # Another process may hold the dpkg lock for a while: retry.
 dpkg_retry() {
 	i=0
 	while :; do
-		out=$(dpkg "$@" 2>&1) && { echo "$out"; return 0; }
+		out=$(nsdpkg "$@" 2>&1) && { echo "$out"; return 0; }
 		case $out in *lock*) ;; *) echo "$out"; return 1 ;; esac
 		i=$((i + 1)); [ $i -ge 60 ] && { echo "$out"; return 1; }
 		sleep 2
@@ -51,8 +98,14 @@ if [ -z "$debs" ]; then
 	git=""
 	[ -e "$top/.git" ] && command -v git >/dev/null 2>&1 && git=yes
 	[ -n "$git" ] && git -C "$top" status --porcelain --ignored > "$tmp/status.before"
-	if make -C "$top" -s deb DEBOUT="$debs" >"$tmp/build.log" 2>&1; then ok "make deb"
+	# Not -s: the compile lines (V=1 in debian/rules) go to the log.
+	if make -C "$top" deb DEBOUT="$debs" >"$tmp/build.log" 2>&1; then ok "make deb"
 	else tail -40 "$tmp/build.log"; bad "make deb"; finish; fi
+	# The compile lines are in the log (V=1): none with -Werror.
+	n=$(grep -c ' -c -o .*\.o ' "$tmp/build.log")
+	if [ "$n" -gt 0 ] && ! grep ' -c -o .*\.o ' "$tmp/build.log" | grep -q -- '-Werror\( \|$\)'; then
+		ok "built without -Werror ($n compiles)"
+	else bad "the package build uses -Werror (or no compile line in the log: $n)"; fi
 	# The source tree stays as it was.
 	if [ -n "$git" ]; then
 		git -C "$top" status --porcelain --ignored > "$tmp/status.after"
@@ -95,9 +148,9 @@ grep -qx '/etc/pathcheckd.conf' /var/lib/dpkg/info/pathcheckd.conffiles 2>/dev/n
 if [ -L /etc/systemd/system/multi-user.target.wants/pathcheckd.service ]; then ok "pathcheckd.service enabled"
 else bad "pathcheckd.service is not enabled"; fi
 # Not started: the maintainer scripts never start it, and no process runs it.
-if grep -q 'deb-systemd-invoke[^#]*start\|systemctl[^#]*start' /var/lib/dpkg/info/pathcheckd.postinst; then
-	bad "pathcheckd.postinst starts the service"
-else ok "pathcheckd.postinst enables but does not start the service"; fi
+c=$(calls)
+case $c in *start*) bad "the first install started the service: $c" ;;
+*) ok "the first install does not start the service (calls: ${c:-none}; $(state))" ;; esac
 running=$(for e in /proc/[0-9]*/exe; do [ "$(readlink "$e" 2>/dev/null)" = /usr/sbin/pathcheckd ] && echo "$e"; done)
 [ -z "$running" ] && ok "no /usr/sbin/pathcheckd process" || bad "/usr/sbin/pathcheckd runs: $running"
 if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
@@ -110,6 +163,48 @@ fi
 for m in pathcheck.8 pathcheckd.8 pathcheckd.conf.5 pathsim.1 pathcheck-stress.1 pc_check.3; do
 	man -w "${m%.*}" >/dev/null 2>&1 || [ -f "/usr/share/man/man${m##*.}/$m.gz" ] || bad "no man page $m"
 done
+
+# The docs that the man pages cite are shipped, under the names they cite
+# (pathsim.md, not pathsim.md.gz); one named by its place in the source is
+# shipped under its own name.
+for m in pathsim.1 pathcheck-stress.1 pathcheckd.8; do
+	page=$(zcat "/usr/share/man/man${m##*.}/$m.gz")
+	for d in $(echo "$page" | grep -o '/usr/share/doc/[^ ]*\.md' | sort -u); do
+		[ -f "$d" ] && ok "$m cites $d, shipped" || bad "$m cites $d, not shipped"
+	done
+	for d in $(echo "$page" | grep -o 'docs/[a-z]*\.md' | sort -u); do
+		grep -q "^/usr/share/doc/[^/]*/${d#docs/}\$" "$tmp/owned" && ok "$m names $d, shipped as $(grep "/${d#docs/}\$" "$tmp/owned" | head -1)" ||
+			bad "$m names $d, not shipped under that name"
+	done
+done
+
+echo "--- upgrade: restarts a running service, leaves a stopped one stopped"
+# A second version of pathcheckd: the same files, a higher version.
+pcd=$(ls "$debs"/pathcheckd_*.deb | head -1)
+ver=$(dpkg-deb -f "$pcd" Version)
+mkdir -p "$tmp/up"
+dpkg-deb -R "$pcd" "$tmp/up/root" || bad "dpkg-deb -R $pcd"
+for n in 1 2; do
+	sed -i "s/^Version: .*/Version: $ver+up$n/" "$tmp/up/root/DEBIAN/control" &&
+	dpkg-deb --root-owner-group -b "$tmp/up/root" "$tmp/up/pathcheckd-$n.deb" >/dev/null || bad "version $ver+up$n"
+done
+service running
+if dpkg_retry -i "$tmp/up/pathcheckd-1.deb" >"$tmp/up.log" 2>&1; then
+	c=$(calls)
+	case "$c;" in *"try-restart pathcheckd.service;(restarted);"*)
+		case $c in *" stop "*) bad "upgrade of a running service: stopped it: $c" ;;
+		*) ok "upgrade $ver -> $ver+up1 of a running service: restarted ($c)" ;; esac ;;
+	*) bad "upgrade of a running service: not restarted: $c" ;; esac
+	[ "$(state)" = running ] || bad "upgrade of a running service: now $(state)"
+	[ "$(dpkg-query -W -f='${Version}' pathcheckd)" = "$ver+up1" ] || bad "pathcheckd is not $ver+up1"
+else cat "$tmp/up.log"; bad "dpkg -i of $ver+up1"; fi
+service stopped
+if dpkg_retry -i "$tmp/up/pathcheckd-2.deb" >"$tmp/up.log" 2>&1; then
+	c=$(calls)
+	case $c in *"(restarted)"*|*"deb-systemd-invoke start"*) bad "upgrade of a stopped service started it: $c" ;;
+	*) [ "$(state)" = stopped ] && ok "upgrade $ver+up1 -> $ver+up2 of a stopped service: left stopped ($c)" ||
+		bad "a stopped service is $(state) after an upgrade" ;; esac
+else cat "$tmp/up.log"; bad "dpkg -i of $ver+up2"; fi
 
 echo "--- the README example against the installed libpathcheck-dev"
 sed -n '/^<!-- embed-example -->$/,/^```$/p' "$top/README.md" | sed '1,2d;$d' > "$tmp/example.c"
@@ -133,9 +228,30 @@ else
 	sed 's/^/    /' "$tmp/static.log" | tail -5; bad "the example does not link statically (pkg-config --static)"
 fi
 
+echo "--- what the daemon writes: a hold, the metrics textfile"
+# The installed daemon, run by hand on a file path, with a textfile named
+# in /etc/pathcheckd.conf: a hold lands in /var/lib/pathcheckd, and the
+# clean stop leaves pathcheck_daemon_up 0 in the textfile.
+mkdir -p "$tmp/textfile"
+echo "# not pathcheckd's" > "$tmp/textfile/other.prom"
+printf 'interval 1s\npath %s\nmetrics_file %s\n' "$tmp/disk" "$tmp/textfile/pathcheckd.prom" >> /etc/pathcheckd.conf
+/usr/sbin/pathcheckd -f --log stderr -s "$tmp/pcd.sock" 2>"$tmp/pcd.log" &
+pcdpid=$!
+i=0; until grep -q 'pathcheckd: ready' "$tmp/pcd.log" || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+pathcheck -s "$tmp/pcd.sock" fail path disk >/dev/null 2>&1 || bad "fail path disk: $(cat "$tmp/pcd.log")"
+pathcheck -s "$tmp/pcd.sock" shutdown >/dev/null 2>&1; wait $pcdpid
+if [ -s /var/lib/pathcheckd/holds ] && grep -q '^pathcheck_daemon_up 0' "$tmp/textfile/pathcheckd.prom"; then
+	ok "the daemon wrote /var/lib/pathcheckd/holds and its textfile (pathcheck_daemon_up 0)"
+else cat "$tmp/pcd.log"; bad "the daemon did not write its hold and textfile"; fi
+
 echo "--- dpkg -r, then dpkg --purge"
+service running
 # shellcheck disable=SC2086
 dpkg_retry -r $pkgs >"$tmp/remove.log" 2>&1 || { cat "$tmp/remove.log"; bad "dpkg -r"; }
+c=$(calls)
+case $c in *"deb-systemd-invoke stop pathcheckd.service"*) [ "$(state)" = stopped ] &&
+	ok "dpkg -r stops the service ($c)" || bad "dpkg -r: the service is $(state)" ;;
+*) bad "dpkg -r does not stop the service: ${c:-no call}" ;; esac
 left=$(while read -r f; do if [ ! -d "$f" ] && { [ -e "$f" ] || [ -L "$f" ]; }; then echo "$f"; fi; done < "$tmp/owned" | grep -v '^$' || true)
 [ "$left" = /etc/pathcheckd.conf ] && ok "dpkg -r: only the conffile stays" ||
 	{ echo "$left" | sed 's/^/    left: /'; bad "dpkg -r left more than the conffile"; }
@@ -149,4 +265,10 @@ for p in $pkgs; do
 done
 if [ -z "$(echo "$left" | tr -d ' ')" ]; then ok "dpkg --purge: nothing left ($(wc -l < "$tmp/owned") paths were owned)"
 else echo "$left" | sed 's/^/    left: /'; bad "dpkg --purge left files"; fi
+if [ ! -e "$tmp/textfile/pathcheckd.prom" ] && [ ! -e /var/lib/pathcheckd ] && [ -f "$tmp/textfile/other.prom" ]; then
+	ok "dpkg --purge removed the metrics textfile and /var/lib/pathcheckd, and nothing else there"
+else
+	ls -la "$tmp/textfile" /var/lib/pathcheckd 2>&1 | sed 's/^/    /'
+	bad "dpkg --purge left the daemon's textfile or /var/lib/pathcheckd (or took another file)"
+fi
 finish

@@ -56,7 +56,7 @@ int ctl_listen(struct daemon *d)
 	/* Only ever remove a stale socket, never another kind of file. */
 	if (lstat(d->socket_path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			ret = -EEXIST;
+			ret = -ENOTSOCK;
 			goto fail;
 		}
 		unlink(d->socket_path);

@@ -391,7 +391,10 @@ static int start(struct daemon *d, const struct args *a)
 	ret = ctl_listen(d);
 	if (ret) {
 		fprintf(stderr, "pathcheckd: cannot listen on %s: %s\n", d->socket_path,
-			ret == -EADDRINUSE ? "another pathcheckd answers there" : strerror(-ret));
+			ret == -EADDRINUSE ? "another pathcheckd answers there" :
+			ret == -ENOTSOCK ? "a file that is not a socket is there (never removed): "
+					   "remove it, or name another socket (-s, or socket in the config)" :
+			strerror(-ret));
 		return ret;
 	}
 	ret = holds_init(d, a->state_dir);

@@ -212,6 +212,49 @@ static int ps_parse_opts(int argc, char **argv, struct ps_opts *o)
 	return 0;
 }
 
+/* A /proc/self/mountinfo field, its \ooo escapes (space, tab, ...) undone. */
+static void ps_unescape(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++, w++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] && s[3]) {
+			*w = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
+			s += 3;
+		} else {
+			*w = *s;
+		}
+	}
+	*w = '\0';
+}
+
+/*
+ * Whether dir is already the mount point of a pathsim (fstype fuse.pathsim).
+ * A second pathsim would stack on it and hide the first one's paths from
+ * whoever uses them: refuse instead.
+ */
+static bool ps_is_pathsim_mount(const char *dir)
+{
+	char line[2 * PATH_MAX + 256], mnt[PATH_MAX + 1], type[64];
+	bool found = false;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		const char *dash = strstr(line, " - ");
+
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT ... - FSTYPE SOURCE OPTS */
+		if (!dash || sscanf(line, "%*s %*s %*s %*s %4096s", mnt) != 1 ||
+		    sscanf(dash, " - %63s", type) != 1)
+			continue;
+		ps_unescape(mnt);
+		found = !strcmp(type, "fuse.pathsim") && !strcmp(mnt, dir);
+	}
+	fclose(f);
+	return found;
+}
+
 /* Usage problems found before mounting: exit status 2. */
 static int ps_check_setup(struct ps_main *m)
 {
@@ -226,6 +269,12 @@ static int ps_check_setup(struct ps_main *m)
 		fprintf(stderr, "pathsim: mount point %s: %s\n",
 			m->o.mountpoint, strerror(ret));
 		return -ret;
+	}
+	if (ps_is_pathsim_mount(m->mnt)) {
+		fprintf(stderr, "pathsim: %s is already a pathsim mount: stop that "
+			"pathsim or unmount it (fusermount3 -u %s), or choose another "
+			"mount point\n", m->mnt, m->mnt);
+		return -EBUSY;
 	}
 	if (m->o.loop && geteuid() != 0) {
 		fprintf(stderr, "pathsim: --loop needs root\n");
