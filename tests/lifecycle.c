@@ -160,7 +160,7 @@ static void test_bad_input_no_engine(void)
 		/* Reserved space is for later releases: refused if set. */
 		struct pc_options later = { .workers = 1 };
 
-		later.resv[6] = 1;	/* the last slot */
+		later.resv[sizeof(later.resv) / sizeof(later.resv[0]) - 1] = 1;
 		e = (void *)1;
 		CU_ASSERT_EQUAL(pc_engine_new(&later, &e), -EINVAL);
 		CU_ASSERT_PTR_NULL(e);
