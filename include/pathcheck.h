@@ -107,7 +107,11 @@ struct pc_options {		/* zeroed fields take defaults */
 	 * whose pc_path_free() has begun answer -ENODEV.  Once
 	 * pc_path_free(path) has returned, no on_result for path runs or will
 	 * run (see pc_path_free(3) for the one exception: callbacks freeing
-	 * each other's paths).  No library lock is held while it runs.
+	 * each other's paths), unless on_free is set.  No library lock is
+	 * held while it runs.  It may take the application's locks, except
+	 * one that a thread holds across pc_path_free() of its path while
+	 * on_free is not set: that free would wait for it (pathcheck(3),
+	 * "Locks and callbacks").
 	 */
 	void (*on_result)(struct pc_path *path, int state, void *path_arg);
 	/*

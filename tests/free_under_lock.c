@@ -6,15 +6,14 @@
  * for the callback: both hung, and the worker with all its groups.  With
  * pc_options.on_free, pc_path_free() does not wait; on_free(path_arg)
  * comes exactly once, when no on_result for the path runs or will run.
- * Each case runs in a child under a watchdog, so that a regression fails
- * instead of hanging.
+ * Each case runs in a child process under a watchdog, so that a regression
+ * fails instead of hanging.
  */
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/wait.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -23,13 +22,43 @@
 #define CHILD_MS	20000u
 #define MAGIC		0x7a61626cu
 
-const char *__tsan_default_options(void);
-const char *__tsan_default_options(void)
-{
-	return "die_after_fork=0";
-}
-
 static char file[256];
+
+/*
+ * Runs child NAME of this file in a fresh process (this binary again, with
+ * PC_TEST_CHILD=NAME and the scratch file in PC_TEST_FILE), under a
+ * watchdog: its exit status, or -1 when it had to be killed.  A fresh
+ * process rather than a fork of this threaded one, which ThreadSanitizer
+ * cannot follow once the child starts threads.
+ */
+static int run_child(const char *name)
+{
+	const char *argv[] = { "/proc/self/exe", NULL };
+	char out[4096], err[4096];
+	struct pc_test_run r = {
+		.argv = argv, .limit_ms = CHILD_MS,
+		.out = out, .err = err,
+		.out_cap = sizeof(out), .err_cap = sizeof(err),
+	};
+	int rc;
+
+	setenv("PC_TEST_CHILD", name, 1);
+	setenv("PC_TEST_FILE", file, 1);
+	rc = pc_test_run(&r);
+	unsetenv("PC_TEST_CHILD");
+	unsetenv("PC_TEST_FILE");
+	if (rc)
+		return rc;
+	if (r.timed_out || r.status < 0) {
+		fprintf(stderr, "child %s: %s (signal %d)\n%s", name,
+			r.timed_out ? "hung, killed" : "killed", r.sig, err);
+		return -1;
+	}
+	if (r.status)
+		fprintf(stderr, "child %s: step %d failed\n%s", name,
+			r.status, err);
+	return r.status;
+}
 
 struct entry {
 	unsigned int magic;
@@ -154,33 +183,14 @@ static int child_free_self(void)
 	return atomic_load(&freed) == 1 ? 0 : 5;
 }
 
-static void in_child(int (*fn)(void))
-{
-	pid_t pid = fork();
-	int rc;
-
-	PC_REQUIRE(pid >= 0);
-	if (pid == 0)
-		exit(fn());
-	rc = pc_test_wait_exit(pid, CHILD_MS);
-	if (rc == -ETIMEDOUT) {
-		fprintf(stderr, "child %d hung: killed\n", (int)pid);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	} else if (rc) {
-		fprintf(stderr, "child %d: step %d failed\n", (int)pid, rc);
-	}
-	CU_ASSERT_EQUAL(rc, 0);
-}
-
 static void test_remove_then_free(void)
 {
-	in_child(child_remove_then_free);
+	CU_ASSERT_EQUAL(run_child("remove_then_free"), 0);
 }
 
 static void test_free_self(void)
 {
-	in_child(child_free_self);
+	CU_ASSERT_EQUAL(run_child("free_self"), 0);
 }
 
 static void test_options(void)
@@ -211,6 +221,13 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
+	const char *child = getenv("PC_TEST_CHILD");
+
+	if (child) {
+		snprintf(file, sizeof(file), "%s", getenv("PC_TEST_FILE"));
+		return strcmp(child, "free_self") ? child_remove_then_free() :
+		       child_free_self();
+	}
 	return pc_test_main_file("free_under_lock", tests, argc, argv, file,
 				 sizeof(file));
 }

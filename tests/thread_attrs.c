@@ -23,12 +23,6 @@
 
 #define CHILD_MS	30000u
 
-const char *__tsan_default_options(void);
-const char *__tsan_default_options(void)
-{
-	return "die_after_fork=0";
-}
-
 static char file[256];
 static atomic_int got, policy, priority;
 static _Atomic size_t stack;
@@ -98,7 +92,12 @@ static void test_stack_size(void)
 	struct pc_options o = { 0 };
 
 	PC_REQUIRE(probe(&o) == 0);
+#if defined(__SANITIZE_THREAD__)
+	/* ThreadSanitizer enlarges small stacks (here to 904 KiB). */
+	CU_ASSERT_TRUE(atomic_load(&stack) >= PC_DEFAULT_STACK_SIZE);
+#else
 	CU_ASSERT_EQUAL(atomic_load(&stack), PC_DEFAULT_STACK_SIZE);
+#endif
 	o = (struct pc_options){ .stack_size = 1024 * 1024 };
 	PC_REQUIRE(probe(&o) == 0);
 	CU_ASSERT_EQUAL(atomic_load(&stack), 1024 * 1024);
