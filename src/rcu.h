@@ -13,6 +13,7 @@
 #ifndef PC_RCU_H
 #define PC_RCU_H
 
+#include <stdbool.h>
 #include <urcu-bp.h>
 #include <urcu/compiler.h>
 
@@ -55,6 +56,11 @@ static inline void pc_rcu_callback_begin(void)
 
 #define pc_rcu_publish(p, v)	__atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
 #define pc_rcu_deref(p)		__atomic_load_n(&(p), __ATOMIC_ACQUIRE)
+/* thread.c: in a child of fork(), the parent's call_rcu thread is gone. */
+extern bool pc_in_child;
+void pc_child_call_rcu(struct rcu_head *head,
+		       void (*fn)(struct rcu_head *head));
+
 /* The caller's accesses before call_rcu() come before the callback. */
 static inline void pc_call_rcu(struct rcu_head *head,
 			       void (*fn)(struct rcu_head *head))
@@ -62,7 +68,10 @@ static inline void pc_call_rcu(struct rcu_head *head,
 #if defined(PC_TSAN) && PC_TSAN
 	pc_tsan_release(&pc_rcu_tsan_token);
 #endif
-	urcu_bp_call_rcu(head, fn);
+	if (caa_unlikely(pc_in_child))
+		pc_child_call_rcu(head, fn);
+	else
+		urcu_bp_call_rcu(head, fn);
 }
 #define pc_rcu_barrier()	urcu_bp_barrier()
 

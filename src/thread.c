@@ -14,9 +14,13 @@
  * caller running SCHED_RR 99 under mlockall() would otherwise lend each
  * of them 8 MiB of locked stack and its real-time priority.
  *
- * fork(): liburcu-bp's locks and reader registry, and its call_rcu
- * threads, must be quiesced around fork() for a child to use RCU again
- * (liburcu's README); the handlers below do it, once for the process.
+ * fork(): a child has only the forking thread.  For it to make engines of
+ * its own, liburcu-bp's grace-period and registry locks are held across
+ * fork() and its reader registry is pruned to the forking thread in the
+ * child (urcu_bp_before_fork() and friends, as liburcu asks).  liburcu's
+ * call_rcu threads are not paused and restarted around fork() (that would
+ * start a thread in every child, exec'ing ones included): a child's
+ * deferred frees go to a thread of ours instead, started on first use.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,53 +29,176 @@
 
 #include "internal.h"
 
-/* The handlers' order: call_rcu threads pause first (they take
- * rcu_gp_lock in synchronize_rcu), then the grace-period and registry
- * locks, then our own; released in reverse. */
+#define DEFER_STACK	(64u * 1024u)
+
+/* This process is a child of fork() made after the library's first
+ * engine: the call_rcu thread is the parent's, gone.  Written only by the
+ * child handler, while the child has one thread. */
+bool pc_in_child;
+
+/*
+ * A child's deferred frees.  defer_lock protects defer_head, defer_tail
+ * and defer_thread_up; taken alone, and held across fork() so that a
+ * child finds the queue whole.
+ */
+static pthread_mutex_t defer_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t defer_cond = PTHREAD_COND_INITIALIZER;
+static struct rcu_head *defer_head, **defer_tail = &defer_head;
+static bool defer_thread_up;
+
+/* Starts fn(arg): all signals blocked, the stack and scheduling given. */
+static int spawn(pthread_t *t, size_t stack, int policy, int priority,
+		 void *(*fn)(void *), void *arg)
+{
+	struct sched_param sp = { .sched_priority = priority };
+	pthread_attr_t attr;
+	sigset_t all, old;
+	int err;
+
+	pthread_attr_init(&attr);
+	err = pthread_attr_setstacksize(&attr, stack);
+	if (!err)
+		err = pthread_attr_setinheritsched(&attr,
+						   PTHREAD_EXPLICIT_SCHED);
+	if (!err)
+		err = pthread_attr_setschedpolicy(&attr, policy);
+	if (!err)
+		err = pthread_attr_setschedparam(&attr, &sp);
+	if (!err) {
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		err = pthread_create(t, &attr, fn, arg);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	pthread_attr_destroy(&attr);
+	return -err;
+}
+
+/*
+ * Starts fn(arg) on a thread of e's: all signals blocked, a stack of
+ * stack bytes (0: e's stack_size), e's scheduling.  0 or -errno (-EPERM:
+ * a real-time policy this process may not use).
+ */
+int spawn_quiet(struct pc_engine *e, pthread_t *t, size_t stack,
+		void *(*fn)(void *), void *arg)
+{
+	return spawn(t, stack ? stack : e->opts.stack_size,
+		     e->opts.sched_policy, e->opts.sched_priority, fn, arg);
+}
+
+/* The child's call_rcu: a batch, one grace period, its callbacks. */
+static void *defer_main(void *arg)
+{
+	for (;;) {
+		struct rcu_head *batch, *next;
+
+		pthread_mutex_lock(&defer_lock);
+		while (!defer_head)
+			pthread_cond_wait(&defer_cond, &defer_lock);
+		batch = defer_head;
+		defer_head = NULL;
+		defer_tail = &defer_head;
+		pthread_mutex_unlock(&defer_lock);
+		pc_rcu_synchronize();
+		for (; batch; batch = next) {
+			next = (struct rcu_head *)batch->next.next;
+			batch->func(batch);
+		}
+	}
+	return arg;
+}
+
+/* pc_call_rcu() in a child of fork().  Without a thread (none could be
+ * started), the memory is kept: a leak, never a use after free. */
+void pc_child_call_rcu(struct rcu_head *head,
+		       void (*fn)(struct rcu_head *head))
+{
+	pthread_t t;
+
+	head->func = fn;
+	head->next.next = NULL;
+	pthread_mutex_lock(&defer_lock);
+	if (!defer_thread_up &&
+	    spawn(&t, DEFER_STACK, SCHED_OTHER, 0, defer_main, NULL) == 0) {
+		pthread_detach(t);
+		pthread_setname_np(t, "pc-rcu");
+		defer_thread_up = true;
+	}
+	*defer_tail = head;
+	defer_tail = (struct rcu_head **)&head->next.next;
+	pthread_cond_signal(&defer_cond);
+	pthread_mutex_unlock(&defer_lock);
+}
+
+/*
+ * liburcu starts the call_rcu thread with no attributes: it inherits the
+ * starting thread's scheduling, SCHED_RR 99 under multipathd.  It only
+ * frees memory: back to SCHED_OTHER.  (Its stack, the process default,
+ * cannot be chosen.)
+ */
+static void call_rcu_thread_demote(struct call_rcu_data *crdp)
+{
+	struct sched_param sp = { .sched_priority = 0 };
+	pthread_t t = urcu_bp_get_call_rcu_thread(crdp);
+	int policy;
+
+	if (pthread_getschedparam(t, &policy, &sp) == 0 &&
+	    (policy == SCHED_FIFO || policy == SCHED_RR)) {
+		sp.sched_priority = 0;
+		pthread_setschedparam(t, SCHED_OTHER, &sp);
+	}
+}
+
+/*
+ * Around fork(): liburcu-bp's locks (the grace-period lock waits for a
+ * grace period in progress, hence for every on_result running), then
+ * ours; released in reverse.
+ */
 static void before_fork(void)
 {
-	urcu_bp_call_rcu_before_fork();
 	urcu_bp_before_fork();
 	destroy_before_fork();
+	pthread_mutex_lock(&defer_lock);
 }
 
 static void after_fork_parent(void)
 {
+	pthread_mutex_unlock(&defer_lock);
 	destroy_after_fork();
 	urcu_bp_after_fork_parent();
-	urcu_bp_call_rcu_after_fork_parent();
 }
 
-/* The child has only the forking thread: the registry is pruned to it,
- * and a new call_rcu thread replaces the parent's, signals blocked. */
+/* The forking thread alone: no thread is started here (a child that
+ * execs needs none); the deferral thread starts on first use. */
 static void after_fork_child(void)
 {
-	sigset_t all, old;
-
+	pc_in_child = true;
+	defer_thread_up = false;
+	pthread_mutex_unlock(&defer_lock);
 	destroy_after_fork();
 	urcu_bp_after_fork_child();
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	urcu_bp_call_rcu_after_fork_child();
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 static int init_err;
 
 static void threads_init_once(void)
 {
+	struct call_rcu_data *crdp;
 	sigset_t all, old;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	/* Starts the default call_rcu thread unless it runs already: it
 	 * inherits this mask. */
-	if (!urcu_bp_get_default_call_rcu_data())
-		init_err = -ENOMEM;
+	crdp = urcu_bp_get_default_call_rcu_data();
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!init_err)
-		init_err = -pthread_atfork(before_fork, after_fork_parent,
-					   after_fork_child);
+	if (!crdp) {
+		init_err = -ENOMEM;
+		return;
+	}
+	call_rcu_thread_demote(crdp);
+	init_err = -pthread_atfork(before_fork, after_fork_parent,
+				   after_fork_child);
 }
 
 /* Once per process, before the first engine starts a thread. */
@@ -101,37 +228,4 @@ int pc_sched_check(int policy, int priority)
 	lo = sched_get_priority_min(policy);
 	hi = sched_get_priority_max(policy);
 	return priority < lo || priority > hi ? -EINVAL : 0;
-}
-
-/*
- * Starts fn(arg) on a thread of e's: all signals blocked, a stack of
- * stack bytes (0: e's stack_size), e's scheduling.  0 or -errno (-EPERM:
- * a real-time policy this process may not use).
- */
-int spawn_quiet(struct pc_engine *e, pthread_t *t, size_t stack,
-		void *(*fn)(void *), void *arg)
-{
-	struct sched_param sp = { .sched_priority = e->opts.sched_priority };
-	pthread_attr_t attr;
-	sigset_t all, old;
-	int err;
-
-	pthread_attr_init(&attr);
-	err = pthread_attr_setstacksize(&attr, stack ? stack :
-					e->opts.stack_size);
-	if (!err)
-		err = pthread_attr_setinheritsched(&attr,
-						   PTHREAD_EXPLICIT_SCHED);
-	if (!err)
-		err = pthread_attr_setschedpolicy(&attr, e->opts.sched_policy);
-	if (!err)
-		err = pthread_attr_setschedparam(&attr, &sp);
-	if (!err) {
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		err = pthread_create(t, &attr, fn, arg);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-	}
-	pthread_attr_destroy(&attr);
-	return -err;
 }
