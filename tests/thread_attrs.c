@@ -7,6 +7,7 @@
  * mlockall(MCL_CURRENT | MCL_FUTURE), as multipathd runs, an engine then
  * locks little: each 8 MiB default stack used to be locked whole.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -195,6 +196,77 @@ static void test_mlockall(void)
 	CU_ASSERT_TRUE(after - before < 16 * 1024);
 }
 
+/*
+ * In a fresh process whose main thread runs SCHED_RR 10 before its first
+ * engine: every other thread (workers, reaper, a destroyer, liburcu's
+ * call_rcu thread, started by that first engine) runs SCHED_OTHER.
+ * Exits 77 when SCHED_RR is not permitted.
+ */
+static int child_rr_caller(void)
+{
+	struct sched_param rr = { .sched_priority = 10 };
+	struct pc_options o = { .workers = 2, .group_size = 1 };
+	struct pc_engine *e = NULL;
+	struct pc_path *p[2] = { NULL };
+	struct dirent *de;
+	int bad = 0, seen = 0;
+	DIR *d;
+
+	if (pthread_setschedparam(pthread_self(), SCHED_RR, &rr))
+		return 77;
+	if (pc_engine_new(&o, &e) || pc_path_open(e, file, NULL, &p[0]) ||
+	    pc_path_open(e, file, NULL, &p[1]) ||
+	    pc_check(p[0], PC_SYNC) != PC_UP)
+		return 2;
+	pc_path_free(p[1]);
+	pc_engine_reset(e);	/* a destroyer, maybe still there */
+	d = opendir("/proc/self/task");
+	while (d && (de = readdir(d))) {
+		pid_t tid = (pid_t)atoi(de->d_name);
+		int pol;
+
+		if (de->d_name[0] == '.' || tid == getpid())
+			continue;
+		pol = sched_getscheduler(tid);
+		if (pol < 0)
+			continue;	/* gone */
+		seen++;
+		if (pol != SCHED_OTHER) {
+			fprintf(stderr, "thread %d: policy %d\n", tid, pol);
+			bad++;
+		}
+	}
+	if (d)
+		closedir(d);
+	pc_engine_free(e);
+	return bad ? 3 : seen >= 4 ? 0 : 4;
+}
+
+static void test_rr_caller_all_threads(void)
+{
+	const char *argv[] = { "/proc/self/exe", NULL };
+	char out[4096], err[4096];
+	struct pc_test_run r = {
+		.argv = argv, .limit_ms = CHILD_MS,
+		.out = out, .err = err,
+		.out_cap = sizeof(out), .err_cap = sizeof(err),
+	};
+	int rc;
+
+	setenv("PC_TEST_CHILD", "rr_caller", 1);
+	setenv("PC_TEST_FILE", file, 1);
+	rc = pc_test_run(&r);
+	unsetenv("PC_TEST_CHILD");
+	unsetenv("PC_TEST_FILE");
+	PC_REQUIRE(rc == 0);
+	if (r.status == 77)
+		PC_SKIP("cannot run SCHED_RR here (needs CAP_SYS_NICE)");
+	if (r.status)
+		fprintf(stderr, "child: status %d, signal %d%s\n%s", r.status,
+			r.sig, r.timed_out ? ", hung" : "", err);
+	CU_ASSERT_EQUAL(r.status, 0);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct pc_test tests[] = {
@@ -203,9 +275,14 @@ int main(int argc, char **argv)
 		{ "refused", test_refused },
 		{ "stack_size", test_stack_size },
 		{ "sched_not_inherited", test_sched_not_inherited },
+		{ "rr_caller_all_threads", test_rr_caller_all_threads },
 		{ NULL, NULL },
 	};
 
+	if (getenv("PC_TEST_CHILD")) {
+		snprintf(file, sizeof(file), "%s", getenv("PC_TEST_FILE"));
+		return child_rr_caller();
+	}
 	return pc_test_main_file("thread_attrs", tests, argc, argv, file,
 				 sizeof(file));
 }
