@@ -301,10 +301,11 @@ static void free_or_hand_over(struct worker *w, struct pc_path *path)
 }
 
 /*
- * Never blocks on I/O: a read in flight becomes an orphan.  It may wait for
- * a worker that is running this path's on_result right now (callbacks do
- * not block), and for PC_SYNC callers it woke with -ENODEV to leave; see
- * worker_wait_delivery() for the one case it does not wait.  The path's
+ * Never blocks on I/O: a read in flight becomes an orphan.  Without
+ * on_free it may wait for a worker that is running this path's on_result
+ * right now (see worker_wait_delivery() for the one case it does not
+ * wait); with on_free it hands on_free to that worker instead.  It waits
+ * for PC_SYNC callers it woke with -ENODEV to leave.  The path's
  * memory goes by call_rcu(): a callback or a call that found it before the
  * free began may still look at it, and finds it FREED.
  */

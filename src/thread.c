@@ -173,7 +173,10 @@ static void after_fork_parent(void)
 static void after_fork_child(void)
 {
 	pc_in_child = true;
+	/* A grandchild: the child's pc-rcu thread, and any wait on the
+	 * condition variable, are gone. */
 	defer_thread_up = false;
+	pthread_cond_init(&defer_cond, NULL);
 	pthread_mutex_unlock(&defer_lock);
 	destroy_after_fork();
 	urcu_bp_after_fork_child();
