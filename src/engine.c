@@ -150,13 +150,12 @@ void pc_engine_free(struct pc_engine *engine)
 	reaper_stop(engine);
 	destroy_wait(engine, until);
 	workers_free(engine);
-	/* Callbacks still queued by call_rcu() free paths and tables only,
-	 * never the engine: no rcu_barrier() here (it costs the call_rcu
-	 * thread's 10 ms batching delay).  Nor at exit: a barrier there
-	 * waits for any on_result still running (it holds a read-side
-	 * section), for ever in a child of fork(); the library is linked
-	 * -z nodelete, so its callbacks' code never goes away before the
-	 * process does. */
+	/* Callbacks still queued for pc-rcu free paths and tables only,
+	 * never the engine: no wait for them here.  Nor at exit: a barrier
+	 * there waits for any on_result still running (a worker's loop is a
+	 * read-side section), and for ever in a child of fork() whose call_rcu
+	 * thread was the parent's; the library is linked -z nodelete, so the
+	 * callbacks' code never goes away before the process does. */
 	engine_fini(engine);
 }
 

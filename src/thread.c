@@ -3,43 +3,42 @@
  * The threads the library causes to exist, and fork().
  *
  * Every one of them blocks every signal: signals belong to the caller's
- * threads.  That includes liburcu's call_rcu thread, which the library's
- * call_rcu() would otherwise start lazily with whatever mask the freeing
- * thread has: pc_threads_init() starts it first, signals blocked.  (An
- * application that uses liburcu-bp's call_rcu itself, and started it
- * before, keeps its own thread.)
+ * threads.  Their stacks are small and explicit (pc_options.stack_size),
+ * and their scheduling is explicit (pc_options.sched_policy), never
+ * inherited: a caller running SCHED_RR 99 under mlockall() would
+ * otherwise lend each of them 8 MiB of locked stack and its real-time
+ * priority.
  *
- * Their stacks are small and explicit (pc_options.stack_size), and their
- * scheduling is explicit (pc_options.sched_policy), never inherited: a
- * caller running SCHED_RR 99 under mlockall() would otherwise lend each
- * of them 8 MiB of locked stack and its real-time priority.
+ * Deferred frees (pc_call_rcu()) go to one thread of ours, pc-rcu, not
+ * to liburcu's call_rcu thread: liburcu starts that one with no
+ * attributes (the default 8 MiB stack, the starting thread's signal mask
+ * and scheduling), and it does not survive fork().  pc-rcu starts on
+ * first use, in the parent and again in a child.
  *
  * fork(): a child has only the forking thread.  For it to make engines of
  * its own, liburcu-bp's grace-period and registry locks are held across
  * fork() and its reader registry is pruned to the forking thread in the
- * child (urcu_bp_before_fork() and friends, as liburcu asks).  liburcu's
- * call_rcu threads are not paused and restarted around fork() (that would
- * start a thread in every child, exec'ing ones included): a child's
- * deferred frees go to a thread of ours instead, started on first use.
+ * child (urcu_bp_before_fork() and its pair, as liburcu asks).  No thread
+ * is started in the child until it needs one.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <time.h>
 
 #include "internal.h"
 
 #define DEFER_STACK	(64u * 1024u)
-
-/* This process is a child of fork() made after the library's first
- * engine: the call_rcu thread is the parent's, gone.  Written only by the
- * child handler, while the child has one thread. */
-bool pc_in_child;
+/* pc-rcu, woken, lets a burst of frees gather for this long before its
+ * grace period (as liburcu's call_rcu thread does): one grace period, two
+ * membarrier() calls, for a burst instead of one per free. */
+#define DEFER_BATCH_NS	(10 * 1000 * 1000L)
 
 /*
- * A child's deferred frees.  defer_lock protects defer_head, defer_tail
- * and defer_thread_up; taken alone, and held across fork() so that a
- * child finds the queue whole.
+ * Deferred frees.  defer_lock protects defer_head, defer_tail and
+ * defer_thread_up; taken alone, never across a callback, and held across
+ * fork() so that a child finds the queue whole.
  */
 static pthread_mutex_t defer_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t defer_cond = PTHREAD_COND_INITIALIZER;
@@ -86,15 +85,21 @@ int spawn_quiet(struct pc_engine *e, pthread_t *t, size_t stack,
 		     e->opts.sched_policy, e->opts.sched_priority, fn, arg);
 }
 
-/* The child's call_rcu: a batch, one grace period, its callbacks. */
+/* pc-rcu: a batch, one grace period, its callbacks.  Everything in the
+ * batch was queued before the grace period began. */
 static void *defer_main(void *arg)
 {
 	for (;;) {
+		struct timespec ts = { 0, DEFER_BATCH_NS };
 		struct rcu_head *batch, *next;
 
 		pthread_mutex_lock(&defer_lock);
 		while (!defer_head)
 			pthread_cond_wait(&defer_cond, &defer_lock);
+		pthread_mutex_unlock(&defer_lock);
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		pthread_mutex_lock(&defer_lock);
 		batch = defer_head;
 		defer_head = NULL;
 		defer_tail = &defer_head;
@@ -108,10 +113,9 @@ static void *defer_main(void *arg)
 	return arg;
 }
 
-/* pc_call_rcu() in a child of fork().  Without a thread (none could be
- * started), the memory is kept: a leak, never a use after free. */
-void pc_child_call_rcu(struct rcu_head *head,
-		       void (*fn)(struct rcu_head *head))
+/* pc_call_rcu()'s slow half.  Without a thread (none could be started),
+ * the memory is kept until one can: never a use after free. */
+void pc_defer_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *head))
 {
 	pthread_t t;
 
@@ -126,27 +130,9 @@ void pc_child_call_rcu(struct rcu_head *head,
 	}
 	*defer_tail = head;
 	defer_tail = (struct rcu_head **)&head->next.next;
+	/* A futex wake only when pc-rcu waits: a burst of frees costs one. */
 	pthread_cond_signal(&defer_cond);
 	pthread_mutex_unlock(&defer_lock);
-}
-
-/*
- * liburcu starts the call_rcu thread with no attributes: it inherits the
- * starting thread's scheduling, SCHED_RR 99 under multipathd.  It only
- * frees memory: back to SCHED_OTHER.  (Its stack, the process default,
- * cannot be chosen.)
- */
-static void call_rcu_thread_demote(struct call_rcu_data *crdp)
-{
-	struct sched_param sp = { .sched_priority = 0 };
-	pthread_t t = urcu_bp_get_call_rcu_thread(crdp);
-	int policy;
-
-	if (pthread_getschedparam(t, &policy, &sp) == 0 &&
-	    (policy == SCHED_FIFO || policy == SCHED_RR)) {
-		sp.sched_priority = 0;
-		pthread_setschedparam(t, SCHED_OTHER, &sp);
-	}
 }
 
 /*
@@ -172,9 +158,8 @@ static void after_fork_parent(void)
  * execs needs none); the deferral thread starts on first use. */
 static void after_fork_child(void)
 {
-	pc_in_child = true;
-	/* A grandchild: the child's pc-rcu thread, and any wait on the
-	 * condition variable, are gone. */
+	/* The parent's pc-rcu thread, and its wait on the condition
+	 * variable, are gone; what it had queued is still queued. */
 	defer_thread_up = false;
 	pthread_cond_init(&defer_cond, NULL);
 	pthread_mutex_unlock(&defer_lock);
@@ -186,20 +171,6 @@ static int init_err;
 
 static void threads_init_once(void)
 {
-	struct call_rcu_data *crdp;
-	sigset_t all, old;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	/* Starts the default call_rcu thread unless it runs already: it
-	 * inherits this mask. */
-	crdp = urcu_bp_get_default_call_rcu_data();
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!crdp) {
-		init_err = -ENOMEM;
-		return;
-	}
-	call_rcu_thread_demote(crdp);
 	init_err = -pthread_atfork(before_fork, after_fork_parent,
 				   after_fork_child);
 }

@@ -151,9 +151,8 @@ static bool quiet_thread_named(const char *name)
 	return found;
 }
 
-/* In the child: an engine of its own checks the file.  Its frees go to a
- * thread of the library's (the parent's call_rcu thread is gone), which
- * blocks signals. */
+/* In the child: an engine of its own checks the file.  Its frees go to
+ * pc-rcu, started again in the child, signals blocked. */
 static int child_engine(void)
 {
 	struct pc_options o = { .workers = 2, .group_size = 1 };

@@ -2,8 +2,9 @@
 /*
  * Every thread the library causes to exist blocks every signal
  * (pathcheck(3), "Threads"): workers, the reaper, destroyers, and
- * liburcu's call_rcu thread, which the first pc_path_free() used to start
- * with the freeing thread's mask (SigBlk 0).  Read from
+ * the thread that frees paths after a grace period (liburcu's call_rcu
+ * thread used to be started by the first pc_path_free() with the freeing
+ * thread's mask: SigBlk 0; now pc-rcu).  Read from
  * /proc/self/task/T/status of every thread that was not there before.
  */
 #include <dirent.h>
@@ -84,7 +85,7 @@ static void test_all_threads_block_signals(void)
 		PC_REQUIRE(pc_path_open(e, file, NULL, &p[i]) == 0);
 		CU_ASSERT_EQUAL(pc_check(p[i], PC_SYNC), PC_UP);
 	}
-	/* call_rcu() work (the call_rcu thread), and a group retired. */
+	/* Deferred frees (their thread), and a group retired. */
 	pc_path_free(p[0]);
 	pc_path_free(p[1]);
 	PC_REQUIRE(pc_engine_reset(e) >= 0);
@@ -108,7 +109,7 @@ static void test_all_threads_block_signals(void)
 				break;
 			}
 	}
-	/* Two workers, the reaper, the call_rcu thread. */
+	/* Two workers, the reaper, the deferred frees' thread. */
 	CU_ASSERT_TRUE(fresh >= 4);
 	pc_path_free(p[2]);
 	pc_engine_free(e);
