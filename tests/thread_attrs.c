@@ -203,8 +203,8 @@ static void *nothing(void *arg)
 
 /*
  * In a fresh process whose main thread runs SCHED_RR 10 before its first
- * engine: every other thread (workers, reaper, a destroyer, the
- * pc-rcu) runs SCHED_OTHER.
+ * engine: every other thread (workers, reaper, a destroyer, pc-rcu)
+ * runs SCHED_OTHER.
  * Exits 77 when SCHED_RR is not permitted.
  */
 static int child_rr_caller(void)
