@@ -55,6 +55,8 @@ struct pc_path;
 #define PC_DEFAULT_TIMEOUT_MS	30000u	/* deadline of a check */
 #define PC_MAX_COALESCE_US	10000u	/* pc_options.coalesce_us */
 #define PC_DEFAULT_SHUTDOWN_MS	1000u	/* pc_engine_free's wait on hung reads */
+#define PC_DEFAULT_STACK_SIZE	(256u * 1024u) /* worker and reaper stacks */
+#define PC_MIN_STACK_SIZE	(64u * 1024u)	/* pc_options.stack_size */
 
 enum pc_state {
 	PC_UNCHECKED = 0,	/* no check has finished yet */
@@ -105,7 +107,11 @@ struct pc_options {		/* zeroed fields take defaults */
 	 * whose pc_path_free() has begun answer -ENODEV.  Once
 	 * pc_path_free(path) has returned, no on_result for path runs or will
 	 * run (see pc_path_free(3) for the one exception: callbacks freeing
-	 * each other's paths).  No library lock is held while it runs.
+	 * each other's paths), unless on_free is set.  No library lock is
+	 * held while it runs.  It may take the application's locks, except
+	 * one that a thread holds across pc_path_free() of its path while
+	 * on_free is not set: that free would wait for it (pathcheck(3),
+	 * "Locks and callbacks").
 	 */
 	void (*on_result)(struct pc_path *path, int state, void *path_arg);
 	/*
@@ -118,7 +124,32 @@ struct pc_options {		/* zeroed fields take defaults */
 	 */
 	unsigned int coalesce_us;
 	unsigned int resv32;	/* must be zero */
-	uint64_t resv[7];	/* must be zero */
+	/*
+	 * Optional.  With it, pc_path_free() never waits for an on_result:
+	 * on_free(path_arg) is called exactly once for every path freed,
+	 * once no on_result for it runs or will run: by pc_path_free()
+	 * itself before it returns when none runs, else by the worker when
+	 * the running one returns.  So an on_result may then wait for a lock
+	 * that a thread holds across pc_path_free() of its path (the
+	 * application's table lock, say).  Must not block; no library lock
+	 * is held while it runs.  Without it, pc_path_free() waits for a
+	 * running on_result of its path (see pathcheck(3), "Locks and
+	 * callbacks").
+	 */
+	void (*on_free)(void *path_arg);
+	/* Stack of each worker and the reaper, in bytes: at least
+	 * PC_MIN_STACK_SIZE; 0: PC_DEFAULT_STACK_SIZE.  on_result and log run
+	 * on these stacks. */
+	unsigned int stack_size;
+	/* Scheduling of every library thread, set explicitly, never inherited
+	 * from the creating thread: a sched(7) policy (0: SCHED_OTHER) and,
+	 * for SCHED_FIFO and SCHED_RR, its priority (else 0).
+	 * pc_engine_new() answers -EINVAL for a policy or priority it does
+	 * not know, -EPERM for one the process may not use. */
+	int sched_policy;
+	int sched_priority;
+	unsigned int resv32b;	/* must be zero */
+	uint64_t resv[4];	/* must be zero */
 };
 
 struct pc_stats {

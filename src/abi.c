@@ -35,6 +35,12 @@ PC_ABI_FIELD(pc_options, log, 16);
 PC_ABI_FIELD(pc_options, log_arg, 24);
 PC_ABI_FIELD(pc_options, on_result, 32);
 PC_ABI_FIELD(pc_options, coalesce_us, 40);
+PC_ABI_FIELD(pc_options, resv32, 44);
+PC_ABI_FIELD(pc_options, on_free, 48);
+PC_ABI_FIELD(pc_options, stack_size, 56);
+PC_ABI_FIELD(pc_options, sched_policy, 60);
+PC_ABI_FIELD(pc_options, sched_priority, 64);
+PC_ABI_FIELD(pc_options, resv32b, 68);
 PC_ABI_TAIL(pc_options, resv);
 
 PC_ABI_SIZE(pc_stats, 168);

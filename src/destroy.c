@@ -91,7 +91,7 @@ static int spawn_destroyer(struct pc_engine *e, struct aio_group *g)
 	e->destroying++;
 	cds_list_add(&job->node, &e->destroy_jobs);
 	pthread_mutex_unlock(&graveyard_lock);
-	err = spawn_quiet(&t, DESTROYER_STACK, destroyer_main, job);
+	err = spawn_quiet(e, &t, DESTROYER_STACK, destroyer_main, job);
 	if (!err) {
 		pthread_detach(t);
 		return 0;
@@ -158,6 +158,17 @@ void destroy_retry_backlog(struct pc_engine *e, bool stopping)
 		       "the kernel) could not get a thread to destroy them: "
 		       "their aio contexts are kept until the process exits "
 		       "(raise the thread or memory limits)", given_up, hung);
+}
+
+/* fork() (thread.c): a child finds graveyard_lock free. */
+void destroy_before_fork(void)
+{
+	pthread_mutex_lock(&graveyard_lock);
+}
+
+void destroy_after_fork(void)
+{
+	pthread_mutex_unlock(&graveyard_lock);
 }
 
 /* Waits for the engine's destroyers until until_us, then lets go of the

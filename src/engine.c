@@ -16,7 +16,11 @@ static int fill_options(struct pc_options *o, const struct pc_options *in)
 	for (size_t i = 0; i < sizeof(o->resv) / sizeof(o->resv[0]); i++)
 		if (o->resv[i])
 			return -EINVAL;	/* a field of a later release */
-	if (o->resv32 || o->coalesce_us > PC_MAX_COALESCE_US)
+	if (o->resv32 || o->resv32b || o->coalesce_us > PC_MAX_COALESCE_US)
+		return -EINVAL;
+	if (o->stack_size && o->stack_size < PC_MIN_STACK_SIZE)
+		return -EINVAL;
+	if (pc_sched_check(o->sched_policy, o->sched_priority))
 		return -EINVAL;
 	if (o->group_size > PC_MAX_GROUP_SIZE || o->workers > PC_MAX_WORKERS ||
 	    o->timeout_ms > PC_MAX_TIMEOUT_MS ||
@@ -28,6 +32,8 @@ static int fill_options(struct pc_options *o, const struct pc_options *in)
 		o->timeout_ms = PC_DEFAULT_TIMEOUT_MS;
 	if (!o->shutdown_ms)
 		o->shutdown_ms = PC_DEFAULT_SHUTDOWN_MS;
+	if (!o->stack_size)
+		o->stack_size = PC_DEFAULT_STACK_SIZE;
 	if (!o->workers) {
 		cpus = sysconf(_SC_NPROCESSORS_ONLN);
 		o->workers = cpus > 0 && cpus <= (long)PC_MAX_WORKERS ?
@@ -71,6 +77,8 @@ int pc_engine_new(const struct pc_options *opts, struct pc_engine **enginep)
 	if (!e)
 		return -ENOMEM;
 	err = fill_options(&e->opts, opts);
+	if (!err)
+		err = pc_threads_init();
 	if (!err)
 		err = engine_init(e);
 	if (!err)
@@ -142,17 +150,13 @@ void pc_engine_free(struct pc_engine *engine)
 	reaper_stop(engine);
 	destroy_wait(engine, until);
 	workers_free(engine);
-	/* Callbacks still queued by call_rcu() free paths and tables only,
-	 * never the engine: no rcu_barrier() here (it costs the call_rcu
-	 * thread's 10 ms batching delay); see pc_library_exit(). */
+	/* Callbacks still queued for pc-rcu free paths and tables only,
+	 * never the engine: no wait for them here.  Nor at exit: a barrier
+	 * there waits for any on_result still running (a worker's loop is a
+	 * read-side section), and for ever in a child of fork() whose call_rcu
+	 * thread was the parent's; the library is linked -z nodelete, so the
+	 * callbacks' code never goes away before the process does. */
 	engine_fini(engine);
-}
-
-/* Before the library's code goes away (exit or dlclose), run the call_rcu()
- * callbacks it queued: they point into it. */
-static void __attribute__((destructor)) pc_library_exit(void)
-{
-	pc_rcu_barrier();
 }
 
 int pc_engine_reset(struct pc_engine *engine)

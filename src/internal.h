@@ -201,6 +201,10 @@ struct pc_path {
 	bool owed;			/* [G] */
 	int owed_state;			/* [G] */
 	struct cds_list_head owed_node;	/* [G] */
+	/* on_free(arg) is owed and not yet called: set by pc_path_free()
+	 * when it found p's on_result running; whoever exchanges it back
+	 * calls on_free (free_owed_pay()). */
+	_Atomic bool free_owed;
 	/* The open file description whose O_DIRECT we set (odirect.c). */
 	struct odirect_file *odf;
 	struct cds_list_head odf_node;	/* under odirect_lock */
@@ -433,7 +437,6 @@ void odirect_detach(struct pc_path *p);
 int workers_start(struct pc_engine *e);
 void workers_stop(struct pc_engine *e);
 void workers_free(struct pc_engine *e);
-int spawn_quiet(pthread_t *t, size_t stack, void *(*fn)(void *), void *arg);
 void worker_watch_deadline(struct worker *w, uint64_t deadline_us);
 int worker_add_group(struct worker *w, struct aio_group *g);
 void worker_del_group(struct worker *w, struct aio_group *g);
@@ -453,8 +456,17 @@ void reaper_take_group(struct pc_engine *e, struct aio_group *g);
 void destroy_group_async(struct pc_engine *e, struct aio_group *g);
 void destroy_retry_backlog(struct pc_engine *e, bool stopping);
 void destroy_wait(struct pc_engine *e, uint64_t until_us);
+void destroy_before_fork(void);
+void destroy_after_fork(void);
+
+/* thread.c */
+int pc_threads_init(void);
+int pc_sched_check(int policy, int priority);
+int spawn_quiet(struct pc_engine *e, pthread_t *t, size_t stack,
+		void *(*fn)(void *), void *arg);
 
 /* path.c */
 void path_free_rcu(struct rcu_head *head);
+void free_owed_pay(struct pc_path *p);
 
 #endif

@@ -301,11 +301,37 @@ static bool __path_unlink(struct aio_group *g, struct pc_path *path,
 	return true;
 }
 
+/* Calls on_free for p unless someone did: the freeing thread and the
+ * worker that ran p's on_result may both try. */
+void free_owed_pay(struct pc_path *p)
+{
+	if (atomic_exchange_explicit(&p->free_owed, false,
+				     memory_order_acq_rel))
+		p->engine->opts.on_free(p->arg);
+}
+
 /*
- * Never blocks on I/O: a read in flight becomes an orphan.  It may wait for
- * a worker that is running this path's on_result right now (callbacks do
- * not block), and for PC_SYNC callers it woke with -ENODEV to leave; see
- * worker_wait_delivery() for the one case it does not wait.  The path's
+ * With on_free: no wait for a running on_result of path, which may be
+ * waiting for a lock our caller holds.  When one runs (or may: w has
+ * stored delivering == path), its worker calls on_free once it returns
+ * (deliver()); else we do.  The Dekker pair: we store free_owed, then
+ * load delivering; the worker stores delivering = NULL, then loads
+ * free_owed (all seq_cst): one of us at least sees the other.
+ */
+static void free_or_hand_over(struct worker *w, struct pc_path *path)
+{
+	atomic_store_explicit(&path->free_owed, true, memory_order_seq_cst);
+	if (atomic_load_explicit(&w->delivering, memory_order_seq_cst) !=
+	    path)
+		free_owed_pay(path);
+}
+
+/*
+ * Never blocks on I/O: a read in flight becomes an orphan.  Without
+ * on_free it may wait for a worker that is running this path's on_result
+ * right now (see worker_wait_delivery() for the one case it does not
+ * wait); with on_free it hands on_free to that worker instead.  It waits
+ * for PC_SYNC callers it woke with -ENODEV to leave.  The path's
  * memory goes by call_rcu(): a callback or a call that found it before the
  * free began may still look at it, and finds it FREED.
  */
@@ -332,7 +358,10 @@ void pc_path_free(struct pc_path *path)
 		return;
 	/* From here g may be gone unless we retired it ourselves; path->req
 	 * is r, an orphan's now, or ours to free. */
-	worker_wait_delivery(w, path);
+	if (e->opts.on_free)
+		free_or_hand_over(w, path);
+	else
+		worker_wait_delivery(w, path);
 	/* Acquire: pairs with the waiters' release in check_sync(). */
 	while (atomic_load_explicit(&path->sync_users, memory_order_acquire))
 		sched_yield();	/* woken above: they leave at once */

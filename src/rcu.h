@@ -55,6 +55,9 @@ static inline void pc_rcu_callback_begin(void)
 
 #define pc_rcu_publish(p, v)	__atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
 #define pc_rcu_deref(p)		__atomic_load_n(&(p), __ATOMIC_ACQUIRE)
+/* thread.c: pc-rcu, the library's own call_rcu thread. */
+void pc_defer_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *head));
+
 /* The caller's accesses before call_rcu() come before the callback. */
 static inline void pc_call_rcu(struct rcu_head *head,
 			       void (*fn)(struct rcu_head *head))
@@ -62,8 +65,7 @@ static inline void pc_call_rcu(struct rcu_head *head,
 #if defined(PC_TSAN) && PC_TSAN
 	pc_tsan_release(&pc_rcu_tsan_token);
 #endif
-	urcu_bp_call_rcu(head, fn);
+	pc_defer_rcu(head, fn);
 }
-#define pc_rcu_barrier()	urcu_bp_barrier()
 
 #endif

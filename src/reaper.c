@@ -146,7 +146,7 @@ int reaper_start(struct pc_engine *e)
 	rp->wakefd = eventfd(0, EFD_CLOEXEC);
 	if (rp->wakefd < 0)
 		return -errno;
-	err = spawn_quiet(&rp->thread, 0, reaper_main, e);
+	err = spawn_quiet(e, &rp->thread, 0, reaper_main, e);
 	if (err) {
 		close(rp->wakefd);
 		rp->wakefd = -1;

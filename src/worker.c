@@ -185,9 +185,19 @@ static void deliver(struct worker *w)
 		if (atomic_load_explicit(&p->life, memory_order_seq_cst) ==
 		    PATH_LIVE)
 			e->opts.on_result(p, w->batch[i].state, p->arg);
-		/* Release: the callback's work before pc_path_free returns. */
+		if (!e->opts.on_free) {
+			/* Release: the callback's work before pc_path_free
+			 * returns. */
+			atomic_store_explicit(&w->delivering, NULL,
+					      memory_order_release);
+			continue;
+		}
+		/* seq_cst store then load: the Dekker pair with
+		 * free_or_hand_over() (path.c). */
 		atomic_store_explicit(&w->delivering, NULL,
-				      memory_order_release);
+				      memory_order_seq_cst);
+		if (atomic_load_explicit(&p->free_owed, memory_order_seq_cst))
+			free_owed_pay(p);
 	}
 	w->batch_n = 0;
 }
@@ -519,24 +529,6 @@ static void worker_fini(struct worker *w)
 	free(w->batch);
 }
 
-/* Library threads take no signals: they belong to the caller's threads. */
-int spawn_quiet(pthread_t *t, size_t stack, void *(*fn)(void *), void *arg)
-{
-	pthread_attr_t attr;
-	sigset_t all, old;
-	int err;
-
-	pthread_attr_init(&attr);
-	if (stack)
-		pthread_attr_setstacksize(&attr, stack);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(t, &attr, fn, arg);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	return -err;
-}
-
 int workers_start(struct pc_engine *e)
 {
 	unsigned int i;
@@ -552,7 +544,7 @@ int workers_start(struct pc_engine *e)
 		w->epfd = -1;
 		err = worker_init(e, w, i);
 		if (!err)
-			err = spawn_quiet(&w->thread, 0, worker_main, w);
+			err = spawn_quiet(e, &w->thread, 0, worker_main, w);
 		if (err) {
 			worker_fini(w);
 			break;

@@ -175,7 +175,7 @@ static void test_touch_other_during_engine_free(void)
 static struct {
 	struct pc_path *pa, *pb, *extra[2 * GROUP * (EXTRA + 1)];
 	unsigned int nextra;
-	atomic_int in_a, in_b, b_done, b_done_at_free;
+	atomic_int in_a, in_b, b_done, b_done_at_free, recorded;
 } cyc;
 
 static void cyc_on_result(struct pc_path *p, int state, void *arg)
@@ -186,6 +186,7 @@ static void cyc_on_result(struct pc_path *p, int state, void *arg)
 		pc_test_wait_flag(&cyc.in_b, 3000);
 		pc_path_free(cyc.pb);
 		atomic_store(&cyc.b_done_at_free, atomic_load(&cyc.b_done));
+		atomic_store(&cyc.recorded, 1);
 	} else if (p == cyc.pb) {
 		atomic_store(&cyc.in_b, 1);
 		pc_test_wait_flag(&cyc.in_a, 3000);
@@ -228,7 +229,9 @@ static int cyc_round(void)
 			return -1;
 	}
 	pc_test_wait_flag(&cyc.b_done, 5000);
-	pc_test_sleep_ms(20);	/* worker 0's callback records and ends */
+	/* Worker 0's callback records; a fixed 20 ms was too short at a load
+	 * average of 38 (the record was not made yet, read as 0). */
+	pc_test_wait_flag(&cyc.recorded, 5000);
 	ok = atomic_load(&cyc.b_done_at_free);
 	pc_engine_free(e);
 	return ok;

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fork() and exit() (pathcheck(3), "fork"): a child of fork() can exit()
+ * and can make and use its own engine, whatever the parent's engine did
+ * before (a pc_path_free, a second group: call_rcu() work); and exit()
+ * never waits for an on_result, even one blocked on a lock the exiting
+ * thread holds.  The library's destructor used to run urcu_bp_barrier(),
+ * which waits for ever in a child (no call_rcu thread there) and behind a
+ * blocked callback (a read-side section).  Each child runs under a
+ * watchdog, so that a regression fails instead of hanging.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "pathcheck.h"
+
+#define CHILD_MS	20000u
+
+/* ThreadSanitizer ends a child of a threaded parent that starts threads,
+ * which is what is tested here. */
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void)
+{
+	return "die_after_fork=0";
+}
+
+static char file[256];
+
+/*
+ * Runs child NAME of this file in a fresh process (this binary again, with
+ * PC_TEST_CHILD=NAME and the scratch file in PC_TEST_FILE), under a
+ * watchdog: its exit status, or -1 when it had to be killed.  A fresh
+ * process rather than a fork of this threaded one, which ThreadSanitizer
+ * cannot follow once the child starts threads.
+ */
+static int run_child(const char *name)
+{
+	const char *argv[] = { "/proc/self/exe", NULL };
+	char out[4096], err[4096];
+	struct pc_test_run r = {
+		.argv = argv, .limit_ms = CHILD_MS,
+		.out = out, .err = err,
+		.out_cap = sizeof(out), .err_cap = sizeof(err),
+	};
+	int rc;
+
+	setenv("PC_TEST_CHILD", name, 1);
+	setenv("PC_TEST_FILE", file, 1);
+	rc = pc_test_run(&r);
+	unsetenv("PC_TEST_CHILD");
+	unsetenv("PC_TEST_FILE");
+	if (rc)
+		return rc;
+	if (r.timed_out || r.status < 0) {
+		fprintf(stderr, "child %s: %s (signal %d)\n%s", name,
+			r.timed_out ? "hung, killed" : "killed", r.sig, err);
+		return -1;
+	}
+	if (r.status)
+		fprintf(stderr, "child %s: step %d failed\n%s", name,
+			r.status, err);
+	return r.status;
+}
+
+/* The child's status, or -1 after killing it at the watchdog. */
+static int reap(pid_t pid)
+{
+	int rc = pc_test_wait_exit(pid, CHILD_MS);
+
+	if (rc == -ETIMEDOUT) {
+		fprintf(stderr, "child %d still runs after %u ms: killed\n",
+			(int)pid, CHILD_MS);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	return rc;
+}
+
+/* A parent engine that did call_rcu() work: two groups, a path freed. */
+static struct pc_engine *busy_parent(struct pc_path **keep)
+{
+	struct pc_options o = { .workers = 1, .group_size = 1 };
+	struct pc_engine *e = NULL;
+	struct pc_path *gone = NULL;
+
+	if (pc_engine_new(&o, &e))
+		return NULL;
+	if (pc_path_open(e, file, NULL, keep) ||
+	    pc_path_open(e, file, NULL, &gone) ||
+	    pc_check(*keep, PC_SYNC) != PC_UP ||
+	    pc_check(gone, PC_SYNC) != PC_UP) {
+		pc_engine_free(e);
+		return NULL;
+	}
+	pc_path_free(gone);
+	return e;
+}
+
+static void test_child_exits(void)
+{
+	struct pc_path *keep = NULL;
+	struct pc_engine *e = busy_parent(&keep);
+	pid_t pid;
+
+	PC_REQUIRE(e);
+	pid = fork();
+	PC_REQUIRE(pid >= 0);
+	if (pid == 0)
+		exit(0);	/* destructors included */
+	CU_ASSERT_EQUAL(reap(pid), 0);
+	/* The parent's engine goes on. */
+	CU_ASSERT_EQUAL(pc_check(keep, PC_SYNC), PC_UP);
+	pc_engine_free(e);
+}
+
+/* A thread of this process is named name, and blocks SIGTERM. */
+static bool quiet_thread_named(const char *name)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	bool found = false;
+
+	while (d && !found && (de = readdir(d))) {
+		char path[300], *comm, *status, *blk;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+			 de->d_name);
+		comm = pc_test_read_file(path, NULL);
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status",
+			 de->d_name);
+		status = pc_test_read_file(path, NULL);
+		blk = status ? strstr(status, "\nSigBlk:") : NULL;
+		found = comm && !strncmp(comm, name, strlen(name)) && blk &&
+			(strtoull(blk + 8, NULL, 16) & (1ULL << (SIGTERM - 1)));
+		free(comm);
+		free(status);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* In the child: an engine of its own checks the file.  Its frees go to
+ * pc-rcu, started again in the child, signals blocked. */
+static int child_engine(void)
+{
+	struct pc_options o = { .workers = 2, .group_size = 1 };
+	struct pc_engine *e = NULL;
+	struct pc_path *a = NULL, *b = NULL;
+	int ok;
+
+	if (pc_engine_new(&o, &e))
+		return 2;
+	ok = pc_path_open(e, file, NULL, &a) == 0 &&
+	     pc_path_open(e, file, NULL, &b) == 0 &&
+	     pc_check(a, PC_SYNC) == PC_UP && pc_check(b, PC_SYNC) == PC_UP;
+	pc_path_free(a);
+	ok = ok && pc_engine_reset(e) >= 0 && pc_check(b, PC_SYNC) == PC_UP;
+	pc_engine_free(e);
+	if (!ok)
+		return 3;
+	return quiet_thread_named("pc-rcu") ? 0 : 4;
+}
+
+static void test_child_own_engine(void)
+{
+	struct pc_path *keep = NULL;
+	struct pc_engine *e;
+	pid_t pid;
+
+#if defined(__SANITIZE_THREAD__)
+	PC_SKIP("ThreadSanitizer cannot follow threads started in a child "
+		"of a threaded process (\"dup thread with used id\")");
+#endif
+	e = busy_parent(&keep);
+	PC_REQUIRE(e);
+	pid = fork();
+	PC_REQUIRE(pid >= 0);
+	if (pid == 0)
+		exit(child_engine());
+	CU_ASSERT_EQUAL(reap(pid), 0);
+	CU_ASSERT_EQUAL(pc_check(keep, PC_SYNC), PC_UP);
+	pc_engine_free(e);
+}
+
+static pthread_mutex_t app_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int in_callback;
+
+static void wait_for_app(struct pc_path *p, int state, void *arg)
+{
+	(void)p;
+	(void)state;
+	(void)arg;
+	atomic_store(&in_callback, 1);
+	pthread_mutex_lock(&app_lock);
+	pthread_mutex_unlock(&app_lock);
+}
+
+/* In the child: exit() with app_lock held and an on_result waiting for
+ * it.  Exits 0 when exit() returns to the kernel. */
+static int child_exit_holding_lock(void)
+{
+	struct pc_options o = { .workers = 1, .on_result = wait_for_app };
+	struct pc_engine *e = NULL;
+	struct pc_path *p = NULL, *q = NULL;
+
+	if (pc_engine_new(&o, &e) || pc_path_open(e, file, NULL, &p) ||
+	    pc_path_open(e, file, NULL, &q))
+		return 2;
+	pc_path_free(q);	/* call_rcu() work queued */
+	pthread_mutex_lock(&app_lock);
+	if (pc_check(p, 0) != PC_PENDING ||
+	    !pc_test_wait_flag(&in_callback, 10000))
+		return 3;
+	exit(0);
+}
+
+static void test_exit_holding_lock(void)
+{
+	CU_ASSERT_EQUAL(run_child("exit_holding_lock"), 0);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct pc_test tests[] = {
+		{ "child_exits", test_child_exits },
+		{ "child_own_engine", test_child_own_engine },
+		{ "exit_holding_lock", test_exit_holding_lock },
+		{ NULL, NULL },
+	};
+
+	if (getenv("PC_TEST_CHILD")) {
+		snprintf(file, sizeof(file), "%s", getenv("PC_TEST_FILE"));
+		return child_exit_holding_lock();
+	}
+	return pc_test_main_file("fork_child", tests, argc, argv, file,
+				 sizeof(file));
+}
