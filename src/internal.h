@@ -432,6 +432,9 @@ struct stat;
 int odirect_attach(struct pc_engine *e, struct pc_path *p, const char *name,
 		   const struct stat *st);
 void odirect_detach(struct pc_path *p);
+/* odirect_lock across fork() (thread.c): the child finds it free. */
+void odirect_before_fork(void);
+void odirect_after_fork(void);
 
 /* worker.c */
 int workers_start(struct pc_engine *e);

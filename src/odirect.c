@@ -81,6 +81,18 @@ static void odirect_drop(void)
 	pthread_mutex_unlock(&odirect_lock);
 }
 
+/* fork() (thread.c): a child finds odirect_lock free, and the registry
+ * as no thread was halfway through changing it. */
+void odirect_before_fork(void)
+{
+	odirect_take();
+}
+
+void odirect_after_fork(void)
+{
+	odirect_drop();
+}
+
 /* What every __odirect_*() asserts: the caller holds odirect_lock. */
 static void odirect_held(void)
 {

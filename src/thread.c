@@ -144,12 +144,14 @@ static void before_fork(void)
 {
 	urcu_bp_before_fork();
 	destroy_before_fork();
+	odirect_before_fork();
 	pthread_mutex_lock(&defer_lock);
 }
 
 static void after_fork_parent(void)
 {
 	pthread_mutex_unlock(&defer_lock);
+	odirect_after_fork();
 	destroy_after_fork();
 	urcu_bp_after_fork_parent();
 }
@@ -163,6 +165,7 @@ static void after_fork_child(void)
 	defer_thread_up = false;
 	pthread_cond_init(&defer_cond, NULL);
 	pthread_mutex_unlock(&defer_lock);
+	odirect_after_fork();
 	destroy_after_fork();
 	urcu_bp_after_fork_child();
 }
