@@ -4,6 +4,7 @@
 #   make check      build and run every test
 #   make run        check every block device of this machine
 #   make bench      the benchmarks (docs/performance.md)
+#   make multipath  multipathd checker plugins (docs/multipath.md)
 #   make install    honours PREFIX and DESTDIR
 #   SAN=address,undefined or SAN=thread builds into build-<san>/
 
@@ -48,6 +49,9 @@ PC_CPPFLAGS := -D_GNU_SOURCE -Iinclude -DPC_VERSION='"$(VERSION)"'
 src_CPPFLAGS   := -Isrc
 tools_CPPFLAGS := -Itools/common
 tests_CPPFLAGS := -Itests/lib
+# the checker drivers, tests/multipath_F.c, see family F's interface
+tests_multipath_09_CPPFLAGS := -Imultipath/mpt-0.9
+tests_multipath_11_CPPFLAGS := -Imultipath/mpt-0.11
 dir_cppflags = $($(firstword $(subst /, ,$(1)))_CPPFLAGS)
 PC_CFLAGS   := -std=gnu11 $(WARN) -fno-strict-aliasing -pthread
 SAN_FLAGS   :=
@@ -74,6 +78,13 @@ SONAME   := libpathcheck.so.$(SOMAJOR)
 A        := $(B)/libpathcheck.a
 PCFILE   := $(B)/pathcheck.pc
 
+# --- multipathd checker plugins: one per checker interface family ---------
+# multipath/mpt-F/checkers.h is family F's interface; each plugin links
+# libpathcheck and libc only (docs/multipath.md).
+MPT_FAMILIES := 0.9 0.11
+MPT_PLUGINS  := $(MPT_FAMILIES:%=$(B)/multipath/mpt-%/libcheckpathcheck.so)
+MULTIPATHDIR ?= /lib/multipath
+
 # --- tools: tools/NAME/*.c is build/NAME ------------------------------------
 TOOL_DIRS  := $(patsubst tools/%/,%,$(filter-out tools/common/,$(sort $(dir $(wildcard tools/*/*.c)))))
 TOOLS      := $(TOOL_DIRS:%=$(B)/%)
@@ -91,6 +102,8 @@ pathcheck-stress_LIBS = -lm
 dlclose_TEST_LIBS            = -ldl
 destroyer_nothread_TEST_LIBS = -Wl,--wrap=pthread_create
 check_many_free_TEST_LIBS    = -Wl,--wrap=malloc,--wrap=free
+multipath_09_TEST_LIBS       = -ldl
+multipath_11_TEST_LIBS       = -ldl
 TEST_SRCS  := $(wildcard tests/*.c)
 TESTS      := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 # tests/*.sh: tests of the build and the install tree, of the shipped
@@ -102,7 +115,7 @@ TEST_LIB   := $(TEST_LIB_SRCS:%.c=$(B)/obj/%.o)
 # CPPFLAGS and LDFLAGS from the environment too: dpkg-buildflags' hardening.
 ALL_CFLAGS = $(PC_CPPFLAGS) $(CPPFLAGS) $(PC_CFLAGS) $(CFLAGS) $(SAN_FLAGS)
 
-.PHONY: all lib tools tests check run bench install uninstall clean deps man deb FORCE
+.PHONY: all lib tools tests check run bench install uninstall clean deps man deb multipath install-multipath FORCE
 .DEFAULT_GOAL := all
 
 all: $(B)/.deps lib tools man
@@ -135,7 +148,7 @@ $(B)/obj/pic/%.o: %.c $(B)/.deps VERSION
 $(B)/obj/%.o: %.c $(B)/.deps VERSION
 	@mkdir -p $(dir $@)
 	@echo '  CC     $@'
-	$(Q)$(CC) $(call dir_cppflags,$<) $(ALL_CFLAGS) $($(notdir $(patsubst %/,%,$(dir $<)))_CFLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(call dir_cppflags,$<) $($(subst /,_,$(basename $<))_CPPFLAGS) $(ALL_CFLAGS) $($(notdir $(patsubst %/,%,$(dir $<)))_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(SO).$(VERSION): $(LIB_PIC) src/libpathcheck.map Makefile
 	@echo '  LD     $@'
@@ -146,6 +159,18 @@ $(SO).$(VERSION): $(LIB_PIC) src/libpathcheck.map Makefile
 $(SO): $(SO).$(VERSION)
 	ln -sf $(notdir $<) $(B)/$(SONAME)
 	ln -sf $(notdir $<) $@
+
+multipath: $(MPT_PLUGINS)
+$(B)/multipath/mpt-%/libcheckpathcheck.so: multipath/pathcheck.c multipath/mpt-%/checkers.h $(SO)
+	@mkdir -p $(dir $@)
+	@echo '  LD     $@'
+	$(Q)$(CC) -Imultipath/mpt-$* $(ALL_CFLAGS) -fPIC -shared -Wl,-z,defs \
+		-Wl,-z,nodelete $(LDFLAGS) -o $@ $< -L$(B) -lpathcheck
+
+# The 0.9 family's plugin, where multipath-tools 0.9/0.10 look for checkers.
+install-multipath: $(B)/multipath/mpt-0.9/libcheckpathcheck.so
+	install -d $(DESTDIR)$(MULTIPATHDIR)
+	install -m 0644 $< $(DESTDIR)$(MULTIPATHDIR)/
 
 $(A): $(LIB_OBJS)
 	@rm -f $@
@@ -182,7 +207,7 @@ $(B)/readme-example: $(B)/readme-example.c $(SO)
 	@echo '  LD     $@'
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< -L$(B) -lpathcheck -Wl,-rpath,$(abspath $(B))
 
-check: all tests $(B)/readme-example
+check: all tests multipath $(B)/readme-example
 	@PC_BUILD_DIR=$(B) SAN=$(SAN) sh tests/run.sh $(TESTS) $(SCRIPT_TESTS)
 
 # Succeeds when the check ran, whatever the states (exit 1: some path down).
@@ -197,6 +222,7 @@ bench: all
 	@B=$(B) sh bench/daemon.sh
 	@B=$(B) sh bench/reconf.sh 19000 $(B)/pathcheckd
 	@B=$(B) sh bench/daemon_cpu.sh
+	@B=$(B) sh bench/multipath.sh
 
 # Debian packages (debian/), built from a copy of the source tree so that
 # the tree stays clean: the .deb files and the build logs land in $(DEBOUT).
