@@ -10,7 +10,8 @@
  *  - 0.9 (multipath-tools 0.9.0 to 0.10.x): libcheck_check() answers; an
  *    async check it starts is waited for a short, bounded time
  *    (FIRST_WAIT_MS), so a fast device answers in the same call, and is
- *    otherwise collected by the call of a later tick.
+ *    otherwise collected by the call of a later tick (which waits at most
+ *    RECHECK_WAIT_US more).
  *  - 0.11 (0.11.0 to 0.14.x): libcheck_check() starts, libcheck_need_wait()
  *    and libcheck_pending() collect, without waiting in the plugin.
  *
@@ -51,6 +52,10 @@
  * as in multipathd's ticks: calls that come back to back collect the
  * answer on the next call anyway, and waiting would serialise them. */
 #define FIRST_WAIT_GAP_MS	250
+/* A later call that finds the check still in flight waits this long, as
+ * directio's io_getevents() does: enough for a fast device when calls come
+ * back to back. */
+#define RECHECK_WAIT_US		100
 /* ... and waits that ran out (a dead device) may take at most this many
  * ms in any second, so a whole array going dead at once does not stretch
  * a tick by FIRST_WAIT_MS per path. */
@@ -321,18 +326,19 @@ static void budget_spend(uint64_t ms)
 }
 
 /*
- * Waits at most FIRST_WAIT_MS for the answer of the check just started.
+ * Waits at most wait_ns (under a second) for the answer of the check in
+ * flight.
  * Not a cancellation point: the loop's lock is not held while a thread
  * cancelled in pthread_cond_timedwait would need it released.
  */
-static bool wait_answer(struct pc_checker *ct, int *state)
+static bool wait_answer(struct pc_checker *ct, long wait_ns, int *state)
 {
 	struct timespec end;
 	int old, ret = 0;
 	bool got;
 
 	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_nsec += FIRST_WAIT_MS * 1000000L;
+	end.tv_nsec += wait_ns;
 	if (end.tv_nsec >= 1000000000L) {
 		end.tv_sec++;
 		end.tv_nsec -= 1000000000L;
@@ -406,9 +412,12 @@ static int check_async(struct checker *c, struct pc_checker *ct)
 	if (!ct->running && wait) {
 		ct->running = true;
 		t0 = now_ms();
-		if (wait_answer(ct, &state))
+		if (wait_answer(ct, FIRST_WAIT_MS * 1000000L, &state))
 			return finished(c, ct, state);
 		budget_spend(now_ms() - t0);
+	} else if (ct->running &&
+		   wait_answer(ct, RECHECK_WAIT_US * 1000L, &state)) {
+		return finished(c, ct, state);
 	}
 #endif
 	ct->running = true;

@@ -15,7 +15,7 @@
  *		      3 s checker timeout; time of each pass
  *		reset: one pass with DEV 0 hung, then free every path and
  *		      reset the class; time of that
- * Paths go round the devices.  One JSON line on stdout.
+ * Paths go round the devices; for hung and reset, DEV 0 has path 0 only.  One JSON line on stdout.
  */
 #ifndef PC_MULTIPATH_BENCH_H
 #define PC_MULTIPATH_BENCH_H
@@ -95,6 +95,16 @@ static void bench_hung(struct mpt_plugin *p, struct checker *c, unsigned int n,
 		 took[0] / 1e3, took[1] / 1e3, took[2] / 1e3, states[0]);
 }
 
+/* Path i's device: round the devices; with one_first, DEV 0 (the hung
+ * one) for path 0 only. */
+static const char *bench_dev(char **devs, unsigned int ndev, unsigned int i,
+			     bool one_first)
+{
+	if (!one_first || ndev < 2)
+		return devs[i % ndev];
+	return i ? devs[1 + (i - 1) % (ndev - 1)] : devs[0];
+}
+
 static int mpt_bench(int argc, char **argv)
 {
 	struct sched_param sp = { .sched_priority = 99 };
@@ -138,8 +148,9 @@ static int mpt_bench(int argc, char **argv)
 		return 2;
 	timeout_s = !strcmp(kind, "hung") || !strcmp(kind, "reset") ? 3 : 30;
 	for (i = 0; i < n; i++)
-		if (mpt_path_init(&p, &c[i], argv[6 + i % ndev], timeout_s)) {
-			fprintf(stderr, "path %u (%s): init failed\n", i, argv[6 + i % ndev]);
+		if (mpt_path_init(&p, &c[i], bench_dev(argv + 6, ndev, i, timeout_s == 3),
+				  timeout_s)) {
+			fprintf(stderr, "path %u: init failed\n", i);
 			return 2;
 		}
 	if (!strcmp(kind, "loop"))
