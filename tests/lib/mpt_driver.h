@@ -68,19 +68,25 @@ static inline const char *mpt_unavailable(void)
 			 "installed (%s): apt-get install multipath-tools", dlerror());
 		return why;
 	}
+	/* an installed plugin finds the installed library by itself */
 	snprintf(path, sizeof(path), "%s/libpathcheck.so.0", dir ? dir : "build");
-	if (!dlopen(path, RTLD_NOW | RTLD_GLOBAL)) {
+	if (!getenv("PC_MPT_PLUGIN") && !dlopen(path, RTLD_NOW | RTLD_GLOBAL)) {
 		snprintf(why, sizeof(why), "%s", dlerror());
 		return why;
 	}
 	return NULL;
 }
 
-/* The pathcheck plugin of family ("0.9", "0.11") in the build directory. */
+/* The pathcheck plugin of family ("0.9", "0.11") in the build directory,
+ * or $PC_MPT_PLUGIN (tests/pkg/deb.sh: the installed one). */
 static inline void mpt_pathcheck_path(char *buf, size_t len, const char *family)
 {
 	const char *dir = getenv("PC_BUILD_DIR");
 
+	if (getenv("PC_MPT_PLUGIN")) {
+		snprintf(buf, len, "%s", getenv("PC_MPT_PLUGIN"));
+		return;
+	}
 	snprintf(buf, len, "%s/multipath/mpt-%s/libcheckpathcheck.so",
 		 dir ? dir : "build", family);
 }
