@@ -18,7 +18,9 @@ LOOPS=
 SIM_PID=
 . "$(dirname "$0")/lib.sh"	# target, sim_stop
 
+AIO_OLD=$(cat /proc/sys/fs/aio-max-nr)
 cleanup() {
+	echo "$AIO_OLD" > /proc/sys/fs/aio-max-nr
 	sim_stop
 	wait 2>/dev/null
 	for l in $LOOPS; do losetup -d "$l" 2>/dev/null; done
@@ -37,6 +39,9 @@ fi
 mkdir -p "$OUT"
 TMP=$(mktemp -d /tmp/pcmpbench.XXXXXX)
 trap cleanup EXIT INT TERM
+# directio takes 1,024 aio events per 1,024 paths, we a few: room for both
+# beside what the rest of the machine holds (bench/run.sh does the same)
+[ "$AIO_OLD" -ge 1048576 ] || echo 1048576 > /proc/sys/fs/aio-max-nr
 mkdir "$TMP/tmpfs" && mount -t tmpfs -o size=64m none "$TMP/tmpfs" || exit 1
 for i in $(seq "$NDEV"); do
 	dd if=/dev/zero of="$TMP/tmpfs/img$i" bs=1M count=1 status=none
