@@ -56,10 +56,10 @@
  * directio's io_getevents() does: enough for a fast device when calls come
  * back to back. */
 #define RECHECK_WAIT_US		100
-/* ... and waits that ran out (a dead device) may take at most this many
- * ms in any second, so a whole array going dead at once does not stretch
- * a tick by FIRST_WAIT_MS per path. */
-#define FIRST_WAIT_BUDGET_MS	20
+/* ... and all such waits together take at most this many microseconds in
+ * any second: a tick over thousands of paths, or over a whole array gone
+ * dead, grows by that much at most. */
+#define FIRST_WAIT_BUDGET_US	20000
 
 enum {
 	MSG_PATHCHECK_PENDING = CHECKER_FIRST_MSGID,
@@ -91,7 +91,7 @@ struct pc_checker {
 	unsigned int timeout_s;		/* applied to path, 0: none yet */
 	bool running;			/* a check was started, not returned */
 	uint64_t taken;			/* answers returned so far */
-	uint64_t last_call_ms;		/* the previous check call */
+	uint64_t last_call_us;		/* the previous check call */
 	/* on_result's: the state of the latest finished check, then the
 	 * count of finished checks, published in that order. */
 	atomic_int answer;
@@ -111,17 +111,17 @@ static struct pc_engine *engine;
 static unsigned int npaths;
 static checker_is_sync_fn is_sync;
 #if !HAS_PENDING
-static uint64_t budget_ms = FIRST_WAIT_BUDGET_MS;
-static uint64_t budget_at_ms;
+static uint64_t budget_us = FIRST_WAIT_BUDGET_US;
+static uint64_t budget_at_us;
 #endif
 
 #if !HAS_PENDING
-static uint64_t now_ms(void)
+static uint64_t now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 #endif
 
@@ -148,7 +148,8 @@ static void on_result(struct pc_path *path, int state, void *arg)
 	}
 }
 
-static int engine_get(void)
+/* Takes a path's hold on the engine, making it if needed. */
+static int engine_get(struct pc_engine **ep)
 {
 	struct pc_options opts = {
 		.workers = 1,
@@ -164,6 +165,7 @@ static int engine_get(void)
 		ret = pc_engine_new(&opts, &engine);
 	if (!ret) {
 		npaths++;
+		*ep = engine;
 		if (!is_sync) {
 			sym = dlsym(RTLD_DEFAULT, "checker_is_sync");
 			memcpy(&is_sync, &sym, sizeof(is_sync));
@@ -193,6 +195,7 @@ int libcheck_init(struct checker *c)
 {
 	struct pc_checker *ct;
 	pthread_condattr_t attr;
+	struct pc_engine *e;
 	int ret;
 
 	ct = calloc(1, sizeof(*ct));
@@ -203,12 +206,12 @@ int libcheck_init(struct checker *c)
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&ct->cond, &attr);
 	pthread_condattr_destroy(&attr);
-	ret = engine_get();
+	ret = engine_get(&e);
 	if (ret) {
 		syslog(LOG_ERR, "pathcheck checker: no engine: %s", strerror(-ret));
 		goto fail;
 	}
-	ret = pc_path_new(engine, c->fd, ct, &ct->path);
+	ret = pc_path_new(e, c->fd, ct, &ct->path);
 	if (ret) {
 		syslog(LOG_ERR, "pathcheck checker: fd %d: %s", c->fd,
 		       strerror(-ret));
@@ -302,26 +305,25 @@ static bool take_answer(struct pc_checker *ct, int *state)
 }
 
 #if !HAS_PENDING
-/* Whether the wait budget of the last second has room; takes what the
- * previous fruitless wait used. */
+/* Whether this second's wait budget has room (now: microseconds). */
 static bool budget_has_room(uint64_t now)
 {
 	bool room;
 
 	pthread_mutex_lock(&engine_lock);
-	if (now - budget_at_ms >= 1000) {
-		budget_ms = FIRST_WAIT_BUDGET_MS;
-		budget_at_ms = now;
+	if (now - budget_at_us >= 1000000) {
+		budget_us = FIRST_WAIT_BUDGET_US;
+		budget_at_us = now;
 	}
-	room = budget_ms >= FIRST_WAIT_MS;
+	room = budget_us > 0;
 	pthread_mutex_unlock(&engine_lock);
 	return room;
 }
 
-static void budget_spend(uint64_t ms)
+static void budget_spend(uint64_t us)
 {
 	pthread_mutex_lock(&engine_lock);
-	budget_ms = budget_ms > ms ? budget_ms - ms : 0;
+	budget_us = budget_us > us ? budget_us - us : 0;
 	pthread_mutex_unlock(&engine_lock);
 }
 
@@ -358,9 +360,9 @@ static bool wait_answer(struct pc_checker *ct, long wait_ns, int *state)
 /* Whether a check just started is worth waiting for in this call. */
 static bool should_wait(struct pc_checker *ct, uint64_t now)
 {
-	uint64_t gap = now - ct->last_call_ms;
+	uint64_t gap = now - ct->last_call_us;
 
-	return (!ct->last_call_ms || gap >= FIRST_WAIT_GAP_MS) &&
+	return (!ct->last_call_us || gap >= FIRST_WAIT_GAP_MS * 1000) &&
 		budget_has_room(now);
 }
 #endif
@@ -393,10 +395,10 @@ static int check_async(struct checker *c, struct pc_checker *ct)
 {
 	int state;
 #if !HAS_PENDING
-	uint64_t now = now_ms(), t0;
-	bool wait = should_wait(ct, now);
+	uint64_t now = now_us();
+	bool wait = should_wait(ct, now), got;
 
-	ct->last_call_ms = now;
+	ct->last_call_us = now;
 #endif
 
 	if (take_answer(ct, &state) && ct->running)
@@ -411,10 +413,10 @@ static int check_async(struct checker *c, struct pc_checker *ct)
 #if !HAS_PENDING
 	if (!ct->running && wait) {
 		ct->running = true;
-		t0 = now_ms();
-		if (wait_answer(ct, FIRST_WAIT_MS * 1000000L, &state))
+		got = wait_answer(ct, FIRST_WAIT_MS * 1000000L, &state);
+		budget_spend(now_us() - now);
+		if (got)
 			return finished(c, ct, state);
-		budget_spend(now_ms() - t0);
 	} else if (ct->running &&
 		   wait_answer(ct, RECHECK_WAIT_US * 1000L, &state)) {
 		return finished(c, ct, state);
