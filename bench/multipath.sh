@@ -5,8 +5,9 @@
 # multipathd 0.9.4 by build/tests/multipath_09 --bench (one checker loop
 # thread, SCHED_RR 99), on the same loop devices, interleaved, the order
 # flipped each round; medians of $ROUNDS rounds.  Root only (loop devices).
-#   B=build ROUNDS=3 SECS=5 sh bench/multipath.sh
+#   B=build ROUNDS=3 SECS=5 PARTS="loop tick hung" sh bench/multipath.sh
 set -u
+PARTS=${PARTS:-loop tick hung}
 B=${B:-build}
 ROUNDS=${ROUNDS:-3}
 SECS=${SECS:-5}
@@ -66,6 +67,8 @@ med() { grep "\"plugin\":\"$1\",\"mode\":\"$2\",\"kind\":\"$3\",\"paths\":$4," "
 
 echo "multipath: pathcheck plugin vs directio (multipath-tools $(dpkg-query -W -f='${Version}' multipath-tools 2>/dev/null)), $NDEV loop devices over tmpfs, $ROUNDS rounds, medians"
 : > "$OUT/multipath.json"
+part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
+if part loop; then
 # shellcheck disable=SC2086
 for r in $(seq "$ROUNDS"); do
 	for n in 1 1024 4096; do
@@ -84,9 +87,11 @@ a=$(med pathcheck async loop 1024 checks_per_s) b=$(med directio async loop 1024
 echo "async at 1,024 paths: $(ratio "$a" "$b")x $(target "$(ratio "$a" "$b")" ">=" 3)"
 a=$(med pathcheck sync loop 1024 checks_per_s) b=$(med directio sync loop 1024 checks_per_s)
 echo "sync at 1,024 paths: $(ratio "$a" "$b")x $(target "$(ratio "$a" "$b")" ">=" 1)"
+fi
 
 # Time per tick: passes one second apart, as multipathd ticks.
 r=1
+if part tick; then
 # shellcheck disable=SC2086
 for n in 1024 4096; do for m in async sync; do run tick "$m" "$n" 5 $LOOPS; done; done
 for n in 1024 4096; do for m in async sync; do
@@ -95,6 +100,8 @@ for n in 1024 4096; do for m in async sync; do
 	     "(max $(med directio "$m" tick "$n" tick_ms_max)); answers per tick $(med pathcheck "$m" tick "$n" answers_per_tick)" \
 	     "vs $(med directio "$m" tick "$n" answers_per_tick)"
 done; done
+fi
+part hung || exit 0
 
 # One path hung among 4,096 (pathsim behind a loop device), 3 s timeout;
 # its read is released 3.5 s after each reset starts.
@@ -107,17 +114,27 @@ if [ -z "$HUNG" ]; then
 	echo "multipath hung rows: skipped (pathsim --loop: $(cat "$TMP/sim.out"))"
 	exit 0
 fi
-for p in pathcheck directio; do
+# run_hung ARGS: the driver in the background, its hung read released once
+# its line is out: a process cannot exit while the kernel holds its read.
+run_hung() {
+	before=$(wc -l < "$OUT/multipath.json")
+	"$D" --bench "$@" >> "$OUT/multipath.json" &
+	bp=$!
+	while [ "$(wc -l < "$OUT/multipath.json")" = "$before" ] && kill -0 "$bp" 2>/dev/null; do
+		sleep 0.2
+	done
 	"$B/pathsim" ctl "$TMP/mnt" release > /dev/null
+	wait "$bp"
+}
+for p in pathcheck directio; do
 	"$B/pathsim" ctl "$TMP/mnt" set p0 hung > /dev/null
 	# shellcheck disable=SC2086
-	"$D" --bench "$p" sync hung 4096 0 "$HUNG" $LOOPS >> "$OUT/multipath.json"
-	"$B/pathsim" ctl "$TMP/mnt" release > /dev/null
+	run_hung "$p" sync hung 4096 0 "$HUNG" $LOOPS
 	"$B/pathsim" ctl "$TMP/mnt" set p0 hung > /dev/null
 	(sleep 3.5; "$B/pathsim" ctl "$TMP/mnt" release > /dev/null) &
 	rel=$!
 	# shellcheck disable=SC2086
-	"$D" --bench "$p" async reset 4096 0 "$HUNG" $LOOPS >> "$OUT/multipath.json"
+	run_hung "$p" async reset 4096 0 "$HUNG" $LOOPS
 	wait "$rel"
 	"$B/pathsim" ctl "$TMP/mnt" set p0 up > /dev/null
 done

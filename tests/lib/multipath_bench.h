@@ -95,6 +95,16 @@ static void bench_hung(struct mpt_plugin *p, struct checker *c, unsigned int n,
 		 took[0] / 1e3, took[1] / 1e3, took[2] / 1e3, states[0]);
 }
 
+/* The JSON line, out before the paths are freed (but for reset): the
+ * caller releases a hung read once it sees it. */
+static void bench_print(const char *plugin, const char *mode, const char *kind,
+			unsigned int n, const char *sched, const char *res)
+{
+	printf("{\"plugin\":\"%s\",\"mode\":\"%s\",\"kind\":\"%s\",\"paths\":%u,"
+	       "\"sched\":\"%s\",%s}\n", plugin, mode, kind, n, sched, res);
+	fflush(stdout);
+}
+
 /* Path i's device: round the devices; with one_first, DEV 0 (the hung
  * one) for path 0 only. */
 static const char *bench_dev(char **devs, unsigned int ndev, unsigned int i,
@@ -161,14 +171,16 @@ static int mpt_bench(int argc, char **argv)
 		bench_hung(&p, c, n, states, res, sizeof(res));
 	else
 		mpt_tick(&p, c, n, states);
+	if (strcmp(kind, "reset"))
+		bench_print(plugin, mode, kind, n, sched, res);
 	t0 = mpt_now_us();
 	for (i = 0; i < n; i++)
 		mpt_path_free(&p, &c[i]);
 	mpt_unload(&p);
-	if (!strcmp(kind, "reset"))
+	if (!strcmp(kind, "reset")) {
 		snprintf(res, sizeof(res), "\"reset_ms\":%.1f", (mpt_now_us() - t0) / 1e3);
-	printf("{\"plugin\":\"%s\",\"mode\":\"%s\",\"kind\":\"%s\",\"paths\":%u,"
-	       "\"sched\":\"%s\",%s}\n", plugin, mode, kind, n, sched, res);
+		bench_print(plugin, mode, kind, n, sched, res);
+	}
 	free(c);
 	free(states);
 	return 0;
