@@ -214,7 +214,7 @@ check: all tests multipath $(B)/readme-example
 run: all
 	@$(B)/pathcheck; rc=$$?; [ $$rc -le 1 ] || exit $$rc
 
-bench: all
+bench: all multipath $(B)/tests/multipath_09
 	@echo "bench: compares with fio and multipath-tools' directio checker;" \
 		"scripts/deps.sh installs them with apt-get if they are missing (as root)"
 	@sh scripts/deps.sh bench
