@@ -136,10 +136,10 @@ static void on_result(struct pc_path *path, int state, void *arg)
 	struct pc_checker *ct = arg;
 
 	atomic_store_explicit(&ct->answer, state, memory_order_relaxed);
-	/* Orders answer before answers for the loop's acquire load, and
-	 * (seq_cst) answers before the load of waiting below, against the
-	 * loop's store of waiting before its load of answers: one of the
-	 * two sides sees the other, so a waiting loop is always woken. */
+	/* Orders answer before answers for the loop's load, and (seq_cst)
+	 * answers before the load of waiting below, against wait_answer's
+	 * store of waiting before its load of answers: one of the two sides
+	 * sees the other, so a waiting loop is woken, not left to time out. */
 	atomic_fetch_add(&ct->answers, 1);
 	if (atomic_load(&ct->waiting)) {
 		pthread_mutex_lock(&ct->lock);
@@ -295,7 +295,9 @@ static int finished(struct checker *c, struct pc_checker *ct, int state)
 /* An answer on_result gave since the last one returned, if any. */
 static bool take_answer(struct pc_checker *ct, int *state)
 {
-	uint64_t n = atomic_load_explicit(&ct->answers, memory_order_acquire);
+	/* seq_cst: in wait_answer this load follows the store of waiting,
+	 * and must not pass it (see on_result) */
+	uint64_t n = atomic_load(&ct->answers);
 
 	if (n == ct->taken)
 		return false;
@@ -329,9 +331,8 @@ static void budget_spend(uint64_t us)
 
 /*
  * Waits at most wait_ns (under a second) for the answer of the check in
- * flight.
- * Not a cancellation point: the loop's lock is not held while a thread
- * cancelled in pthread_cond_timedwait would need it released.
+ * flight.  Cancellation is held off for that long: a thread cancelled in
+ * pthread_cond_timedwait would leave ct->lock held for on_result.
  */
 static bool wait_answer(struct pc_checker *ct, long wait_ns, int *state)
 {
