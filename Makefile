@@ -5,6 +5,7 @@
 #   make run        check this machine's block devices, then show pathcheckd
 #                   on simulated paths that fail, hang and recover
 #   make bench      the benchmarks (docs/performance.md)
+#   make multipath  multipathd checker plugins (docs/multipath.md)
 #   make install    honours PREFIX and DESTDIR
 #   SAN=address,undefined or SAN=thread builds into build-<san>/
 
@@ -53,6 +54,9 @@ PC_CPPFLAGS := -D_GNU_SOURCE -Iinclude -DPC_VERSION='"$(VERSION)"'
 src_CPPFLAGS   := -Isrc
 tools_CPPFLAGS := -Itools/common
 tests_CPPFLAGS := -Itests/lib
+# the checker drivers, tests/multipath_F.c, see family F's interface
+tests_multipath_09_CPPFLAGS := -Imultipath/mpt-0.9
+tests_multipath_11_CPPFLAGS := -Imultipath/mpt-0.11
 dir_cppflags = $($(firstword $(subst /, ,$(1)))_CPPFLAGS)
 PC_CFLAGS   := -std=gnu11 $(WARN) -fno-strict-aliasing -pthread
 SAN_FLAGS   :=
@@ -79,6 +83,13 @@ SONAME   := libpathcheck.so.$(SOMAJOR)
 A        := $(B)/libpathcheck.a
 PCFILE   := $(B)/pathcheck.pc
 
+# --- multipathd checker plugins: one per checker interface family ---------
+# multipath/mpt-F/checkers.h is family F's interface; each plugin links
+# libpathcheck and libc only (docs/multipath.md).
+MPT_FAMILIES := 0.9 0.11
+MPT_PLUGINS  := $(MPT_FAMILIES:%=$(B)/multipath/mpt-%/libcheckpathcheck.so)
+MULTIPATHDIR ?= /lib/multipath
+
 # --- tools: tools/NAME/*.c is build/NAME ------------------------------------
 TOOL_DIRS  := $(patsubst tools/%/,%,$(filter-out tools/common/,$(sort $(dir $(wildcard tools/*/*.c)))))
 TOOLS      := $(TOOL_DIRS:%=$(B)/%)
@@ -99,6 +110,8 @@ check_many_free_TEST_LIBS    = -Wl,--wrap=malloc,--wrap=free
 daemon_config_doc_TEST_LIBS  = -lm
 # the archive a test links: the shipped $(A), or the internal objects
 bufpool_TEST_A               = $(INTERNAL_A)
+multipath_09_TEST_LIBS       = -ldl
+multipath_11_TEST_LIBS       = -ldl
 TEST_SRCS  := $(wildcard tests/*.c)
 TESTS      := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 # tests/*.sh: tests of the build and the install tree, of the shipped
@@ -110,7 +123,7 @@ TEST_LIB   := $(TEST_LIB_SRCS:%.c=$(B)/obj/%.o)
 # CPPFLAGS and LDFLAGS from the environment too: dpkg-buildflags' hardening.
 ALL_CFLAGS = $(PC_CPPFLAGS) $(CPPFLAGS) $(PC_CFLAGS) $(CFLAGS) $(SAN_FLAGS)
 
-.PHONY: all lib tools tests check run bench install uninstall clean deps man deb FORCE
+.PHONY: all lib tools tests check run bench install uninstall clean deps man deb multipath install-multipath FORCE
 .DEFAULT_GOAL := all
 
 all: $(B)/.deps lib tools man
@@ -143,7 +156,7 @@ $(B)/obj/pic/%.o: %.c $(B)/.deps VERSION
 $(B)/obj/%.o: %.c $(B)/.deps VERSION
 	@mkdir -p $(dir $@)
 	@echo '  CC     $@'
-	$(Q)$(CC) $(call dir_cppflags,$<) $(ALL_CFLAGS) $($(notdir $(patsubst %/,%,$(dir $<)))_CFLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(call dir_cppflags,$<) $($(subst /,_,$(basename $<))_CPPFLAGS) $(ALL_CFLAGS) $($(notdir $(patsubst %/,%,$(dir $<)))_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(SO).$(VERSION): $(LIB_PIC) src/libpathcheck.map Makefile
 	@echo '  LD     $@'
@@ -154,6 +167,18 @@ $(SO).$(VERSION): $(LIB_PIC) src/libpathcheck.map Makefile
 $(SO): $(SO).$(VERSION)
 	ln -sf $(notdir $<) $(B)/$(SONAME)
 	ln -sf $(notdir $<) $@
+
+multipath: $(MPT_PLUGINS)
+$(B)/multipath/mpt-%/libcheckpathcheck.so: multipath/pathcheck.c multipath/mpt-%/checkers.h $(SO)
+	@mkdir -p $(dir $@)
+	@echo '  LD     $@'
+	$(Q)$(CC) -Imultipath/mpt-$* $(ALL_CFLAGS) -fPIC -shared -Wl,-z,defs \
+		-Wl,-z,nodelete $(LDFLAGS) -o $@ $< -L$(B) -lpathcheck
+
+# The 0.9 family's plugin, where multipath-tools 0.9/0.10 look for checkers.
+install-multipath: $(B)/multipath/mpt-0.9/libcheckpathcheck.so
+	install -d $(DESTDIR)$(MULTIPATHDIR)
+	install -m 0644 $< $(DESTDIR)$(MULTIPATHDIR)/
 
 # The static library exports what the shared one does and nothing else:
 # its objects are linked into one (ld -r) whose every global symbol not
@@ -215,7 +240,7 @@ $(B)/readme-example: $(B)/readme-example.c $(SO)
 	@echo '  LD     $@'
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< -L$(B) -lpathcheck -Wl,-rpath,$(abspath $(B))
 
-check: all tests $(B)/readme-example
+check: all tests multipath $(B)/readme-example
 	@PC_BUILD_DIR=$(B) SAN=$(SAN) sh tests/run.sh $(TESTS) $(SCRIPT_TESTS)
 
 # This machine's block devices checked once, then pathcheckd on simulated
@@ -224,7 +249,7 @@ check: all tests $(B)/readme-example
 run: all
 	@B=$(B) sh scripts/demo.sh
 
-bench: all
+bench: all multipath $(B)/tests/multipath_09
 	@echo "bench: compares with fio and multipath-tools' directio checker;" \
 		"scripts/deps.sh installs them with apt-get if they are missing (as root)"
 	@sh scripts/deps.sh bench
@@ -233,6 +258,7 @@ bench: all
 	@B=$(B) sh bench/reconf.sh 19000 $(B)/pathcheckd
 	@echo "8. hotplug burst: measured by make check: PC_BUILD_DIR=$(B) $(B)/tests/daemon_hotplug burst"
 	@B=$(B) sh bench/daemon_cpu.sh
+	@B=$(B) sh bench/multipath.sh
 
 # Debian packages (debian/), built from a copy of the source tree so that
 # the tree stays clean: the .deb files and the build logs land in $(DEBOUT).

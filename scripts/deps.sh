@@ -4,13 +4,14 @@
 #   deps.sh bench   also what make bench compares against
 #   deps.sh deb     also what make deb needs: debhelper, fakeroot, lintian
 #   deps.sh ci      what .ci/run needs: deb's, and promtool (prometheus) and
-#                   jq for the contrib/ tests
+#                   jq for the contrib/ tests, multipath-tools for the
+#                   checker plugin's tests (tests/multipath_*)
 set -eu
 what=${1:-build}
 pkgs="gcc make pkg-config libaio-dev liburcu-dev libcunit1-dev libfuse3-dev fuse3 libudev-dev btrfs-progs libedit-dev groff-base mandoc"
 [ "$what" = bench ] && pkgs="$pkgs fio multipath-tools"
 case $what in deb|ci) pkgs="$pkgs debhelper dpkg-dev fakeroot lintian" ;; esac
-[ "$what" = ci ] && pkgs="$pkgs prometheus jq"
+[ "$what" = ci ] && pkgs="$pkgs prometheus jq multipath-tools"
 
 missing=""
 for p in $pkgs; do

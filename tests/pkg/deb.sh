@@ -25,6 +25,12 @@ ok() { echo "  ok: $*"; pass=$((pass + 1)); }
 bad() { echo "  FAILED: $*"; fail=$((fail + 1)); }
 finish() { echo "deb: $pass passed, $fail failed, $skip skipped"; [ "$fail" -eq 0 ]; exit $?; }
 pkgs="libpathcheck0 libpathcheck-dev pathcheckd pathcheck-tools"
+# pathcheck-multipath goes in beside multipath-tools (its Depends), when
+# that is installed here (scripts/deps.sh ci installs it).
+mpt_why="multipath-tools is not installed (apt-get install multipath-tools)"
+if dpkg-query -W -f='${Status}' multipath-tools 2>/dev/null | grep -q ' installed$'; then
+	pkgs="$pkgs pathcheck-multipath" mpt_why=""
+fi
 
 if [ "$(id -u)" -ne 0 ] || ! command -v dpkg >/dev/null 2>&1 || ! command -v unshare >/dev/null 2>&1; then
 	echo "  SKIPPED: needs root, dpkg and unshare to install packages"; skip=1; finish
@@ -205,6 +211,25 @@ if dpkg_retry -i "$tmp/up/pathcheckd-2.deb" >"$tmp/up.log" 2>&1; then
 	*) [ "$(state)" = stopped ] && ok "upgrade $ver+up1 -> $ver+up2 of a stopped service: left stopped ($c)" ||
 		bad "a stopped service is $(state) after an upgrade" ;; esac
 else cat "$tmp/up.log"; bad "dpkg -i of $ver+up2"; fi
+
+echo "--- pathcheck-multipath: the plugin where multipathd looks, loaded by the 0.9 driver"
+if [ -n "$mpt_why" ]; then
+	echo "  SKIPPED: $mpt_why"; skip=$((skip + 1))
+elif [ ! -x "$top/build/tests/multipath_09" ]; then
+	echo "  SKIPPED: no build/tests/multipath_09 (make check builds it)"; skip=$((skip + 1))
+else
+	so=/lib/multipath/libcheckpathcheck.so
+	[ -f "$so" ] && [ -f "$(dirname "$(readlink -f /lib/multipath/libcheckdirectio.so)")/libcheckpathcheck.so" ] &&
+		ok "$so beside multipath-tools' checkers" || bad "$so is not where libcheckdirectio.so is"
+	case $(ldd "$so" | sed -n 's/.*libpathcheck.so.0 => \([^ ]*\).*/\1/p') in
+	/usr/lib/*/libpathcheck.so.0|/lib/*/libpathcheck.so.0) ok "$so links the installed libpathcheck" ;;
+	*) bad "$so does not link the installed libpathcheck" ;; esac
+	if (cd "$top" && PC_MPT_PLUGIN=$so build/tests/multipath_09 healthy_up) > "$tmp/mpt.log" 2>&1 &&
+		grep -q 'all 8 up' "$tmp/mpt.log"; then ok "the installed plugin: $(grep 'all 8 up' "$tmp/mpt.log" | sed 's/^ *//')"
+	elif grep -q 'SKIP' "$tmp/mpt.log"; then
+		echo "  SKIPPED: $(grep SKIP "$tmp/mpt.log" | head -1)"; skip=$((skip + 1))
+	else sed 's/^/    /' "$tmp/mpt.log" | tail -20; bad "the installed plugin through the driver"; fi
+fi
 
 echo "--- the README example against the installed libpathcheck-dev"
 sed -n '/^<!-- embed-example -->$/,/^```$/p' "$top/README.md" | sed '1,2d;$d' > "$tmp/example.c"
