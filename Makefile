@@ -91,6 +91,8 @@ pathcheck-stress_LIBS = -lm
 dlclose_TEST_LIBS            = -ldl
 destroyer_nothread_TEST_LIBS = -Wl,--wrap=pthread_create
 check_many_free_TEST_LIBS    = -Wl,--wrap=malloc,--wrap=free
+sync_group_life_TEST_LIBS    = -Wl,--wrap=io_submit
+on_result_once_TEST_LIBS     = -Wl,--wrap=mmap
 TEST_SRCS  := $(wildcard tests/*.c)
 TESTS      := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 # tests/*.sh: tests of the build and the install tree, of the shipped
