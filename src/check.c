@@ -38,6 +38,36 @@ static void owed_total_add(struct aio_group *g, int n)
 			      memory_order_relaxed);
 }
 
+/* r's answer will signal nobody: a silent read timed out or orphaned.
+ * The worker reaps the ring for it every PC_POLL_MS until it comes. */
+static void __req_poll(struct aio_group *g, struct pc_req *r)
+{
+	lock_held(g);
+	if (!r->silent || r->polled)
+		return;
+	r->polled = true;
+	atomic_store_explicit(&g->polled,
+			      atomic_load_explicit(&g->polled,
+						   memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	if (!in_worker_thread())
+		worker_kick(g->worker);	/* it may sleep with no deadline */
+}
+
+/* The kernel answered r: no more need to poll for it. */
+static void __req_unpoll(struct aio_group *g, struct pc_req *r)
+{
+	lock_held(g);
+	r->silent = false;
+	if (!r->polled)
+		return;
+	r->polled = false;
+	atomic_store_explicit(&g->polled,
+			      atomic_load_explicit(&g->polled,
+						   memory_order_relaxed) - 1,
+			      memory_order_relaxed);
+}
+
 /* p's check finished with state outside a worker: a worker owes its
  * on_result.  The owed results of a path wait in order, behind any older
  * ones, until the worker pays them (pay_owed(), or the path's next result
@@ -194,6 +224,8 @@ bool __req_complete(struct aio_group *g, struct pc_req *r, long res,
 
 	lock_held(g);
 	__req_give_buf(g, r, now);	/* the kernel is done with it */
+	if (r->state != REQ_FAILED)	/* FAILED: io_submit never took it */
+		__req_unpoll(g, r);
 	switch (r->state) {
 	case REQ_INFLIGHT:
 		heap_remove(&g->heap, r);
@@ -247,9 +279,11 @@ void __req_timeout(struct aio_group *g, struct pc_req *r, struct worker *w)
 	if (__req_try_cancel(g, r)) {
 		__inflight_dec(g);
 		__req_give_buf(g, r, r->deadline_us);
+		__req_unpoll(g, r);
 		r->state = REQ_IDLE;
 	} else {
 		r->state = REQ_TIMEDOUT;	/* keeps its buffer */
+		__req_poll(g, r);
 	}
 	__path_finish(g, r, PC_REASON_TIMEOUT, 0, 0, r->deadline_us, w);
 }
@@ -273,7 +307,7 @@ static void __req_fail(struct aio_group *g, struct pc_req *r, int err)
  * the caller wakes the worker.
  */
 static struct iocb *__start_read(struct aio_group *g, struct pc_path *p,
-				 uint64_t now)
+				 uint64_t now, bool silent)
 {
 	struct pc_req *r = p->req;
 	unsigned int timeout_ms = atomic_load_explicit(&p->timeout_ms,
@@ -288,7 +322,9 @@ static struct iocb *__start_read(struct aio_group *g, struct pc_path *p,
 		return NULL;
 	}
 	io_prep_pread(&r->iocb, p->fd, r->buf, p->blksize, 0);
-	io_set_eventfd(&r->iocb, g->efd);
+	if (!silent)
+		io_set_eventfd(&r->iocb, g->efd);
+	r->silent = silent;
 	r->iocb.data = r;
 	r->state = REQ_INFLIGHT;
 	heap_push(&g->heap, r);
@@ -413,7 +449,7 @@ static int check_async(struct pc_path *p)
 	if (atomic_load_explicit(&p->life, memory_order_relaxed) == PATH_LIVE) {
 		state = __poll_state(g, p, now, &start, &owed);
 		if (start) {
-			iocb = __start_read(g, p, now);
+			iocb = __start_read(g, p, now, false);
 			deadline = p->req->deadline_us;
 		}
 	}
@@ -498,6 +534,9 @@ posted:
  * whether its check ended otherwise (a deadline fired by the worker, its
  * path freed: pc_path_free() waits for it to leave). */
 #define SYNC_SLICE_US	10000u
+/* How long a PC_SYNC caller waits for a ring another thread holds before
+ * it looks again. */
+#define SYNC_RING_WAIT_US	200u
 
 /* Finishes the answers a PC_SYNC caller took off g's ring, its own and
  * any other path's: on_result of each is owed to g's worker. */
@@ -518,35 +557,56 @@ static void sync_complete(struct aio_group *g, struct io_event *evs, int n)
 		worker_wake(g->worker);
 }
 
+/* Whether wt has its result.  Acquire: pairs with the release store in
+ * __post_waiters(). */
+static bool posted(struct sync_waiter *wt)
+{
+	return atomic_load_explicit(&wt->state, memory_order_acquire) !=
+	       PC_UNCHECKED;
+}
+
+/* Another thread holds g's ring: it finishes our answer should it come
+ * meanwhile.  Waits a moment for that, or for the ring to be free. */
+static void wait_ring(struct sync_waiter *wt)
+{
+	uint64_t until = pc_now_us() + SYNC_RING_WAIT_US;
+	struct timespec ts = {
+		.tv_sec = (time_t)(until / 1000000u),
+		.tv_nsec = (long)(until % 1000000u) * 1000L,
+	};
+
+	if (sem_clockwait(&wt->done, CLOCK_MONOTONIC, &ts) == 0)
+		sem_post(&wt->done);	/* for wait_result() */
+}
+
 /*
- * The caller waits for its own answer in io_getevents() on its group's
- * context, as fio does, and no other thread wakes for it: the worker
- * leaves the ring to whoever holds it (group_reap_begin).  Answers of
- * other paths that come meanwhile are finished here too.  Returns once
- * wt is posted, or when the deadline passes or another thread reaps the
- * ring (wait_result() then waits for the verdict as before).
+ * Our read is silent (no eventfd): we wait for its answer in io_getevents()
+ * on the group's context, as fio does, and no other thread wakes for it.
+ * Answers of other paths that come meanwhile are finished here too.  When
+ * another thread holds the ring, it finishes our answer if it takes it, and
+ * we take the ring over when it lets go.  Returns once wt is posted or the
+ * deadline has passed: then the worker fires the deadline and polls the
+ * ring for the late answer (__req_poll).
  */
 static void reap_own(struct aio_group *g, struct sync_waiter *wt,
 		     uint64_t deadline_us)
 {
 	struct io_event evs[SYNC_REAP_MAX];
 
-	for (;;) {
+	while (!posted(wt)) {
 		uint64_t now = pc_now_us(), until;
 		struct timespec ts;
 		int n;
 
-		/* Relaxed: a hint; the worker pays what is owed anyway. */
-		if (now >= deadline_us ||
-		    atomic_load_explicit(&g->owed_total,
-					 memory_order_relaxed) >=
-		    PC_OWED_BACKOFF || !group_reap_begin(g))
+		if (now >= deadline_us)
 			return;
-		/* With the ring ours, any answer to our read that a worker
-		 * took is finished.  Acquire: pairs with the release store in
-		 * __post_waiters(). */
-		if (atomic_load_explicit(&wt->state, memory_order_acquire) !=
-		    PC_UNCHECKED) {
+		if (!group_reap_begin(g)) {
+			wait_ring(wt);
+			continue;
+		}
+		/* With the ring ours, an answer to our read that another
+		 * thread took is finished. */
+		if (posted(wt)) {
 			group_reap_end(g);
 			return;
 		}
@@ -560,7 +620,7 @@ static void reap_own(struct aio_group *g, struct sync_waiter *wt,
 			sync_complete(g, evs, n);
 		group_reap_end(g);
 		if (n < 0 && n != -EINTR)
-			return;		/* the worker reaps instead */
+			return;		/* the deadline will come for it */
 	}
 }
 
@@ -570,7 +630,7 @@ static int check_sync(struct pc_path *p)
 	struct sync_waiter wt = { .state = PC_UNCHECKED };
 	struct iocb *iocb = NULL;
 	uint64_t now = pc_now_us(), deadline;
-	bool owed = false, no_buf = false;
+	bool owed = false, no_buf = false, silent = false;
 	int state;
 
 	if (in_worker_thread())
@@ -596,7 +656,14 @@ static int check_sync(struct pc_path *p)
 		return PC_DOWN;		/* no new read until the kernel answers */
 	}
 	if (p->req->state == REQ_IDLE) {
-		iocb = __start_read(g, p, now);
+		/* Silent: we reap it ourselves.  Not with coalesce_us (the
+		 * worker reaps, as documented), nor while the worker's
+		 * callbacks are behind (it reaps, and so paces us). */
+		silent = !g->engine->opts.coalesce_us &&
+			 atomic_load_explicit(&g->owed_total,
+					      memory_order_relaxed) <
+			 PC_OWED_BACKOFF;
+		iocb = __start_read(g, p, now, silent);
 		no_buf = !iocb;
 	}
 	deadline = p->req->deadline_us;
@@ -613,9 +680,7 @@ static int check_sync(struct pc_path *p)
 	if (iocb) {
 		worker_watch_deadline(g->worker, deadline);
 		submit(g, &iocb, 1);
-		/* coalesce_us: the worker delays what it reaps, on_result of
-		 * ours included; leave the ring to it, as documented. */
-		if (!g->engine->opts.coalesce_us)
+		if (silent)
 			reap_own(g, &wt, deadline);
 	} else if (no_buf) {
 		worker_wake(g->worker);		/* REQ_FAILED */
@@ -671,7 +736,7 @@ static size_t start_group(struct aio_group *g, struct pc_path *const *paths,
 					 memory_order_relaxed) != PATH_LIVE ||
 		    paths[i]->req->state != REQ_IDLE)
 			continue;	/* one read in the kernel at most */
-		iocbs[k] = __start_read(g, paths[i], now);
+		iocbs[k] = __start_read(g, paths[i], now, false);
 		if (!iocbs[k]) {
 			failed++;	/* no buffer: REQ_FAILED */
 			continue;
@@ -775,8 +840,10 @@ bool __req_detach(struct aio_group *g, struct pc_req *r)
 		if (__req_try_cancel(g, r)) {
 			__inflight_dec(g);
 			__req_give_buf(g, r, pc_now_us());
+			__req_unpoll(g, r);
 			return true;
 		}
+		__req_poll(g, r);	/* its caller leaves: nobody reaps */
 		break;	/* the orphan keeps its buffer until the answer */
 	case REQ_ORPHAN:
 	case REQ_REAPED:

@@ -142,6 +142,7 @@ static int group_init(struct pc_engine *e, struct aio_group *g,
 	CDS_INIT_LIST_HEAD(&g->owed_list);
 	atomic_init(&g->has_owed, false);
 	atomic_init(&g->owed_total, 0);
+	atomic_init(&g->polled, 0);
 	atomic_init(&g->reaping, false);
 	atomic_init(&g->reap_missed, false);
 	atomic_init(&g->dropped, 0);

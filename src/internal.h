@@ -77,6 +77,8 @@
  * many on_result calls: the worker's callbacks are behind, and checks must
  * not outrun them (each sync reap adds at most one per path). */
 #define PC_OWED_BACKOFF		16u
+/* How often a worker reaps a ring holding silent reads nobody waits for. */
+#define PC_POLL_MS		50u
 
 struct pc_engine;
 struct aio_group;
@@ -150,6 +152,12 @@ struct pc_req {
 	struct buf_slab *buf_slab;
 	unsigned int heap_idx;		/* [G] while INFLIGHT */
 	long res;			/* [G] REQ_FAILED: -errno */
+	/* [G] Submitted without the group's eventfd: its PC_SYNC caller
+	 * reaps the answer itself and no worker wakes for it. */
+	bool silent;
+	/* [G] silent, and timed out or orphaned: its caller may be gone, so
+	 * the worker polls the ring until the answer comes (group->polled). */
+	bool polled;
 	struct cds_list_head list;	/* [G] failed or orphan list */
 	struct reap_item reap;		/* reaper queue, REAPED only */
 };
@@ -275,6 +283,10 @@ struct aio_group {
 	 * which the holder reads once it lets go (both seq_cst). */
 	_Atomic bool reaping;
 	_Atomic bool reap_missed;
+	/* Silent reads whose answer no caller waits for (req->polled):
+	 * while > 0 the worker reaps the ring every PC_POLL_MS.  Written
+	 * under [G]; the worker reads it without (relaxed: rechecked). */
+	_Atomic unsigned int polled;
 	io_context_t ctx;
 	int efd;			/* every iocb signals it */
 	struct bufpool bufs;		/* one block per read in flight */
@@ -455,6 +467,7 @@ int worker_add_group(struct worker *w, struct aio_group *g);
 void worker_del_group(struct worker *w, struct aio_group *g);
 void worker_queue_delivery(struct worker *w, struct pc_path *p, int state);
 void worker_wake(struct worker *w);
+void worker_kick(struct worker *w);
 bool in_worker_thread(void);
 void worker_wait_delivery(struct worker *w, struct pc_path *p);
 bool group_reap_begin(struct aio_group *g);

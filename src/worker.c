@@ -121,6 +121,17 @@ void worker_wake(struct worker *w)
 		       strerror(errno));
 }
 
+/* worker_wake() for a caller holding a group lock: no log line (a write to
+ * a non-blocking eventfd fails only when its counter is full, and then the
+ * worker is awake anyway). */
+void worker_kick(struct worker *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->wakefd, &one, sizeof(one)) < 0)
+		return;
+}
+
 /*
  * A submitter calls this after publishing a deadline in its group
  * (__group_update_deadline).  Either it sees the time the worker sleeps
@@ -410,6 +421,9 @@ static void service_groups(struct worker *w, uint64_t now)
 	unsigned int id;
 
 	for_each_my_group(w, t, g, id) {
+		/* Relaxed: a hint; reap_group() looks at the ring itself. */
+		if (atomic_load_explicit(&g->polled, memory_order_relaxed))
+			reap_group(w, g);	/* silent reads nobody waits for */
 		finish_failed(w, g);
 		pay_owed(w, g);
 		if (atomic_load_explicit(&g->next_deadline_us,
@@ -421,7 +435,8 @@ static void service_groups(struct worker *w, uint64_t now)
 	}
 }
 
-/* The earliest read deadline of w's groups; *trimp: the earliest trim. */
+/* The earliest read deadline of w's groups; *trimp: the earliest trim,
+ * or the next poll of a ring holding silent reads nobody waits for. */
 static uint64_t earliest_deadline(struct worker *w, uint64_t *trimp)
 {
 	struct group_table *t = engine_groups(w->engine);
@@ -430,6 +445,13 @@ static uint64_t earliest_deadline(struct worker *w, uint64_t *trimp)
 	unsigned int id;
 
 	for_each_my_group(w, t, g, id) {
+		/* Relaxed: a hint, as in service_groups(). */
+		if (atomic_load_explicit(&g->polled, memory_order_relaxed)) {
+			uint64_t poll = pc_now_us() + PC_POLL_MS * 1000u;
+
+			if (poll < trim_next)
+				trim_next = poll;
+		}
 		/* seq_cst: see worker_watch_deadline(). */
 		uint64_t d = atomic_load_explicit(&g->next_deadline_us,
 						  memory_order_seq_cst);
