@@ -579,17 +579,33 @@ static void wait_ring(struct sync_waiter *wt)
 		sem_post(&wt->done);	/* for wait_result() */
 }
 
+/* Our silent read's deadline passed with no answer: we finish the check
+ * DOWN, as the worker would (it was not asked to wake for it).  Not once
+ * the path is being freed: its request is an orphan's then, maybe gone. */
+static void finish_own_overdue(struct aio_group *g, struct pc_path *p,
+			       uint64_t now)
+{
+	bool owed = false;
+
+	lock_group(g);
+	if (atomic_load_explicit(&p->life, memory_order_relaxed) == PATH_LIVE)
+		owed = __finish_overdue(g, p->req, now);
+	unlock_group(g);
+	if (owed)
+		worker_wake(g->worker);
+}
+
 /*
  * Our read is silent (no eventfd): we wait for its answer in io_getevents()
  * on the group's context, as fio does, and no other thread wakes for it.
  * Answers of other paths that come meanwhile are finished here too.  When
  * another thread holds the ring, it finishes our answer if it takes it, and
- * we take the ring over when it lets go.  Returns once wt is posted or the
- * deadline has passed: then the worker fires the deadline and polls the
- * ring for the late answer (__req_poll).
+ * we take the ring over when it lets go.  Returns once wt is posted: by an
+ * answer, by pc_path_free, or by ourselves at the deadline; the worker then
+ * polls the ring for the late answer (__req_poll).
  */
-static void reap_own(struct aio_group *g, struct sync_waiter *wt,
-		     uint64_t deadline_us)
+static void reap_own(struct aio_group *g, struct pc_path *p,
+		     struct sync_waiter *wt, uint64_t deadline_us)
 {
 	struct io_event evs[SYNC_REAP_MAX];
 
@@ -598,8 +614,10 @@ static void reap_own(struct aio_group *g, struct sync_waiter *wt,
 		struct timespec ts;
 		int n;
 
-		if (now >= deadline_us)
+		if (now >= deadline_us) {
+			finish_own_overdue(g, p, now);
 			return;
+		}
 		if (!group_reap_begin(g)) {
 			wait_ring(wt);
 			continue;
@@ -678,10 +696,14 @@ static int check_sync(struct pc_path *p)
 	if (owed)
 		worker_wake(g->worker);
 	if (iocb) {
-		worker_watch_deadline(g->worker, deadline);
+		/* A silent read's deadline is ours to see: we wait in
+		 * reap_own() until it, and finish the check there.  The
+		 * worker learns of it when it next looks at its heap. */
+		if (!silent)
+			worker_watch_deadline(g->worker, deadline);
 		submit(g, &iocb, 1);
 		if (silent)
-			reap_own(g, &wt, deadline);
+			reap_own(g, p, &wt, deadline);
 	} else if (no_buf) {
 		worker_wake(g->worker);		/* REQ_FAILED */
 	}
