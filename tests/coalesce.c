@@ -90,6 +90,8 @@ static void test_deadline_nobody_polls(void)
 	/* One answer first, so that the worker is in a coalescing window
 	 * when the hung reads' deadlines are published. */
 	CU_ASSERT_EQUAL(pc_check(p[0], PC_SYNC), PC_UP);
+	/* Its on_result may come after pc_check returns (pc_check(3)). */
+	CU_ASSERT_EQUAL(faults_wait_results(1, 2000), 1);
 	faults_log_init(log);
 	pathsim_set(sim, "all", "hung");
 	t0 = pc_test_now_ms();
