@@ -112,6 +112,8 @@ daemon_config_doc_TEST_LIBS  = -lm
 bufpool_TEST_A               = $(INTERNAL_A)
 multipath_09_TEST_LIBS       = -ldl
 multipath_11_TEST_LIBS       = -ldl
+sync_group_life_TEST_LIBS    = -Wl,--wrap=io_submit
+on_result_once_TEST_LIBS     = -Wl,--wrap=mmap
 TEST_SRCS  := $(wildcard tests/*.c)
 TESTS      := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 # tests/*.sh: tests of the build and the install tree, of the shipped

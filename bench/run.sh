@@ -166,4 +166,9 @@ if [ -s "$OUT/memory.json" ]; then
 else
 	echo "5. memory: failed: $(head -1 "$OUT/memory.err")"
 fi
+# --- 6. A/B: bench/ab.sh, this build against AB_OLD (default: itself, for
+# its rows against fio); every change to src/ runs it against the build
+# before the change.
+echo "6. A/B (bench/ab.sh ${AB_OLD:-$B} $B):"
+OUT="$OUT/ab" ROUNDS="${AB_ROUNDS:-5}" sh "$(dirname "$0")/ab.sh" "${AB_OLD:-$B}" "$B"
 echo "raw results: $OUT/*.json"

@@ -78,7 +78,8 @@ enum pc_reason {
 
 /* Flags of pc_check(). */
 /* Wait for the result: until the read's deadline (plus 20 ms for the
- * worker's verdict).  From on_result: -EDEADLK. */
+ * worker's verdict).  From on_result: -EDEADLK.  No pc_* call is a
+ * cancellation point (pathcheck(3)). */
 #define PC_SYNC	(1U << 0)
 
 /*

@@ -28,12 +28,103 @@ void __post_waiters(struct pc_path *p, int state)
 	p->waiters = NULL;
 }
 
+/* Written under the group lock only: a plain add, published relaxed. */
+static void owed_total_add(struct aio_group *g, int n)
+{
+	lock_held(g);
+	atomic_store_explicit(&g->owed_total,
+			      atomic_load_explicit(&g->owed_total,
+						   memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+/* r's answer will signal nobody: a silent read timed out or orphaned.
+ * The worker reaps the ring for it every PC_POLL_MS until it comes. */
+static void __req_poll(struct aio_group *g, struct pc_req *r)
+{
+	lock_held(g);
+	if (!r->silent || r->polled)
+		return;
+	r->polled = true;
+	atomic_store_explicit(&g->polled,
+			      atomic_load_explicit(&g->polled,
+						   memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	if (!in_worker_thread())
+		worker_kick(g->worker);	/* it may sleep with no deadline */
+}
+
+/* The kernel answered r: no more need to poll for it. */
+static void __req_unpoll(struct aio_group *g, struct pc_req *r)
+{
+	lock_held(g);
+	r->silent = false;
+	if (!r->polled)
+		return;
+	r->polled = false;
+	atomic_store_explicit(&g->polled,
+			      atomic_load_explicit(&g->polled,
+						   memory_order_relaxed) - 1,
+			      memory_order_relaxed);
+}
+
+/* p's check finished with state outside a worker: a worker owes its
+ * on_result.  The owed results of a path wait in order, behind any older
+ * ones, until the worker pays them (pay_owed(), or the path's next result
+ * it hands out itself). */
+void __path_owe(struct aio_group *g, struct pc_path *p, int state)
+{
+	lock_held(g);
+	if (p->owed_n == PC_OWED_MAX) {
+		/* The worker paid none of this path's last 64 results: a
+		 * callback of its blocks, against the contract.  Keep the
+		 * newest rather than grow without bound. */
+		p->owed_bits >>= 1;
+		p->owed_n--;
+		owed_total_add(g, -1);
+	}
+	owed_total_add(g, 1);
+	if (state == PC_UP)
+		p->owed_bits |= UINT64_C(1) << p->owed_n;
+	else
+		p->owed_bits &= ~(UINT64_C(1) << p->owed_n);
+	if (!p->owed_n++) {
+		cds_list_add_tail(&p->owed_node, &g->owed_list);
+		/* Relaxed: the worker reads the list under the lock. */
+		atomic_store_explicit(&g->has_owed, true, memory_order_relaxed);
+	}
+}
+
+/* Queues every on_result owed to p, oldest first, on w. */
+void __path_pay_owed(struct worker *w, struct pc_path *p)
+{
+	lock_held(p->group);
+	if (!p->owed_n)
+		return;
+	for (unsigned int i = 0; i < p->owed_n; i++)
+		worker_queue_delivery(w, p, (p->owed_bits >> i) & 1 ?
+					    PC_UP : PC_DOWN);
+	__path_forget_owed(p->group, p);
+}
+
+/* Drops what p is owed: paid, or p is being freed. */
+void __path_forget_owed(struct aio_group *g, struct pc_path *p)
+{
+	lock_held(g);
+	if (!p->owed_n)
+		return;
+	cds_list_del(&p->owed_node);
+	owed_total_add(g, -(int)p->owed_n);
+	p->owed_n = 0;
+	p->owed_bits = 0;
+}
+
 /*
  * A finished check's one result goes to everyone who waits for it.  w is
- * the worker finishing it; NULL when a caller finished it because the
- * deadline had passed and the worker had not yet acted (__finish_overdue):
- * then on_result is owed, and the group's worker delivers it (the caller
- * wakes it once it has dropped the lock).
+ * the worker finishing it; NULL when another thread finished it (a caller
+ * that saw the deadline pass first, __finish_overdue, or a PC_SYNC caller
+ * that reaped the answer): then on_result is owed, and the group's worker
+ * delivers it (that thread wakes it once it has dropped the lock).
  */
 static void __hand_out(struct aio_group *g, struct pc_path *p, int state,
 		       struct worker *w)
@@ -48,24 +139,10 @@ static void __hand_out(struct aio_group *g, struct pc_path *p, int state,
 		return;
 	p->reported = p->finished;
 	if (w) {
-		if (p->owed) {
-			/* An older result still owed goes first. */
-			cds_list_del(&p->owed_node);
-			p->owed = false;
-			worker_queue_delivery(w, p, p->owed_state);
-		}
+		__path_pay_owed(w, p);	/* older results first */
 		worker_queue_delivery(w, p, state);
-	} else if (!p->owed) {
-		p->owed = true;
-		p->owed_state = state;
-		cds_list_add_tail(&p->owed_node, &g->owed_list);
-		/* Relaxed: the worker reads the list under the lock. */
-		atomic_store_explicit(&g->has_owed, true, memory_order_relaxed);
 	} else {
-		/* Cannot happen: a new check waits for the kernel's answer
-		 * (REQ_TIMEDOUT), which the worker reaps, and it pays what
-		 * it owes each round.  Keep the latest rather than none. */
-		p->owed_state = state;
+		__path_owe(g, p, state);
 	}
 }
 
@@ -147,6 +224,8 @@ bool __req_complete(struct aio_group *g, struct pc_req *r, long res,
 
 	lock_held(g);
 	__req_give_buf(g, r, now);	/* the kernel is done with it */
+	if (r->state != REQ_FAILED)	/* FAILED: io_submit never took it */
+		__req_unpoll(g, r);
 	switch (r->state) {
 	case REQ_INFLIGHT:
 		heap_remove(&g->heap, r);
@@ -200,9 +279,11 @@ void __req_timeout(struct aio_group *g, struct pc_req *r, struct worker *w)
 	if (__req_try_cancel(g, r)) {
 		__inflight_dec(g);
 		__req_give_buf(g, r, r->deadline_us);
+		__req_unpoll(g, r);
 		r->state = REQ_IDLE;
 	} else {
 		r->state = REQ_TIMEDOUT;	/* keeps its buffer */
+		__req_poll(g, r);
 	}
 	__path_finish(g, r, PC_REASON_TIMEOUT, 0, 0, r->deadline_us, w);
 }
@@ -226,7 +307,7 @@ static void __req_fail(struct aio_group *g, struct pc_req *r, int err)
  * the caller wakes the worker.
  */
 static struct iocb *__start_read(struct aio_group *g, struct pc_path *p,
-				 uint64_t now)
+				 uint64_t now, bool silent)
 {
 	struct pc_req *r = p->req;
 	unsigned int timeout_ms = atomic_load_explicit(&p->timeout_ms,
@@ -241,7 +322,9 @@ static struct iocb *__start_read(struct aio_group *g, struct pc_path *p,
 		return NULL;
 	}
 	io_prep_pread(&r->iocb, p->fd, r->buf, p->blksize, 0);
-	io_set_eventfd(&r->iocb, g->efd);
+	if (!silent)
+		io_set_eventfd(&r->iocb, g->efd);
+	r->silent = silent;
 	r->iocb.data = r;
 	r->state = REQ_INFLIGHT;
 	heap_push(&g->heap, r);
@@ -366,7 +449,7 @@ static int check_async(struct pc_path *p)
 	if (atomic_load_explicit(&p->life, memory_order_relaxed) == PATH_LIVE) {
 		state = __poll_state(g, p, now, &start, &owed);
 		if (start) {
-			iocb = __start_read(g, p, now);
+			iocb = __start_read(g, p, now, false);
 			deadline = p->req->deadline_us;
 		}
 	}
@@ -445,19 +528,134 @@ posted:
 	return atomic_load_explicit(&wt->state, memory_order_acquire);
 }
 
+/* Most answers a PC_SYNC caller takes off the ring at once. */
+#define SYNC_REAP_MAX	16
+/* Longest a PC_SYNC caller sleeps in io_getevents() before it looks again
+ * whether its check ended otherwise (a deadline fired by the worker, its
+ * path freed: pc_path_free() waits for it to leave). */
+#define SYNC_SLICE_US	10000u
+/* How long a PC_SYNC caller waits for a ring another thread holds before
+ * it looks again. */
+#define SYNC_RING_WAIT_US	200u
+
+/* Finishes the answers a PC_SYNC caller took off g's ring, its own and
+ * any other path's: on_result of each is owed to g's worker. */
+static void sync_complete(struct aio_group *g, struct io_event *evs, int n)
+{
+	bool wake_reaper = false, owed;
+
+	lock_group(g);
+	for (int i = 0; i < n; i++)
+		wake_reaper |= __req_complete(g, evs[i].data, (long)evs[i].res,
+					      NULL);
+	/* Relaxed: set under the lock we hold. */
+	owed = atomic_load_explicit(&g->has_owed, memory_order_relaxed);
+	unlock_group(g);
+	if (wake_reaper)
+		reaper_wake(g->engine);
+	if (owed)
+		worker_wake(g->worker);
+}
+
+/* Whether wt has its result.  Acquire: pairs with the release store in
+ * __post_waiters(). */
+static bool posted(struct sync_waiter *wt)
+{
+	return atomic_load_explicit(&wt->state, memory_order_acquire) !=
+	       PC_UNCHECKED;
+}
+
+/* Another thread holds g's ring: it finishes our answer should it come
+ * meanwhile.  Waits a moment for that, or for the ring to be free. */
+static void wait_ring(struct sync_waiter *wt)
+{
+	uint64_t until = pc_now_us() + SYNC_RING_WAIT_US;
+	struct timespec ts = {
+		.tv_sec = (time_t)(until / 1000000u),
+		.tv_nsec = (long)(until % 1000000u) * 1000L,
+	};
+
+	if (sem_clockwait(&wt->done, CLOCK_MONOTONIC, &ts) == 0)
+		sem_post(&wt->done);	/* for wait_result() */
+}
+
+/* Our silent read's deadline passed with no answer: we finish the check
+ * DOWN, as the worker would (it was not asked to wake for it).  Not once
+ * the path is being freed: its request is an orphan's then, maybe gone. */
+static void finish_own_overdue(struct aio_group *g, struct pc_path *p,
+			       uint64_t now)
+{
+	bool owed = false;
+
+	lock_group(g);
+	if (atomic_load_explicit(&p->life, memory_order_relaxed) == PATH_LIVE)
+		owed = __finish_overdue(g, p->req, now);
+	unlock_group(g);
+	if (owed)
+		worker_wake(g->worker);
+}
+
+/*
+ * Our read is silent (no eventfd): we wait for its answer in io_getevents()
+ * on the group's context, as fio does, and no other thread wakes for it.
+ * Answers of other paths that come meanwhile are finished here too.  When
+ * another thread holds the ring, it finishes our answer if it takes it, and
+ * we take the ring over when it lets go.  Returns once wt is posted: by an
+ * answer, by pc_path_free, or by ourselves at the deadline; the worker then
+ * polls the ring for the late answer (__req_poll).
+ */
+static void reap_own(struct aio_group *g, struct pc_path *p,
+		     struct sync_waiter *wt, uint64_t deadline_us)
+{
+	struct io_event evs[SYNC_REAP_MAX];
+
+	while (!posted(wt)) {
+		uint64_t now = pc_now_us(), until;
+		struct timespec ts;
+		int n;
+
+		if (now >= deadline_us) {
+			finish_own_overdue(g, p, now);
+			return;
+		}
+		if (!group_reap_begin(g)) {
+			wait_ring(wt);
+			continue;
+		}
+		/* With the ring ours, an answer to our read that another
+		 * thread took is finished. */
+		if (posted(wt)) {
+			group_reap_end(g);
+			return;
+		}
+		until = deadline_us - now;
+		if (until > SYNC_SLICE_US)
+			until = SYNC_SLICE_US;
+		ts.tv_sec = (time_t)(until / 1000000u);
+		ts.tv_nsec = (long)(until % 1000000u) * 1000L;
+		n = io_getevents(g->ctx, 1, SYNC_REAP_MAX, evs, &ts);
+		if (n > 0)
+			sync_complete(g, evs, n);
+		group_reap_end(g);
+		if (n < 0 && n != -EINTR)
+			return;		/* the deadline will come for it */
+	}
+}
+
 static int check_sync(struct pc_path *p)
 {
 	struct aio_group *g;
 	struct sync_waiter wt = { .state = PC_UNCHECKED };
 	struct iocb *iocb = NULL;
 	uint64_t now = pc_now_us(), deadline;
-	bool owed = false, no_buf = false;
+	bool owed = false, no_buf = false, silent = false;
 	int state;
 
 	if (in_worker_thread())
 		return -EDEADLK;	/* on_result would wait for a worker */
-	/* Until sync_users counts us, the read section keeps p allocated
-	 * should an on_result free it meanwhile. */
+	/* Until sync_users and the group's pins count us, the read section
+	 * keeps p and its group allocated should an on_result free p (and
+	 * with it the group's last path) meanwhile. */
 	pc_rcu_read_lock();
 	g = p->group;		/* inside the read section, as every look */
 	lock_group(g);
@@ -470,13 +668,20 @@ static int check_sync(struct pc_path *p)
 	if (p->req->state == REQ_TIMEDOUT) {
 		p->reported = p->started;
 		unlock_group(g);
-		pc_rcu_read_unlock();
 		if (owed)
 			worker_wake(g->worker);
+		pc_rcu_read_unlock();
 		return PC_DOWN;		/* no new read until the kernel answers */
 	}
 	if (p->req->state == REQ_IDLE) {
-		iocb = __start_read(g, p, now);
+		/* Silent: we reap it ourselves.  Not with coalesce_us (the
+		 * worker reaps, as documented), nor while the worker's
+		 * callbacks are behind (it reaps, and so paces us). */
+		silent = !g->engine->opts.coalesce_us &&
+			 atomic_load_explicit(&g->owed_total,
+					      memory_order_relaxed) <
+			 PC_OWED_BACKOFF;
+		iocb = __start_read(g, p, now, silent);
 		no_buf = !iocb;
 	}
 	deadline = p->req->deadline_us;
@@ -485,18 +690,26 @@ static int check_sync(struct pc_path *p)
 	p->waiters = &wt;
 	/* Relaxed: ordered by the group lock before pc_path_free sees it. */
 	atomic_fetch_add_explicit(&p->sync_users, 1, memory_order_relaxed);
+	g->pins++;	/* g lives until group_unpin(), read section or not */
 	unlock_group(g);
 	pc_rcu_read_unlock();
 	if (owed)
 		worker_wake(g->worker);
 	if (iocb) {
-		worker_watch_deadline(g->worker, deadline);
+		/* A silent read's deadline is ours to see: we wait in
+		 * reap_own() until it, and finish the check there.  The
+		 * worker learns of it when it next looks at its heap. */
+		if (!silent)
+			worker_watch_deadline(g->worker, deadline);
 		submit(g, &iocb, 1);
+		if (silent)
+			reap_own(g, p, &wt, deadline);
 	} else if (no_buf) {
 		worker_wake(g->worker);		/* REQ_FAILED */
 	}
 	state = wait_result(p, &wt, deadline + PC_SYNC_GRACE_MS * 1000u);
 	sem_destroy(&wt.done);
+	group_unpin(g);		/* our last touch of g */
 	/* Our last touch of p.  Release: pairs with pc_path_free's acquire,
 	 * which may free p right after. */
 	atomic_fetch_sub_explicit(&p->sync_users, 1, memory_order_release);
@@ -505,17 +718,22 @@ static int check_sync(struct pc_path *p)
 
 int pc_check(struct pc_path *path, int flags)
 {
-	int ret;
+	int ret, cs;
 
 	if (!path || (flags & ~(int)PC_SYNC))
 		return -EINVAL;
-	if (flags & PC_SYNC)
-		return check_sync(path);
-	/* The read section keeps path allocated should another thread (an
-	 * on_result) free it meanwhile: the call then answers -ENODEV. */
-	pc_rcu_read_lock();
-	ret = check_async(path);
-	pc_rcu_read_unlock();
+	cs = pc_nocancel_begin();
+	if (flags & PC_SYNC) {
+		ret = check_sync(path);
+	} else {
+		/* The read section keeps path allocated should another
+		 * thread (an on_result) free it meanwhile: the call then
+		 * answers -ENODEV. */
+		pc_rcu_read_lock();
+		ret = check_async(path);
+		pc_rcu_read_unlock();
+	}
+	pc_nocancel_end(cs);
 	return ret;
 }
 
@@ -540,7 +758,7 @@ static size_t start_group(struct aio_group *g, struct pc_path *const *paths,
 					 memory_order_relaxed) != PATH_LIVE ||
 		    paths[i]->req->state != REQ_IDLE)
 			continue;	/* one read in the kernel at most */
-		iocbs[k] = __start_read(g, paths[i], now);
+		iocbs[k] = __start_read(g, paths[i], now, false);
 		if (!iocbs[k]) {
 			failed++;	/* no buffer: REQ_FAILED */
 			continue;
@@ -567,7 +785,17 @@ static bool sorted_by_group(struct pc_path *const *paths, size_t n)
 	return true;
 }
 
+static int check_many(struct pc_path *const *paths, size_t n);
+
 int pc_check_many(struct pc_path *const *paths, size_t n)
+{
+	int cs = pc_nocancel_begin(), ret = check_many(paths, n);
+
+	pc_nocancel_end(cs);
+	return ret;
+}
+
+static int check_many(struct pc_path *const *paths, size_t n)
 {
 	struct pc_path **sorted = NULL;
 	struct pc_path *const *run;
@@ -634,8 +862,10 @@ bool __req_detach(struct aio_group *g, struct pc_req *r)
 		if (__req_try_cancel(g, r)) {
 			__inflight_dec(g);
 			__req_give_buf(g, r, pc_now_us());
+			__req_unpoll(g, r);
 			return true;
 		}
+		__req_poll(g, r);	/* its caller leaves: nobody reaps */
 		break;	/* the orphan keeps its buffer until the answer */
 	case REQ_ORPHAN:
 	case REQ_REAPED:

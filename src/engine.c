@@ -65,7 +65,8 @@ static void engine_fini(struct pc_engine *e)
 	free(e);
 }
 
-int pc_engine_new(const struct pc_options *opts, struct pc_engine **enginep)
+static int engine_new_nc(const struct pc_options *opts,
+			 struct pc_engine **enginep)
 {
 	struct pc_engine *e;
 	int err;
@@ -94,6 +95,16 @@ int pc_engine_new(const struct pc_options *opts, struct pc_engine **enginep)
 	}
 	*enginep = e;
 	return 0;
+}
+
+/* Public calls that may reach a cancellation point (pthread_join, the log
+ * callback) defer cancellation: pathcheck(3). */
+int pc_engine_new(const struct pc_options *opts, struct pc_engine **enginep)
+{
+	int cs = pc_nocancel_begin(), ret = engine_new_nc(opts, enginep);
+
+	pc_nocancel_end(cs);
+	return ret;
 }
 
 /* Frees every path still attached, group by group. */
@@ -127,7 +138,7 @@ static void free_all_paths(struct pc_engine *e)
  * then carry on in the background (destroy.c).  Note that the process's
  * own exit still waits in the kernel for such reads.
  */
-void pc_engine_free(struct pc_engine *engine)
+static void engine_free_nc(struct pc_engine *engine)
 {
 	uint64_t until;
 
@@ -159,11 +170,27 @@ void pc_engine_free(struct pc_engine *engine)
 	engine_fini(engine);
 }
 
-int pc_engine_reset(struct pc_engine *engine)
+void pc_engine_free(struct pc_engine *engine)
+{
+	int cs = pc_nocancel_begin();
+
+	engine_free_nc(engine);
+	pc_nocancel_end(cs);
+}
+
+static int engine_reset_nc(struct pc_engine *engine)
 {
 	if (!engine)
 		return -EINVAL;
 	return engine_reset_groups(engine);
+}
+
+int pc_engine_reset(struct pc_engine *engine)
+{
+	int cs = pc_nocancel_begin(), ret = engine_reset_nc(engine);
+
+	pc_nocancel_end(cs);
+	return ret;
 }
 
 #define LOAD(f) atomic_load_explicit(&engine->stats.f, memory_order_relaxed)

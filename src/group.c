@@ -141,6 +141,10 @@ static int group_init(struct pc_engine *e, struct aio_group *g,
 	CDS_INIT_LIST_HEAD(&g->failed_list);
 	CDS_INIT_LIST_HEAD(&g->owed_list);
 	atomic_init(&g->has_owed, false);
+	atomic_init(&g->owed_total, 0);
+	atomic_init(&g->polled, 0);
+	atomic_init(&g->reaping, false);
+	atomic_init(&g->reap_missed, false);
 	atomic_init(&g->dropped, 0);
 	cds_wfcq_node_init(&g->reap.node);
 	g->reap.kind = REAP_GROUP;
@@ -293,9 +297,24 @@ bool __group_retire(struct aio_group *g)
 bool __group_retire_if_fully_orphaned(struct aio_group *g)
 {
 	lock_held(g);
-	if (g->paths || g->orphans < g->size)
-		return false;
+	if (g->paths || g->orphans < g->size || g->pins)
+		return false;	/* pinned: the last PC_SYNC check retires it */
 	return __group_retire(g);
+}
+
+/* A PC_SYNC check is done with g (see pins).  Our last touch of g: once
+ * unpinned, it may retire and go. */
+void group_unpin(struct aio_group *g)
+{
+	struct pc_engine *e = g->engine;
+	bool retire;
+
+	lock_group(g);
+	g->pins--;
+	retire = __group_retire_if_fully_orphaned(g);
+	unlock_group(g);
+	if (retire)
+		reaper_take_group(e, g);
 }
 
 /* Reaper only: takes a retired group out of the table and its worker's

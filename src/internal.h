@@ -77,6 +77,14 @@
 #define PC_BUF_DECAY_MS		1000u
 /* How long a PC_SYNC caller waits past the deadline for the worker's verdict. */
 #define PC_SYNC_GRACE_MS	20u
+/* Most on_result calls a path may be owed at once (bits of owed_bits). */
+#define PC_OWED_MAX		64u
+/* PC_SYNC callers leave the ring to the worker while a group is owed this
+ * many on_result calls: the worker's callbacks are behind, and checks must
+ * not outrun them (each sync reap adds at most one per path). */
+#define PC_OWED_BACKOFF		16u
+/* How often a worker reaps a ring holding silent reads nobody waits for. */
+#define PC_POLL_MS		50u
 
 struct pc_engine;
 struct aio_group;
@@ -151,6 +159,12 @@ struct pc_req {
 	unsigned int buf_blocks;	/* [G] how many blocks buf spans */
 	unsigned int heap_idx;		/* [G] while INFLIGHT */
 	long res;			/* [G] REQ_FAILED: -errno */
+	/* [G] Submitted without the group's eventfd: its PC_SYNC caller
+	 * reaps the answer itself and no worker wakes for it. */
+	bool silent;
+	/* [G] silent, and timed out or orphaned: its caller may be gone, so
+	 * the worker polls the ring until the answer comes (group->polled). */
+	bool polled;
 	struct cds_list_head list;	/* [G] failed or orphan list */
 	struct reap_item reap;		/* reaper queue, REAPED only */
 };
@@ -196,10 +210,12 @@ struct pc_path {
 	/* PC_SYNC callers that may still touch the path; pc_path_free waits
 	 * for 0 (release by the waiter, acquire by pc_path_free). */
 	_Atomic unsigned int sync_users;
-	/* A result finished outside a worker (a caller saw the deadline pass
-	 * first) whose on_result a worker still owes: on group->owed_list. */
-	bool owed;			/* [G] */
-	int owed_state;			/* [G] */
+	/* Results finished outside a worker (a caller saw the deadline pass
+	 * first, or a PC_SYNC caller reaped the answer) whose on_result a
+	 * worker still owes, oldest first: bit i of owed_bits is 1 when the
+	 * i-th is PC_UP.  On group->owed_list while owed_n > 0. */
+	unsigned int owed_n;		/* [G] at most PC_OWED_MAX */
+	uint64_t owed_bits;		/* [G] */
 	struct cds_list_head owed_node;	/* [G] */
 	/* on_free(arg) is owed and not yet called: set by pc_path_free()
 	 * when it found p's on_result running; whoever exchanges it back
@@ -265,7 +281,25 @@ struct aio_group {
 	_Atomic bool has_failed;	/* failed_list not empty; set under [G] */
 	struct cds_list_head owed_list;	/* [G] paths owed an on_result */
 	_Atomic bool has_owed;		/* owed_list not empty; set under [G] */
+	/* on_result calls owed on the group, all paths together; written
+	 * under [G], read without by PC_SYNC callers deciding whether to
+	 * reap (relaxed: a hint). */
+	_Atomic unsigned int owed_total;
 	_Atomic unsigned int dropped;	/* answers for requests in a wrong state */
+	/* PC_SYNC checks using the group outside any RCU read section (from
+	 * their io_submit() to their return): a fully orphaned group does not
+	 * retire while > 0; the last one out retires it (group_unpin()). */
+	unsigned int pins;		/* [G] */
+	/* Who consumes the completion ring: its worker, or a PC_SYNC caller
+	 * reaping its own answer (group_reap_begin/end, worker.c).  A try
+	 * lock, never waited for; one who finds it taken sets reap_missed,
+	 * which the holder reads once it lets go (both seq_cst). */
+	_Atomic bool reaping;
+	_Atomic bool reap_missed;
+	/* Silent reads whose answer no caller waits for (req->polled):
+	 * while > 0 the worker reaps the ring every PC_POLL_MS.  Written
+	 * under [G]; the worker reads it without (relaxed: rechecked). */
+	_Atomic unsigned int polled;
 	io_context_t ctx;
 	int efd;			/* every iocb signals it */
 	struct bufpool bufs;		/* one block per read in flight */
@@ -380,6 +414,11 @@ struct pending_log {
 
 /* util.c */
 uint64_t pc_now_us(void);
+/* No pc_* call is a cancellation point (pathcheck(3)): public calls that
+ * may reach one (a wait, a write to an eventfd, a log callback) defer
+ * cancellation for their duration. */
+int pc_nocancel_begin(void);
+void pc_nocancel_end(int old);
 void pc_log_later(struct pending_log *l, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void pc_log_flush(struct pc_engine *e, struct pending_log *l);
@@ -402,6 +441,7 @@ void __group_release_slot(struct aio_group *g);
 void __group_update_deadline(struct aio_group *g);
 bool __group_retire_if_fully_orphaned(struct aio_group *g);
 bool __group_retire(struct aio_group *g);
+void group_unpin(struct aio_group *g);
 void group_unlink(struct pc_engine *e, struct aio_group *g);
 void group_free(struct aio_group *g);
 int engine_reset_groups(struct pc_engine *e);
@@ -445,8 +485,14 @@ int worker_add_group(struct worker *w, struct aio_group *g);
 void worker_del_group(struct worker *w, struct aio_group *g);
 void worker_queue_delivery(struct worker *w, struct pc_path *p, int state);
 void worker_wake(struct worker *w);
+void worker_kick(struct worker *w);
 bool in_worker_thread(void);
 void worker_wait_delivery(struct worker *w, struct pc_path *p);
+bool group_reap_begin(struct aio_group *g);
+void group_reap_end(struct aio_group *g);
+void __path_owe(struct aio_group *g, struct pc_path *p, int state);
+void __path_pay_owed(struct worker *w, struct pc_path *p);
+void __path_forget_owed(struct aio_group *g, struct pc_path *p);
 
 /* reaper.c */
 int reaper_start(struct pc_engine *e);

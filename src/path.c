@@ -192,7 +192,7 @@ static int path_new(struct pc_engine *e, int fd, const char *name, int flags,
 	return 0;
 }
 
-int pc_path_new(struct pc_engine *engine, int fd, void *path_arg,
+static int path_new_nc(struct pc_engine *engine, int fd, void *path_arg,
 		struct pc_path **pathp)
 {
 	if (!pathp)
@@ -213,6 +213,18 @@ int pc_path_new(struct pc_engine *engine, int fd, void *path_arg,
 		return -EBADF;
 	}
 	return path_new(engine, fd, name, flags, &st, path_arg, false, pathp);
+}
+
+/* Every public call that may reach a cancellation point (here: the log
+ * callback, close(), eventfd writes) defers cancellation: pathcheck(3). */
+int pc_path_new(struct pc_engine *engine, int fd, void *path_arg,
+		struct pc_path **pathp)
+{
+	int cs = pc_nocancel_begin();
+	int ret = path_new_nc(engine, fd, path_arg, pathp);
+
+	pc_nocancel_end(cs);
+	return ret;
 }
 
 /* Opens dev for checking: O_DIRECT where the file takes it (else path_new
@@ -247,7 +259,7 @@ static int open_dev(struct pc_engine *e, const char *dev, int *flags,
 	return fd;
 }
 
-int pc_path_open(struct pc_engine *engine, const char *dev, void *path_arg,
+static int path_open_nc(struct pc_engine *engine, const char *dev, void *path_arg,
 		 struct pc_path **pathp)
 {
 	struct stat st;
@@ -265,6 +277,16 @@ int pc_path_open(struct pc_engine *engine, const char *dev, void *path_arg,
 	if (err)
 		close(fd);
 	return err;
+}
+
+int pc_path_open(struct pc_engine *engine, const char *dev, void *path_arg,
+		 struct pc_path **pathp)
+{
+	int cs = pc_nocancel_begin();
+	int ret = path_open_nc(engine, dev, path_arg, pathp);
+
+	pc_nocancel_end(cs);
+	return ret;
 }
 
 void path_free_rcu(struct rcu_head *head)
@@ -290,10 +312,7 @@ static bool __path_unlink(struct aio_group *g, struct pc_path *path,
 	atomic_store_explicit(&path->life, PATH_FREED, memory_order_seq_cst);
 	*free_req = __req_detach(g, path->req);
 	__post_waiters(path, -ENODEV);
-	if (path->owed) {
-		cds_list_del(&path->owed_node);
-		path->owed = false;
-	}
+	__path_forget_owed(g, path);
 	cds_list_del(&path->node);
 	g->paths--;
 	__group_release_slot(g);
@@ -335,7 +354,7 @@ static void free_or_hand_over(struct worker *w, struct pc_path *path)
  * memory goes by call_rcu(): a callback or a call that found it before the
  * free began may still look at it, and finds it FREED.
  */
-void pc_path_free(struct pc_path *path)
+static void path_free_nc(struct pc_path *path)
 {
 	struct pc_engine *e;
 	struct aio_group *g;
@@ -374,6 +393,14 @@ void pc_path_free(struct pc_path *path)
 	pc_call_rcu(&path->rcu, path_free_rcu);
 }
 
+void pc_path_free(struct pc_path *path)
+{
+	int cs = pc_nocancel_begin();
+
+	path_free_nc(path);
+	pc_nocancel_end(cs);
+}
+
 static bool path_live(struct pc_path *path)
 {
 	return atomic_load_explicit(&path->life, memory_order_relaxed) ==
@@ -398,7 +425,7 @@ int pc_path_set_timeout(struct pc_path *path, unsigned int timeout_ms)
 	return timeout_ms ? 0 : -ENODEV;
 }
 
-int pc_path_state(struct pc_path *path)
+static int path_state_nc(struct pc_path *path)
 {
 	struct aio_group *g;
 	struct pc_req *r;
@@ -426,6 +453,14 @@ int pc_path_state(struct pc_path *path)
 		worker_wake(g->worker);
 	pc_rcu_read_unlock();
 	return state;
+}
+
+int pc_path_state(struct pc_path *path)
+{
+	int cs = pc_nocancel_begin(), ret = path_state_nc(path);
+
+	pc_nocancel_end(cs);
+	return ret;
 }
 
 int pc_path_result(struct pc_path *path, struct pc_result *result)

@@ -21,6 +21,22 @@ uint64_t pc_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Returns the state to give back to pc_nocancel_end(). */
+int pc_nocancel_begin(void)
+{
+	int old;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	return old;
+}
+
+/* A cancel requested meanwhile acts at the caller's next cancellation
+ * point, once the library is consistent again. */
+void pc_nocancel_end(int old)
+{
+	pthread_setcancelstate(old, NULL);
+}
+
 void pc_log(struct pc_engine *e, int prio, const char *fmt, ...)
 {
 	char msg[512];

@@ -121,6 +121,17 @@ void worker_wake(struct worker *w)
 		       strerror(errno));
 }
 
+/* worker_wake() for a caller holding a group lock: no log line (a write to
+ * a non-blocking eventfd fails only when its counter is full, and then the
+ * worker is awake anyway). */
+void worker_kick(struct worker *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->wakefd, &one, sizeof(one)) < 0)
+		return;
+}
+
 /*
  * A submitter calls this after publishing a deadline in its group
  * (__group_update_deadline).  Either it sees the time the worker sleeps
@@ -154,11 +165,18 @@ void worker_del_group(struct worker *w, struct aio_group *g)
 
 void worker_queue_delivery(struct worker *w, struct pc_path *p, int state)
 {
-	if (!w || w->batch_n >= 2 * BATCH) {
-		/* Every caller bounds its batch by BATCH checks, each with at
-		 * most one owed result before it: a bug, loudly. */
-		fprintf(stderr, "pathcheck: delivery batch overflow\n");
-		abort();
+	if (w->batch_n == w->batch_cap) {
+		/* BATCH checks, each with its owed results (at most
+		 * PC_OWED_MAX) before it: grown only when owed pile up. */
+		size_t cap = 2 * w->batch_cap;
+		struct delivery *b = realloc(w->batch, cap * sizeof(*b));
+
+		if (!b) {
+			fprintf(stderr, "pathcheck: no memory for on_result\n");
+			abort();
+		}
+		w->batch = b;
+		w->batch_cap = cap;
 	}
 	w->batch[w->batch_n].path = p;
 	w->batch[w->batch_n].state = state;
@@ -236,23 +254,88 @@ static int take_events(struct aio_group *g, struct io_event *evs, int max)
 	return n;
 }
 
+static bool ring_empty(struct aio_group *g)
+{
+	struct aio_ring *ring = (struct aio_ring *)g->ctx;
+
+	if (!RING_READABLE() || ring->magic != AIO_RING_MAGIC ||
+	    ring->incompat_features)
+		return false;	/* cannot tell: say there may be answers */
+	/* Relaxed: a hint; whoever reaps reads the tail with acquire. */
+	return __atomic_load_n(&ring->head, __ATOMIC_RELAXED) ==
+	       __atomic_load_n(&ring->tail, __ATOMIC_RELAXED);
+}
+
+/* Takes the right to consume g's completion ring, or says it is taken.
+ * seq_cst: see group_reap_end(). */
+static bool reap_trylock(struct aio_group *g)
+{
+	return !atomic_exchange_explicit(&g->reaping, true,
+					 memory_order_seq_cst);
+}
+
+/* For a PC_SYNC caller: the ring is its to read with io_getevents(). */
+bool group_reap_begin(struct aio_group *g)
+{
+	return reap_trylock(g);
+}
+
+/*
+ * Gives the ring back.  A worker that found it taken meanwhile stored
+ * reap_missed and tried again (both seq_cst); we store reaping, then load
+ * reap_missed: either it got the ring, or we see that it left, and make
+ * its eventfd fire again if answers wait.
+ */
+void group_reap_end(struct aio_group *g)
+{
+	uint64_t one = 1;
+
+	atomic_store_explicit(&g->reaping, false, memory_order_seq_cst);
+	if (!atomic_load_explicit(&g->reap_missed, memory_order_seq_cst) ||
+	    !atomic_exchange_explicit(&g->reap_missed, false,
+				      memory_order_seq_cst))
+		return;
+	if (!ring_empty(g) && write(g->efd, &one, sizeof(one)) < 0 &&
+	    errno != EAGAIN)
+		pc_log(g->engine, LOG_ERR, "group %u: wake: %s", g->id,
+		       strerror(errno));
+}
+
+/* The worker's turn at g's ring; false when a PC_SYNC caller holds it
+ * (it then finishes what comes, or wakes us again, group_reap_end()). */
+static bool worker_reap_begin(struct aio_group *g)
+{
+	if (reap_trylock(g))
+		return true;
+	atomic_store_explicit(&g->reap_missed, true, memory_order_seq_cst);
+	return reap_trylock(g);
+}
+
 static void reap_group(struct worker *w, struct aio_group *g)
 {
 	struct io_event evs[BATCH];
 	bool orphans = false;
 	int n;
 
-	do {
+	/* The ring until the answers taken are finished, not while
+	 * on_result runs: a PC_SYNC caller that takes it next finds its own
+	 * answer either finished or still in the ring (reap_own()). */
+	while (worker_reap_begin(g)) {
 		n = take_events(g, evs, BATCH);
+		if (n > 0) {
+			lock_group(g);
+			for (int i = 0; i < n; i++)
+				orphans |= __req_complete(g, evs[i].data,
+							  (long)evs[i].res, w);
+			unlock_group(g);
+		}
+		group_reap_end(g);
 		if (n <= 0)
 			break;
-		lock_group(g);
-		for (int i = 0; i < n; i++)
-			orphans |= __req_complete(g, evs[i].data,
-						  (long)evs[i].res, w);
-		unlock_group(g);
 		deliver(w);
-	} while (n == BATCH);
+		if (n < BATCH)
+			break;
+	}
 	if (orphans)
 		reaper_wake(w->engine);
 	if (atomic_load_explicit(&g->dropped, memory_order_relaxed))
@@ -279,9 +362,7 @@ static void pay_owed(struct worker *w, struct aio_group *g)
 			struct pc_path *p = cds_list_first_entry(
 				&g->owed_list, struct pc_path, owed_node);
 
-			cds_list_del(&p->owed_node);
-			p->owed = false;
-			worker_queue_delivery(w, p, p->owed_state);
+			__path_pay_owed(w, p);
 			k++;
 		}
 		more = !cds_list_empty(&g->owed_list);
@@ -350,6 +431,9 @@ static void service_groups(struct worker *w, uint64_t now)
 	unsigned int id;
 
 	for_each_my_group(w, t, g, id) {
+		/* Relaxed: a hint; reap_group() looks at the ring itself. */
+		if (atomic_load_explicit(&g->polled, memory_order_relaxed))
+			reap_group(w, g);	/* silent reads nobody waits for */
 		finish_failed(w, g);
 		pay_owed(w, g);
 		if (atomic_load_explicit(&g->next_deadline_us,
@@ -361,7 +445,8 @@ static void service_groups(struct worker *w, uint64_t now)
 	}
 }
 
-/* The earliest read deadline of w's groups; *trimp: the earliest trim. */
+/* The earliest read deadline of w's groups; *trimp: the earliest trim,
+ * or the next poll of a ring holding silent reads nobody waits for. */
 static uint64_t earliest_deadline(struct worker *w, uint64_t *trimp)
 {
 	struct group_table *t = engine_groups(w->engine);
@@ -370,6 +455,13 @@ static uint64_t earliest_deadline(struct worker *w, uint64_t *trimp)
 	unsigned int id;
 
 	for_each_my_group(w, t, g, id) {
+		/* Relaxed: a hint, as in service_groups(). */
+		if (atomic_load_explicit(&g->polled, memory_order_relaxed)) {
+			uint64_t poll = pc_now_us() + PC_POLL_MS * 1000u;
+
+			if (poll < trim_next)
+				trim_next = poll;
+		}
 		/* seq_cst: see worker_watch_deadline(). */
 		uint64_t d = atomic_load_explicit(&g->next_deadline_us,
 						  memory_order_seq_cst);
@@ -509,6 +601,7 @@ static int worker_init(struct pc_engine *e, struct worker *w, unsigned int id)
 	w->batch = calloc(2 * BATCH, sizeof(*w->batch));
 	if (!w->batch)
 		return -ENOMEM;
+	w->batch_cap = 2 * BATCH;
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (w->epfd < 0)
 		return -errno;

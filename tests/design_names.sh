@@ -21,9 +21,9 @@ pass=0 fail=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pc-design.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-find src include tools tests docs scripts bench contrib debian -type f \
+find src include tools tests docs scripts bench contrib debian multipath -type f \
 	! -path '*/build*' > "$tmp/files"
-grep -rhoE '[A-Za-z_][A-Za-z0-9_]*' src include tools tests \
+grep -rhoE '[A-Za-z_][A-Za-z0-9_]*' src include tools tests multipath \
 	--include='*.[ch]' --include='*.sh' | sort -u > "$tmp/words"
 for w in $foreign; do echo "$w"; done >> "$tmp/words"
 

@@ -1,0 +1,167 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# bench/ab.sh OLD_BUILD NEW_BUILD: an A/B of two builds of pathcheck, and
+# fio, on one loop device over tmpfs.  Builds nothing: each build directory
+# must hold pathcheck-stress (`make B=...`).  Needs root (the loop device)
+# and fio; without them only the lifecycle row runs.
+#
+# Rows (every one for OLD, NEW and, where it has one, fio; interleaved, in
+# $ROUNDS rounds, 5 by default, the order flipped every round; medians):
+#   life    lifecycle of 10,000 paths on one file: add, free, engine free (ms)
+#   batch   pc_check_many over 2,048 paths, one thread (checks/s); fio: the
+#           best of a few batch configurations at iodepth 2048 (IOPS)
+#   sync    PC_SYNC p50 of one path (us); fio: iodepth 1 mean latency (us)
+#   syncL   the same with two busy loops on the CPUs ("under load")
+#   loop    a multipathd-like loop: one thread, PC_SYNC checks back to back
+#           over 1,024 paths (checks/s, and CPU us per check: user + system
+#           of the whole process); fio: one job, iodepth 1, submit and wait
+# Ratios are NEW/OLD and NEW/fio.  Raw JSON lines go to $OUT (default a
+# temporary directory, removed) when OUT is set.
+#
+#   ROUNDS=5 DUR=3 bench/ab.sh /work/base/build build
+set -u
+[ $# -eq 2 ] || { echo "usage: $0 OLD_BUILD NEW_BUILD" >&2; exit 2; }
+OLD=$1 NEW=$2
+ROUNDS=${ROUNDS:-5}
+DUR=${DUR:-3}
+for b in "$OLD" "$NEW"; do
+	[ -x "$b/pathcheck-stress" ] || { echo "ab: $b/pathcheck-stress missing (make B=$b)" >&2; exit 1; }
+done
+TMP=$(mktemp -d /tmp/pcab.XXXXXX)
+RAW=${OUT:-$TMP/raw}
+mkdir -p "$RAW"
+LOOP= LOADPIDS=
+
+cleanup() {
+	for p in $LOADPIDS; do kill "$p" 2>/dev/null; done
+	[ -n "$LOOP" ] && losetup -d "$LOOP" 2>/dev/null
+	umount "$TMP/tmpfs" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+# field NAME < json-line
+field() { sed -n "s/.*\"$1\":\([0-9.eE+-]*\).*/\1/p"; }
+median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "nan"}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0 || a == "nan") print "nan"; else printf "%.2f", a / b }'; }
+
+# cpu_run CMD...: runs CMD, prints its stdout with "cpu_s" (user + system of
+# CMD and its children) added to its last JSON object.
+cpu_run() {
+	python3 - "$@" <<-'EOF'
+	import resource, subprocess, sys
+	out = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, text=True).stdout.strip()
+	ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+	print(out[:-1] + ',"cpu_s":%.6f}' % (ru.ru_utime + ru.ru_stime) if out.endswith("}") else out)
+	EOF
+}
+
+FIO_CFGS="submit1024 --iodepth_batch_submit=1024 --iodepth_batch_complete_max=2048
+plain --iodepth_batch_submit=1 --iodepth_batch_complete_max=1
+low1 --iodepth_batch_submit=2048 --iodepth_batch_complete_min=1 --iodepth_batch_complete_max=2048 --iodepth_low=1"
+
+fio_run() {	# fio_run NAME RUNTIME FIO-OPTIONS...: one JSON line
+	name=$1 rt=$2
+	shift 2
+	fio --name=x --filename="$LOOP" --ioengine=libaio --direct=1 --rw=read \
+		--bs=4k --size=4k --time_based --runtime="$rt" "$@" \
+		--output-format=json 2>/dev/null | python3 -c '
+import json, sys
+j = json.load(sys.stdin)["jobs"][0]; r = j["read"]
+cpu = (j["usr_cpu"] + j["sys_cpu"]) / 100 * j["job_runtime"] / 1000
+print(json.dumps({"bench": sys.argv[1], "iops": round(r["iops"]),
+	"lat_mean_us": round(r["lat_ns"]["mean"] / 1000, 2),
+	"cpu_us_per_io": round(cpu * 1e6 / max(r["total_ios"], 1), 2)},
+	separators=(",", ":")))' "$name"
+}
+
+load_start() {
+	for i in $(seq "$(nproc)"); do
+		sh -c 'while :; do :; done' &
+		LOADPIDS="$LOADPIDS $!"
+	done
+}
+load_stop() {
+	for p in $LOADPIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	LOADPIDS=
+}
+
+# one_build TAG BUILD: every pathcheck row of one build, one round
+one_build() {
+	tag=$1 S=$2/pathcheck-stress
+	$S --lifecycle --devices "$TMP/file" --paths 10000 | sed "s/^{/{\"bench\":\"${tag}_life\",/" >> "$RAW/ab.json"
+	[ -n "$LOOP" ] || return 0
+	$S --devices "$LOOP" --paths 2048 --threads 1 --mode batch --duration "$DUR" --json --quiet \
+		| sed "s/^{/{\"bench\":\"${tag}_batch\",/" >> "$RAW/ab.json"
+	$S --devices "$LOOP" --paths 1 --threads 1 --mode sync --duration "$DUR" --json --quiet \
+		| sed "s/^{/{\"bench\":\"${tag}_sync\",/" >> "$RAW/ab.json"
+	load_start
+	$S --devices "$LOOP" --paths 1 --threads 1 --mode sync --duration "$DUR" --json --quiet \
+		| sed "s/^{/{\"bench\":\"${tag}_syncL\",/" >> "$RAW/ab.json"
+	load_stop
+	cpu_run $S --devices "$LOOP" --paths 1024 --threads 1 --mode sync --duration "$DUR" --json --quiet \
+		| sed "s/^{/{\"bench\":\"${tag}_loop\",/" >> "$RAW/ab.json"
+}
+
+one_fio() {
+	[ -n "$LOOP" ] || return 0
+	echo "$FIO_CFGS" | while read -r name opts; do
+		# shellcheck disable=SC2086
+		fio_run "fio_batch_$name" "$DUR" --iodepth=2048 $opts >> "$RAW/ab.json"
+	done
+	fio_run fio_sync "$DUR" --iodepth=1 >> "$RAW/ab.json"
+	load_start
+	fio_run fio_syncL "$DUR" --iodepth=1 >> "$RAW/ab.json"
+	load_stop
+}
+
+dd if=/dev/zero of="$TMP/file" bs=1M count=1 status=none
+if [ "$(id -u)" = 0 ] && command -v fio > /dev/null; then
+	mkdir -p "$TMP/tmpfs" && mount -t tmpfs -o size=8m none "$TMP/tmpfs" &&
+	dd if=/dev/zero of="$TMP/tmpfs/img" bs=1M count=4 status=none &&
+	LOOP=$(losetup -f --show "$TMP/tmpfs/img")
+fi
+[ -n "$LOOP" ] || echo "ab: no loop device or fio (needs root): lifecycle only" >&2
+: > "$RAW/ab.json"
+echo "ab: $OLD (old) vs $NEW (new), $(uname -r), $(nproc) CPUs, $ROUNDS rounds of ${DUR}s, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+for r in $(seq "$ROUNDS"); do
+	if [ $((r % 2)) = 1 ]; then
+		one_build old "$OLD"; one_build new "$NEW"; one_fio
+	else
+		one_fio; one_build new "$NEW"; one_build old "$OLD"
+	fi
+done
+
+med() { grep "\"bench\":\"$1\"" "$RAW/ab.json" | tr -d ' ' | field "$2" | median; }
+# the loop's CPU per check, us: cpu_s / checks per run, median
+cpu_per() { grep "\"bench\":\"$1\"" "$RAW/ab.json" | awk '{
+	c = $0; sub(/.*"cpu_s":/, "", c); sub(/[,}].*/, "", c)
+	n = $0; sub(/.*"checks":/, "", n); sub(/[,}].*/, "", n)
+	if (n + 0 > 0) printf "%.2f\n", c * 1e6 / n }' | median; }
+
+FB=0 FBN=-
+if [ -n "$LOOP" ]; then
+	for name in $(echo "$FIO_CFGS" | cut -d' ' -f1); do
+		f=$(med "fio_batch_$name" iops)
+		if awk -v f="$f" -v b="$FB" 'BEGIN { exit !(f + 0 > b + 0) }'; then FB=$f FBN=$name; fi
+	done
+fi
+row() {	# row NAME UNIT OLD NEW FIO
+	printf '%-34s %-9s %10s %10s %10s %8s %8s\n' "$1" "$2" "$3" "$4" "$5" \
+		"$(ratio "$4" "$3")" "$( [ "$5" = - ] && echo - || ratio "$4" "$5")"
+}
+echo
+printf '%-34s %-9s %10s %10s %10s %8s %8s\n' row unit old new fio new/old new/fio
+LO=$(med old_life total_s) LN=$(med new_life total_s)
+row "lifecycle, 10,000 paths" ms "$(awk -v t="$LO" 'BEGIN{printf "%.1f", t*1000}')" \
+	"$(awk -v t="$LN" 'BEGIN{printf "%.1f", t*1000}')" -
+if [ -n "$LOOP" ]; then
+	row "batch, 2,048 paths (fio: $FBN)" checks/s "$(med old_batch checks_per_s)" "$(med new_batch checks_per_s)" "$FB"
+	row "sync p50, one path (fio: mean)" us "$(med old_sync lat_p50_us)" "$(med new_sync lat_p50_us)" "$(med fio_sync lat_mean_us)"
+	row "sync p50 under load" us "$(med old_syncL lat_p50_us)" "$(med new_syncL lat_p50_us)" "$(med fio_syncL lat_mean_us)"
+	row "sync loop, 1,024 paths (fio: qd1)" checks/s "$(med old_loop checks_per_s)" "$(med new_loop checks_per_s)" "$(med fio_sync iops)"
+	row "sync loop CPU per check" us "$(cpu_per old_loop)" "$(cpu_per new_loop)" "$(med fio_sync cpu_us_per_io)"
+	echo "fio batch configs at iodepth 2048 (IOPS, median):$(for n in $(echo "$FIO_CFGS" | cut -d' ' -f1); do printf ' %s %s' "$n" "$(med "fio_batch_$n" iops)"; done)"
+fi
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
