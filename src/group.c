@@ -129,7 +129,7 @@ static int group_init(struct pc_engine *e, struct aio_group *g,
 	int err;
 
 	pthread_mutex_init(&g->lock, NULL);
-	atomic_init(&g->lock_owner, 0);
+	atomic_init(&g->lock_owner, NULL);
 	g->engine = e;
 	g->state = GROUP_ACTIVE;
 	g->size = e->opts.group_size;

@@ -263,7 +263,7 @@ struct aio_group {
 	pthread_mutex_t lock;
 	/* tid holding lock, 0: none.  Relaxed: a thread only compares it
 	 * with its own tid, and always sees its own stores. */
-	_Atomic int lock_owner;
+	_Atomic(const void *) lock_owner;	/* owned_lock() */
 	enum group_state state;		/* [G] */
 	unsigned int size;		/* slots: paths + orphans <= size */
 	unsigned int paths;		/* [G] */
@@ -424,6 +424,11 @@ void pc_log_later(struct pending_log *l, int prio, const char *fmt, ...)
 void pc_log_flush(struct pc_engine *e, struct pending_log *l);
 void pc_log(struct pc_engine *e, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* A mutex that records its holder (util.c): abort with a message on a
+ * second lock, an unlock or a check by a thread that does not hold it. */
+void owned_lock(pthread_mutex_t *m, _Atomic(const void *) *owner, const char *name);
+void owned_unlock(pthread_mutex_t *m, _Atomic(const void *) *owner, const char *name);
+void owned_held(_Atomic(const void *) *owner, const char *name);
 void lock_group(struct aio_group *g);
 void unlock_group(struct aio_group *g);
 void lock_held(struct aio_group *g);

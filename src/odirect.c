@@ -54,11 +54,8 @@ struct odirect_file {
  * descriptions (read, set and cleared only under it).  Taken alone: never
  * nests with another lock. */
 static pthread_mutex_t odirect_lock = PTHREAD_MUTEX_INITIALIZER;
-/* The holder, for odirect_held(): the address of its owner_mark, unique
- * to a thread and free to take (gettid() is a system call).  Relaxed: a
- * thread compares it only with its own. */
+/* Its holder (owned_lock(), util.c). */
 static _Atomic(const void *) odirect_owner;
-static __thread char owner_mark;
 static struct odirect_file *registry[ODIRECT_BUCKETS];
 static uint32_t prio_state = 0x9e3779b9u;
 /* The last resort once sharing could not be proven: never clear O_DIRECT
@@ -70,15 +67,12 @@ static _Atomic bool told_unproven;
 
 static void odirect_take(void)
 {
-	pthread_mutex_lock(&odirect_lock);
-	atomic_store_explicit(&odirect_owner, &owner_mark,
-			      memory_order_relaxed);
+	owned_lock(&odirect_lock, &odirect_owner, "odirect_lock");
 }
 
 static void odirect_drop(void)
 {
-	atomic_store_explicit(&odirect_owner, NULL, memory_order_relaxed);
-	pthread_mutex_unlock(&odirect_lock);
+	owned_unlock(&odirect_lock, &odirect_owner, "odirect_lock");
 }
 
 /* fork() (thread.c): a child finds odirect_lock free, and the registry
@@ -96,9 +90,7 @@ void odirect_after_fork(void)
 /* What every __odirect_*() asserts: the caller holds odirect_lock. */
 static void odirect_held(void)
 {
-	if (atomic_load_explicit(&odirect_owner, memory_order_relaxed) !=
-	    &owner_mark)
-		abort();
+	owned_held(&odirect_owner, "odirect_lock");
 }
 
 static unsigned int bucket(dev_t dev, ino_t ino)

@@ -72,48 +72,54 @@ void pc_log_flush(struct pc_engine *e, struct pending_log *l)
 }
 
 /*
- * Group locks record their holder, so that lock_held() can tell "held by
- * me" from "held by someone else" and the __name() convention is enforced
- * at run time rather than trusted.
+ * The library's mutexes record their holder, so that "held by me" can be
+ * told from "held by someone else" and the `_locked` convention is
+ * enforced at run time rather than trusted.  A thread is known by the
+ * address of its owner_mark: unique among live threads, and no system
+ * call to learn.  The owner word is relaxed: only its own thread compares
+ * it with its own mark, and the mutex orders everything else.
  */
-static __thread int my_tid;
+static __thread char owner_mark;
 
-static int self_tid(void)
+static void __attribute__((noreturn)) lock_bug(const char *lock, const char *what)
 {
-	if (!my_tid)
-		my_tid = gettid();
-	return my_tid;
+	fprintf(stderr, "pathcheck: %s: %s\n", lock, what);
+	abort();
 }
 
-static void __attribute__((noreturn)) lock_bug(struct aio_group *g,
-					       const char *what)
+void owned_lock(pthread_mutex_t *m, _Atomic(const void *) *owner, const char *name)
 {
-	fprintf(stderr, "pathcheck: group %u: %s\n", g->id, what);
-	abort();
+	if (atomic_load_explicit(owner, memory_order_relaxed) == &owner_mark)
+		lock_bug(name, "lock taken twice");
+	pthread_mutex_lock(m);
+	atomic_store_explicit(owner, &owner_mark, memory_order_relaxed);
+}
+
+void owned_unlock(pthread_mutex_t *m, _Atomic(const void *) *owner, const char *name)
+{
+	if (atomic_load_explicit(owner, memory_order_relaxed) != &owner_mark)
+		lock_bug(name, "unlock by a thread not holding the lock");
+	atomic_store_explicit(owner, NULL, memory_order_relaxed);
+	pthread_mutex_unlock(m);
+}
+
+void owned_held(_Atomic(const void *) *owner, const char *name)
+{
+	if (atomic_load_explicit(owner, memory_order_relaxed) != &owner_mark)
+		lock_bug(name, "not held by the caller of a function that needs it");
 }
 
 void lock_group(struct aio_group *g)
 {
-	int me = self_tid();
-
-	if (atomic_load_explicit(&g->lock_owner, memory_order_relaxed) == me)
-		lock_bug(g, "lock taken twice");
-	pthread_mutex_lock(&g->lock);
-	atomic_store_explicit(&g->lock_owner, me, memory_order_relaxed);
+	owned_lock(&g->lock, &g->lock_owner, "a group lock");
 }
 
 void unlock_group(struct aio_group *g)
 {
-	if (atomic_load_explicit(&g->lock_owner, memory_order_relaxed) !=
-	    self_tid())
-		lock_bug(g, "unlock by a thread not holding the lock");
-	atomic_store_explicit(&g->lock_owner, 0, memory_order_relaxed);
-	pthread_mutex_unlock(&g->lock);
+	owned_unlock(&g->lock, &g->lock_owner, "a group lock");
 }
 
 void lock_held(struct aio_group *g)
 {
-	if (atomic_load_explicit(&g->lock_owner, memory_order_relaxed) !=
-	    self_tid())
-		lock_bug(g, "lock not held by the caller of a __function");
+	owned_held(&g->lock_owner, "a group lock");
 }

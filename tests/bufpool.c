@@ -36,7 +36,7 @@ static void setup(void)
 	memset(&group, 0, sizeof(group));
 	memset(reqs, 0, sizeof(reqs));
 	pthread_mutex_init(&group.lock, NULL);
-	atomic_init(&group.lock_owner, 0);
+	atomic_init(&group.lock_owner, NULL);
 	group.engine = &engine;
 	group.worker = &worker;
 	/* A worker scanning now: a trim armed for later does not wake it. */
