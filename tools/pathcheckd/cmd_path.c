@@ -23,6 +23,7 @@
 #include "log.h"
 #include "records.h"
 #include "escape.h"
+#include "hotplug.h"
 
 struct rec *cmd_need_path(struct daemon *d, struct client *c, const char *what)
 {

@@ -29,6 +29,7 @@
 #include "format.h"
 #include "hold.h"
 #include "showconfig.h"
+#include "reconf.h"
 
 #define MAX_WORDS 8
 

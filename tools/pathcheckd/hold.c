@@ -12,11 +12,11 @@
 
 #include "ctl.h"
 #include "hold.h"
-#include "hotplug.h"
 #include "clock.h"
 #include "escape.h"
 #include "log.h"
 #include "sched.h"
+#include "logbudget.h"
 
 #define HOLD_LINE_MAX	8192
 

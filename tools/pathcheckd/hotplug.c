@@ -31,6 +31,10 @@
 #include "ctl.h"
 #include "log.h"
 #include "sched.h"
+#include "hotplug.h"
+#include "limits.h"
+#include "logbudget.h"
+#include "reconf.h"
 
 #define HOTPLUG_SLICE_MS	5
 #define HOTPLUG_RCVBUF		(64 << 20)	/* a rescan of thousands of LUNs */

@@ -29,6 +29,8 @@
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
+#include "limits.h"
+#include "reconf.h"
 
 #define RETRY_SLICE_MS	5	/* longest retry slice between loop turns */
 
@@ -284,28 +286,4 @@ void limits_metrics(struct daemon *d, struct sbuf *b)
 			  strerrorname_np(errs[i]), n);
 	}
 	sb_printf(b, "pathcheck_paths_unopened{reason=\"other\"} %zu\n", other);
-}
-
-/* --- the loop's hooks --------------------------------------------------------- */
-
-bool host_busy(const struct daemon *d)
-{
-	return d->host.lim.retry_more || reconf_busy(d);
-}
-
-void host_step(struct daemon *d)
-{
-	if (reconf_busy(d))
-		reconf_step(d);
-	if (d->host.lim.retry_more)
-		limits_retry(d, now_ms());
-}
-
-void host_housekeeping(struct daemon *d, uint64_t now)
-{
-	if (!reconf_busy(d)) {
-		limits_retry(d, now);
-		limits_report(d);	/* hotplug's, once a second */
-	}
-	logbudget_tick(d, now);
 }

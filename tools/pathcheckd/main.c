@@ -38,6 +38,10 @@
 #include "results.h"
 #include "sched.h"
 #include "explain.h"
+#include "hotplug.h"
+#include "limits.h"
+#include "logbudget.h"
+#include "reconf.h"
 #include "hold.h"
 #include "notify.h"
 #include "showconfig.h"
@@ -245,6 +249,31 @@ static uint64_t min3(uint64_t a, uint64_t b, uint64_t c)
 	uint64_t m = a < b ? a : b;
 
 	return m < c ? m : c;
+}
+
+/* The host modules' work in slices (reconfigure, open retries): while any
+ * is left the loop polls instead of sleeping, and runs one slice a turn. */
+static bool host_busy(const struct daemon *d)
+{
+	return d->host.lim.retry_more || reconf_busy(d);
+}
+
+static void host_step(struct daemon *d)
+{
+	if (reconf_busy(d))
+		reconf_step(d);
+	if (d->host.lim.retry_more)
+		limits_retry(d, now_ms());
+}
+
+/* Once a second.  Retries wait while a reconfigure is applied. */
+static void host_housekeeping(struct daemon *d, uint64_t now)
+{
+	if (!reconf_busy(d)) {
+		limits_retry(d, now);
+		limits_report(d);
+	}
+	logbudget_tick(d, now);
 }
 
 static void on_timer(struct daemon *d)

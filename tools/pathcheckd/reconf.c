@@ -26,6 +26,9 @@
 #include "notify.h"
 #include "showconfig.h"
 #include "log.h"
+#include "hotplug.h"
+#include "limits.h"
+#include "reconf.h"
 
 #define RECONF_SLICE_MS	5
 
