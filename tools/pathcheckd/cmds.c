@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "duration.h"
 #include "sbuf.h"
 
@@ -152,8 +153,7 @@ static void c_debug_stall(struct cmd_ctx *x, const char *arg)
 		return;
 	}
 	logmsg(LOG_WARNING, "debug stall: the event loop stops for %u ms", ms);
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	ts = ts_from_ms(ms);
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
 	ctl_send(x->d, x->c, "ok\n");

@@ -119,6 +119,11 @@ struct daemon {
 	char *last_status;
 };
 
+/* The longest a piece of large work (a reconfigure's apply, the retry of
+ * unopened paths, a storm of uevents) runs before the loop takes its turn:
+ * so a due check or a command waits at most this long behind it. */
+#define LOOP_SLICE_MS	5
+
 /* main.c: the event loop.  Tags of the fixed descriptors; a client is tagged by its pointer. */
 enum loop_tag { TAG_LISTEN = 1, TAG_SIGNAL, TAG_TIMER, TAG_RESULTS, TAG_UEVENT,
 		TAG_RECONF };

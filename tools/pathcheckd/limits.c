@@ -32,7 +32,6 @@
 #include "limits.h"
 #include "reconf.h"
 
-#define RETRY_SLICE_MS	5	/* longest retry slice between loop turns */
 
 static bool is_limit(int err)
 {
@@ -225,7 +224,7 @@ void limits_report(struct daemon *d)
 /*
  * Retry the unopened paths whose backoff has passed.  The first failure on a limit ends the tries of this pass: the
  * others would fail alike, and only wait their next turn.  A pass longer
- * than RETRY_SLICE_MS goes on at the next loop turn.
+ * than LOOP_SLICE_MS goes on at the next loop turn.
  */
 void limits_retry(struct daemon *d, uint64_t now)
 {
@@ -248,7 +247,7 @@ void limits_retry(struct daemon *d, uint64_t now)
 			left++;
 			continue;
 		}
-		if (!(healed & 31) && now_ms() - t0 > RETRY_SLICE_MS) {
+		if (!(healed & 31) && now_ms() - t0 > LOOP_SLICE_MS) {
 			d->host.lim.retry_more = true;
 			left++;
 			continue;

@@ -225,8 +225,7 @@ static void arm_timer(struct daemon *d, uint64_t at_ms)
 	if (at_ms == d->timer_armed_ms)
 		return;
 	d->timer_armed_ms = at_ms;
-	its.it_value.tv_sec = (time_t)(at_ms / 1000);
-	its.it_value.tv_nsec = (long)(at_ms % 1000) * 1000000;
+	its.it_value = ts_from_ms(at_ms);
 	if (timerfd_settime(d->timer_fd, TFD_TIMER_ABSTIME, &its, NULL))
 		logmsg(LOG_ERR, "timerfd_settime: %m");
 }
