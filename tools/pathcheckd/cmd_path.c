@@ -24,6 +24,7 @@
 #include "records.h"
 #include "escape.h"
 #include "hotplug.h"
+#include "cmds.h"
 
 struct rec *cmd_need_path(struct daemon *d, struct client *c, const char *what)
 {
@@ -71,8 +72,12 @@ static int add_waiter(struct rec *r, uint64_t id)
  * flight its result is the answer; if the path's last read is still hung in
  * the kernel, the engine says DOWN at once, and that is the answer.
  */
-void cmd_check_path(struct daemon *d, struct client *c, const char *what, bool json)
+void cmd_check_path(struct cmd_ctx *x)
 {
+	struct daemon *d = x->d;
+	struct client *c = x->c;
+	const char *what = x->arg;
+	bool json = x->json;
 	struct rec *r = cmd_need_path(d, c, what);
 	int ret;
 
@@ -114,8 +119,11 @@ void cmd_check_path(struct daemon *d, struct client *c, const char *what, bool j
 
 /* --- changes ------------------------------------------------------------------ */
 
-void cmd_add_path(struct daemon *d, struct client *c, const char *what)
+void cmd_add_path(struct cmd_ctx *x)
 {
+	struct daemon *d = x->d;
+	struct client *c = x->c;
+	const char *what = x->arg;
 	char real[PATH_MAX];
 	const char *base;
 	const struct cfg_path_rule *rule = NULL;
@@ -173,8 +181,11 @@ void cmd_add_path(struct daemon *d, struct client *c, const char *what)
 	ctl_reply_end(d, c);
 }
 
-void cmd_del_path(struct daemon *d, struct client *c, const char *what)
+void cmd_del_path(struct cmd_ctx *x)
 {
+	struct daemon *d = x->d;
+	struct client *c = x->c;
+	const char *what = x->arg;
 	struct rec *r = cmd_need_path(d, c, what);
 
 	if (!r)

@@ -5,8 +5,12 @@
  * subscribe, shutdown.  Each writes one reply ended by an empty line.
  *
  * Here: the command table, splitting and checking a command line, help,
- * and the commands on the daemon as a whole.  The show commands are in
- * cmd_show.c, the commands on one path in cmd_path.c.
+ * and the commands on the daemon as a whole.  Every handler has one shape,
+ * fn(struct cmd_ctx *) (cmds.h), so the table points at it directly; the
+ * others live with what they show or change: cmd_show.c (paths, path,
+ * stats, status, daemon, metrics), showconfig.c (config, blacklist),
+ * format.c (paths format), cmd_path.c (check, add, del), hold.c (fail,
+ * reinstate, holds).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -31,16 +35,6 @@
 #include "hold.h"
 #include "showconfig.h"
 #include "reconf.h"
-
-#define MAX_WORDS 8
-
-struct cmd_ctx {
-	struct daemon *d;
-	struct client *c;
-	char *w[MAX_WORDS];
-	int n;
-	bool json;		/* trailing "json" word, removed from w */
-};
 
 /* --- the daemon as a whole --------------------------------------------------- */
 
@@ -70,77 +64,16 @@ static void shutdown_cmd(struct cmd_ctx *x)
 
 /* --- dispatch ------------------------------------------------------------------ */
 
-static void c_show_paths(struct cmd_ctx *x, const char *arg)
-{
-	(void)arg;
-	cmd_show_paths(x->d, x->c, x->json);
-}
-static void c_show_path(struct cmd_ctx *x, const char *arg)
-{
-	cmd_show_path(x->d, x->c, arg, x->json);
-}
-static void c_show_stats(struct cmd_ctx *x, const char *arg)
-{
-	(void)arg;
-	cmd_show_stats(x->d, x->c, x->json);
-}
-static void c_show_status(struct cmd_ctx *x, const char *arg)
-{
-	(void)arg;
-	cmd_show_status(x->d, x->c, x->json);
-}
-static void c_show_daemon(struct cmd_ctx *x, const char *arg)
-{
-	(void)arg;
-	cmd_show_daemon(x->d, x->c);
-}
-static void c_show_metrics(struct cmd_ctx *x, const char *arg)
-{
-	(void)arg;
-	cmd_show_metrics(x->d, x->c);
-}
-static void c_show_config(struct cmd_ctx *x, const char *arg)
-{
-	(void)arg;
-	cmd_show_config(x->d, x->c, x->json);
-}
-static void c_show_blacklist(struct cmd_ctx *x, const char *arg)
-{
-	(void)arg;
-	cmd_show_blacklist(x->d, x->c, x->json);
-}
-static void c_check(struct cmd_ctx *x, const char *arg)
-{
-	cmd_check_path(x->d, x->c, arg, x->json);
-}
-static void c_add(struct cmd_ctx *x, const char *arg) { cmd_add_path(x->d, x->c, arg); }
-static void c_del(struct cmd_ctx *x, const char *arg) { cmd_del_path(x->d, x->c, arg); }
-static void c_fail(struct cmd_ctx *x, const char *arg) { cmd_fail_path(x->d, x->c, arg); }
-static void c_reinstate(struct cmd_ctx *x, const char *arg)
-{
-	cmd_reinstate_path(x->d, x->c, arg);
-}
-static void c_reconfigure(struct cmd_ctx *x, const char *arg) { (void)arg; reconfigure(x); }
-static void c_subscribe(struct cmd_ctx *x, const char *arg) { (void)arg; subscribe(x); }
-static void c_shutdown(struct cmd_ctx *x, const char *arg) { (void)arg; shutdown_cmd(x); }
-static void c_show_holds(struct cmd_ctx *x, const char *arg)
-{
-	(void)arg;
-	cmd_show_holds(x->d, x->c, x->json);
-}
-static void c_help(struct cmd_ctx *x, const char *arg);
-static void c_show_paths_format(struct cmd_ctx *x, const char *arg)
-{
-	cmd_show_paths_format(x->d, x->c, arg);
-}
+static void help(struct cmd_ctx *x);
 
 /*
  * A test aid, with -d only: block the event loop for DUR (at most 60 s), as
  * a handler stuck in the kernel would, while the engine's workers go on.
  * The watchdog pings stop, and clients wait; then all catches up.
  */
-static void c_debug_stall(struct cmd_ctx *x, const char *arg)
+static void debug_stall(struct cmd_ctx *x)
 {
+	const char *arg = x->arg;
 	unsigned int ms;
 	struct timespec ts;
 
@@ -160,7 +93,9 @@ static void c_debug_stall(struct cmd_ctx *x, const char *arg)
 	ctl_reply_end(x->d, x->c);
 }
 
-enum cmd_arg { ARG_NONE, ARG_DEV, ARG_FMT };
+/* What follows a command's fixed words: nothing, a path, a show paths
+ * format, a duration. */
+enum cmd_arg { ARG_NONE, ARG_DEV, ARG_FMT, ARG_DUR };
 
 /*
  * Every command: its one or two fixed words (list is a synonym of show), its
@@ -171,38 +106,37 @@ static const struct command {
 	const char *w0, *w1, *w2;
 	enum cmd_arg arg;
 	bool json, priv;
-	void (*fn)(struct cmd_ctx *x, const char *arg);
+	void (*fn)(struct cmd_ctx *x);
 	const char *usage;
 } commands[] = {
-	{ "show", "paths", "format", ARG_FMT, false, false, c_show_paths_format,
+	{ "show", "paths", "format", ARG_FMT, false, false, cmd_show_paths_format,
 	  "show paths format FMT" },
-	{ "show", "paths", NULL, ARG_NONE, true, false, c_show_paths, "show paths [json]" },
-	{ "show", "path", NULL, ARG_DEV, true, false, c_show_path, "show path DEV [json]" },
-	{ "show", "status", NULL, ARG_NONE, true, false, c_show_status, "show status [json]" },
-	{ "show", "stats", NULL, ARG_NONE, true, false, c_show_stats, "show stats [json]" },
-	{ "show", "daemon", NULL, ARG_NONE, false, false, c_show_daemon, "show daemon" },
-	{ "show", "metrics", NULL, ARG_NONE, false, false, c_show_metrics, "show metrics" },
-	{ "show", "config", NULL, ARG_NONE, true, false, c_show_config, "show config [json]" },
-	{ "show", "blacklist", NULL, ARG_NONE, true, false, c_show_blacklist,
+	{ "show", "paths", NULL, ARG_NONE, true, false, cmd_show_paths, "show paths [json]" },
+	{ "show", "path", NULL, ARG_DEV, true, false, cmd_show_path, "show path DEV [json]" },
+	{ "show", "status", NULL, ARG_NONE, true, false, cmd_show_status, "show status [json]" },
+	{ "show", "stats", NULL, ARG_NONE, true, false, cmd_show_stats, "show stats [json]" },
+	{ "show", "daemon", NULL, ARG_NONE, false, false, cmd_show_daemon, "show daemon" },
+	{ "show", "metrics", NULL, ARG_NONE, false, false, cmd_show_metrics, "show metrics" },
+	{ "show", "config", NULL, ARG_NONE, true, false, cmd_show_config, "show config [json]" },
+	{ "show", "blacklist", NULL, ARG_NONE, true, false, cmd_show_blacklist,
 	  "show blacklist [json]" },
-	{ "show", "holds", NULL, ARG_NONE, true, false, c_show_holds, "show holds [json]" },
-	{ "check", NULL, NULL, ARG_DEV, true, false, c_check, "check DEV [json]" },
-	{ "add", "path", NULL, ARG_DEV, false, true, c_add, "add path DEV" },
-	{ "del", "path", NULL, ARG_DEV, false, true, c_del, "del path DEV" },
-	{ "remove", "path", NULL, ARG_DEV, false, true, c_del, "remove path DEV" },
-	{ "fail", "path", NULL, ARG_DEV, false, true, c_fail, "fail path DEV" },
-	{ "reinstate", "path", NULL, ARG_DEV, false, true, c_reinstate, "reinstate path DEV" },
-	{ "reconfigure", NULL, NULL, ARG_NONE, false, true, c_reconfigure, "reconfigure" },
-	{ "subscribe", NULL, NULL, ARG_NONE, false, false, c_subscribe, "subscribe" },
-	{ "shutdown", NULL, NULL, ARG_NONE, false, true, c_shutdown, "shutdown" },
-	{ "help", NULL, NULL, ARG_NONE, false, false, c_help, "help" },
-	{ "debug", "stall", NULL, ARG_DEV, false, true, c_debug_stall, "debug stall DUR" },
+	{ "show", "holds", NULL, ARG_NONE, true, false, cmd_show_holds, "show holds [json]" },
+	{ "check", NULL, NULL, ARG_DEV, true, false, cmd_check_path, "check DEV [json]" },
+	{ "add", "path", NULL, ARG_DEV, false, true, cmd_add_path, "add path DEV" },
+	{ "del", "path", NULL, ARG_DEV, false, true, cmd_del_path, "del path DEV" },
+	{ "remove", "path", NULL, ARG_DEV, false, true, cmd_del_path, "remove path DEV" },
+	{ "fail", "path", NULL, ARG_DEV, false, true, cmd_fail_path, "fail path DEV" },
+	{ "reinstate", "path", NULL, ARG_DEV, false, true, cmd_reinstate_path, "reinstate path DEV" },
+	{ "reconfigure", NULL, NULL, ARG_NONE, false, true, reconfigure, "reconfigure" },
+	{ "subscribe", NULL, NULL, ARG_NONE, false, false, subscribe, "subscribe" },
+	{ "shutdown", NULL, NULL, ARG_NONE, false, true, shutdown_cmd, "shutdown" },
+	{ "help", NULL, NULL, ARG_NONE, false, false, help, "help" },
+	{ "debug", "stall", NULL, ARG_DUR, false, true, debug_stall, "debug stall DUR" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-static void c_help(struct cmd_ctx *x, const char *arg)
+static void help(struct cmd_ctx *x)
 {
-	(void)arg;
 	ctl_send(x->d, x->c, "commands (list is a synonym of show; json: one JSON object;\n"
 		 "(privileged): root or the daemon's own user only):\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
@@ -294,7 +228,7 @@ static void run_words(struct cmd_ctx *x)
 	if (c->arg != ARG_NONE && x->n == fixed) {
 		ctl_error(x->d, x->c, "%s needs %s (%s)", label,
 			  c->arg == ARG_FMT ? "a format" :
-			  c->fn == c_debug_stall ? "a duration" : "a path name", c->usage);
+			  c->arg == ARG_DUR ? "a duration" : "a path name", c->usage);
 		return;
 	}
 	if (x->n > fixed + (c->arg != ARG_NONE)) {
@@ -307,7 +241,8 @@ static void run_words(struct cmd_ctx *x)
 	}
 	if (c->priv && !privileged(x, label))
 		return;
-	c->fn(x, c->arg != ARG_NONE ? x->w[fixed] : NULL);
+	x->arg = c->arg != ARG_NONE ? x->w[fixed] : NULL;
+	c->fn(x);
 }
 
 static bool printable(const char *s)

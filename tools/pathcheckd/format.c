@@ -23,6 +23,7 @@
 #include "format.h"
 #include "clock.h"
 #include "escape.h"
+#include "cmds.h"
 
 void rec_note_devt(struct rec *r)
 {
@@ -288,8 +289,11 @@ static size_t columns(const struct sbuf *s)
 	return w;
 }
 
-void cmd_show_paths_format(struct daemon *d, struct client *c, const char *fmt)
+void cmd_show_paths_format(struct cmd_ctx *x)
 {
+	struct daemon *d = x->d;
+	struct client *c = x->c;
+	const char *fmt = x->arg;
 	struct col cols[128];
 	char err[160];
 	size_t n, nr = d->nrecs;

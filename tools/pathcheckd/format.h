@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+struct cmd_ctx;
 struct daemon;
 struct client;
 struct rec;
@@ -20,6 +21,6 @@ const char *fmt_devt(const struct rec *r, char *buf, size_t len);
 const char *fmt_next_check(const struct rec *r, char *buf, size_t len);
 /* A record by "MAJ:MIN", or NULL (also when what is no such number). */
 struct rec *recs_find_devt(struct daemon *d, const char *what);
-void cmd_show_paths_format(struct daemon *d, struct client *c, const char *fmt);
+void cmd_show_paths_format(struct cmd_ctx *x);
 
 #endif
