@@ -26,13 +26,13 @@
 #include "hotplug.h"
 #include "cmds.h"
 
-struct rec *cmd_need_path(struct daemon *d, struct client *c, const char *what)
+struct rec *cmd_need_path(struct cmd_ctx *x)
 {
-	struct rec *r = recs_find(d, what);
+	struct rec *r = recs_find(x->d, x->arg);
 	char esc[256];
 
 	if (!r)
-		ctl_error(d, c, "no such path '%s'", text_esc(what, esc, sizeof(esc)));
+		ctl_error(x->d, x->c, "no such path '%s'", text_esc(x->arg, esc, sizeof(esc)));
 	return r;
 }
 
@@ -76,12 +76,10 @@ void cmd_check_path(struct cmd_ctx *x)
 {
 	struct daemon *d = x->d;
 	struct client *c = x->c;
-	const char *what = x->arg;
 	bool json = x->json;
-	struct rec *r = cmd_need_path(d, c, what);
-	int ret;
-
+	struct rec *r = cmd_need_path(x);
 	char esc[256];
+	int ret;
 
 	if (!r)
 		return;
@@ -185,8 +183,7 @@ void cmd_del_path(struct cmd_ctx *x)
 {
 	struct daemon *d = x->d;
 	struct client *c = x->c;
-	const char *what = x->arg;
-	struct rec *r = cmd_need_path(d, c, what);
+	struct rec *r = cmd_need_path(x);
 
 	if (!r)
 		return;

@@ -10,8 +10,9 @@ struct client;
 struct daemon;
 struct rec;
 
-/* The path named what (name, path or dev_t), or NULL with the error sent. */
-struct rec *cmd_need_path(struct daemon *d, struct client *c, const char *what);
+/* The path the command names in x->arg (name, path or dev_t), or NULL
+ * with the error sent. */
+struct rec *cmd_need_path(struct cmd_ctx *x);
 
 void cmd_check_path(struct cmd_ctx *x);
 void cmd_add_path(struct cmd_ctx *x);

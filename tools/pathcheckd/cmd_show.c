@@ -178,9 +178,8 @@ void cmd_show_path(struct cmd_ctx *x)
 {
 	struct daemon *d = x->d;
 	struct client *c = x->c;
-	const char *what = x->arg;
 	bool json = x->json;
-	struct rec *r = cmd_need_path(d, c, what);
+	struct rec *r = cmd_need_path(x);
 	struct sbuf *b = &c->out;
 
 	if (!r)
