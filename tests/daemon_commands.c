@@ -162,8 +162,8 @@ static void test_errors_keep_connection(void)
 		{ "", "error: empty command (try help)\n" },
 		{ " \t ", "error: empty command (try help)\n" },
 		{ "show a b c d e f g h", "error: too many words (try help)\n" },
-		{ "show", "error: 'show' needs one of: paths, path, status, stats, daemon, metrics, config, blacklist\n" },
-		{ "show bogus", "error: unknown command 'show bogus' (show takes paths, path, status, stats, daemon, metrics, config, blacklist)\n" },
+		{ "show", "error: 'show' needs one of: paths, path, status, stats, daemon, metrics, config, blacklist, holds\n" },
+		{ "show bogus", "error: unknown command 'show bogus' (show takes paths, path, status, stats, daemon, metrics, config, blacklist, holds)\n" },
 		{ "show paths extra", "error: too many words for show paths (show paths [json])\n" },
 		{ "help json", "error: help has no json form\n" },
 		{ "show daemon json", "error: show daemon has no json form\n" },
@@ -291,7 +291,7 @@ static void test_list_synonym(void)
 	CU_ASSERT(daemon_reply_starts(fx, "list stats", "paths "));
 	CU_ASSERT(daemon_reply_starts(fx, "list daemon", "pid "));
 	CU_ASSERT(daemon_reply_starts(fx, "list metrics", "# HELP pathcheck_"));
-	CU_ASSERT(daemon_reply_is(fx, "list foo", "error: unknown command 'list foo' (list takes paths, path, status, stats, daemon, metrics, config, blacklist)\n"));
+	CU_ASSERT(daemon_reply_is(fx, "list foo", "error: unknown command 'list foo' (list takes paths, path, status, stats, daemon, metrics, config, blacklist, holds)\n"));
 	daemon_fx_finish(fx);
 }
 
