@@ -50,10 +50,11 @@ WARN    := -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes \
 	   -Wvla -Wno-unused-parameter
 PC_CPPFLAGS := -D_GNU_SOURCE -Iinclude -DPC_VERSION='"$(VERSION)"'
 # Each top directory sees only its own headers besides include/: the tools
-# never see the library's internals or the test library.
+# never see the library's internals or the test library; the tests see
+# tools/common, whose loop devices (loop.c) the test library links.
 src_CPPFLAGS   := -Isrc
 tools_CPPFLAGS := -Itools/common
-tests_CPPFLAGS := -Itests/lib
+tests_CPPFLAGS := -Itests/lib -Itools/common
 # the checker drivers, tests/multipath_F.c, see family F's interface
 tests_multipath_09_CPPFLAGS := -Imultipath/mpt-0.9
 tests_multipath_11_CPPFLAGS := -Imultipath/mpt-0.11
@@ -120,7 +121,7 @@ TESTS      := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 # contrib files; run by the plain `make check` only (nothing to sanitize).
 SCRIPT_TESTS := $(if $(SAN),,$(filter-out tests/run.sh,$(sort $(wildcard tests/*.sh))))
 TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
-TEST_LIB   := $(TEST_LIB_SRCS:%.c=$(B)/obj/%.o)
+TEST_LIB   := $(TEST_LIB_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/tools/common/loop.o
 
 # CPPFLAGS and LDFLAGS from the environment too: dpkg-buildflags' hardening.
 ALL_CFLAGS = $(PC_CPPFLAGS) $(CPPFLAGS) $(PC_CFLAGS) $(CFLAGS) $(SAN_FLAGS)

@@ -261,9 +261,8 @@ static void test_slow_clients(void)
 
 	if (!sim)
 		return;
-	fx = daemon_fx_new();
+	fx = daemon_fx_new_sim(sim);
 	PC_REQUIRE(fx != NULL);
-	daemon_fx_attach_sim(fx, sim);
 	/* no flapping (marginal) detection: every transition an event */
 	PC_REQUIRE(daemon_start(fx, "interval 20ms\ntimeout 2s\nflap_threshold 1000\n"
 				"path %s/p*\n",

@@ -263,10 +263,9 @@ static bool scene_start(struct scene *s)
 	s->sim = pathsim_start_or_skip(NPATHS, 0);
 	if (!s->sim)
 		return false;
-	s->fx = daemon_fx_new();
+	s->fx = daemon_fx_new_sim(s->sim);
 	if (!s->fx)
 		goto fail;
-	daemon_fx_attach_sim(s->fx, s->sim);
 	if (daemon_start(s->fx, "interval %ums\ntimeout %ums\npath %s/p*\n", INTERVAL_MS,
 			 TIMEOUT_MS, pathsim_mountpoint(s->sim)) ||
 	    sub_open(s->fx, &s->a, false) || sub_open(s->fx, &s->b, true)) {
@@ -532,12 +531,9 @@ static void test_flaky(void)
 	unsigned long answered;
 	unsigned int downs = 0;
 
-	sim = pathsim_start_or_skip(2, 0);
-	if (!sim)
-		return;
-	fx = daemon_fx_new();
+	PATHSIM_START(sim, 2, 0);
+	fx = daemon_fx_new_sim(sim);
 	PC_REQUIRE(fx != NULL);
-	daemon_fx_attach_sim(fx, sim);
 	/* every transition on its own: no flapping (marginal) in the way;
 	 * marginal paths are tests/daemon_flap */
 	PC_REQUIRE(daemon_start(fx, "interval 50ms\ntimeout 2s\nflap_threshold 1000\n"

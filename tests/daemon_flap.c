@@ -99,9 +99,8 @@ static void test_marginal_backoff(void)
 	if (ret && why)
 		PC_SKIP("%s", why);
 	PC_REQUIRE(ret == 0);
-	fx = daemon_fx_new();
+	fx = daemon_fx_new_sim(sim);
 	PC_REQUIRE(fx != NULL);
-	daemon_fx_attach_sim(fx, sim);
 	PC_REQUIRE(daemon_start(fx, "interval 100ms\ntimeout 2s\nflap_threshold 2\n"
 				"flap_window 3s\nflap_recovery 1s\nslow_threshold 20ms\n"
 				"slow_window 1s\nmax_interval 800ms\npath %s/p*\n",

@@ -158,6 +158,31 @@ static bool wait_unbound(int nr, unsigned int ms)
 	return true;
 }
 
+/* One loop node and its daemon: the node's number, its name in dev; -1
+ * after a skip or a failure (reported, cleaned up). */
+static int hp_start_one(struct hp *h, char *dev, size_t len)
+{
+	if (!hp_start(h, 1)) {
+		hp_finish(h, false);
+		return -1;
+	}
+	snprintf(dev, len, "loop%d", h->ls.first);
+	return h->ls.first;
+}
+
+/* dev left within 1 s of its event: published, logged once as gone. */
+static void assert_gone(struct hp *h, const char *dev, const char *label)
+{
+	long long ms = wait_path(h, dev, false, EVENT_MS + daemon_slack_ms());
+	char line[128];
+
+	printf("%s: gone after %lld ms\n", label, ms);
+	CU_ASSERT(ms >= 0 && ms <= EVENT_MS);
+	CU_ASSERT(wait_event(h, "removed", dev, "device_gone", 1000));
+	snprintf(line, sizeof(line), "%s: path removed (device gone)", dev);
+	CU_ASSERT_EQUAL(daemon_log_count(h->fx, line), 1);
+}
+
 /*
  * Bind: a path within 1 s, checked.  The backing file truncated and
  * `losetup -c`: its size goes to zero, with a change event: it leaves
@@ -172,12 +197,9 @@ static void test_bind_size_zero_detach(void)
 	long long ms;
 	int nr;
 
-	if (!hp_start(&h, 1)) {
-		hp_finish(&h, false);
+	nr = hp_start_one(&h, dev, sizeof(dev));
+	if (nr < 0)
 		return;
-	}
-	nr = h.ls.first;
-	snprintf(dev, sizeof(dev), "loop%d", nr);
 	/* an unbound loop device has size zero: not a path */
 	CU_ASSERT_EQUAL(paths_listed(&h), 0);
 	snprintf(line, sizeof(line), "add path /dev/%s", dev);
@@ -198,12 +220,7 @@ static void test_bind_size_zero_detach(void)
 	PC_REQUIRE(truncate(h.file, 0) == 0);
 	PC_REQUIRE(loop_set_capacity(nr) == 0);
 	CU_ASSERT_EQUAL(loop_size(nr), 0);
-	ms = wait_path(&h, dev, false, EVENT_MS + slack);
-	printf("  size zero: gone after %lld ms\n", ms);
-	CU_ASSERT(ms >= 0 && ms <= EVENT_MS);
-	CU_ASSERT(wait_event(&h, "removed", dev, "device_gone", 1000));
-	snprintf(line, sizeof(line), "%s: path removed (device gone)", dev);
-	CU_ASSERT_EQUAL(daemon_log_count(h.fx, line), 1);
+	assert_gone(&h, dev, "  size zero");
 	CU_ASSERT(daemon_cmd(h.fx, "show metrics", R, sizeof(R)) > 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(R, "pathcheck_paths_removed_total{cause=\"device_gone\"} 1\n"));
 
@@ -230,25 +247,16 @@ static void test_removed_while_open(void)
 {
 	struct hp h;
 	unsigned int slack = daemon_slack_ms();
-	char dev[32], line[128];
-	long long ms;
+	char dev[32];
 	int nr;
 
-	if (!hp_start(&h, 1)) {
-		hp_finish(&h, false);
+	nr = hp_start_one(&h, dev, sizeof(dev));
+	if (nr < 0)
 		return;
-	}
-	nr = h.ls.first;
-	snprintf(dev, sizeof(dev), "loop%d", nr);
 	PC_REQUIRE(loop_bind(nr, h.file) == 0);
 	PC_REQUIRE(wait_path(&h, dev, true, EVENT_MS + slack) >= 0);
 	PC_REQUIRE(loop_uevent(nr, "remove") == 0);
-	ms = wait_path(&h, dev, false, EVENT_MS + slack);
-	printf("\n  removed: gone after %lld ms\n", ms);
-	CU_ASSERT(ms >= 0 && ms <= EVENT_MS);
-	CU_ASSERT(wait_event(&h, "removed", dev, "device_gone", 1000));
-	snprintf(line, sizeof(line), "%s: path removed (device gone)", dev);
-	CU_ASSERT_EQUAL(daemon_log_count(h.fx, line), 1);
+	assert_gone(&h, dev, "\n  removed");
 	CU_ASSERT_EQUAL(loop_unbind(nr), 0);
 	CU_ASSERT(wait_unbound(nr, 1000));
 	hp_finish(&h, true);

@@ -96,9 +96,8 @@ static void test_marginal_storm(void)
 	uint64_t t0;
 
 	PATHSIM_START(sim, n, 0);
-	fx = daemon_fx_new();
+	fx = daemon_fx_new_sim(sim);
 	PC_REQUIRE(fx != NULL);
-	daemon_fx_attach_sim(fx, sim);
 	PC_REQUIRE(daemon_start(fx, "interval 50ms\ntimeout 2s\nflap_threshold 2\n"
 				"flap_window 10s\nflap_recovery 1s\nlog_budget 1\npath %s/p*\n",
 				pathsim_mountpoint(sim)) == 0);

@@ -83,9 +83,8 @@ static void test_marginal_down_shows_down(void)
 	unsigned int slack = daemon_slack_ms();
 
 	PATHSIM_START(sim, 2, 0);
-	fx = daemon_fx_new();
+	fx = daemon_fx_new_sim(sim);
 	PC_REQUIRE(fx != NULL);
-	daemon_fx_attach_sim(fx, sim);
 	/* flap_recovery 1h: once marginal, p1 stays so for the test */
 	PC_REQUIRE(daemon_start(fx, "interval 50ms\ntimeout 2s\nflap_threshold 2\n"
 				"flap_window 10s\nflap_recovery 1h\npath %s/p*\n",

@@ -204,9 +204,8 @@ static void test_reconfigure_under_load(void)
 
 	if (!sim)
 		return;
-	fx = daemon_fx_new();
+	fx = daemon_fx_new_sim(sim);
 	PC_REQUIRE(fx != NULL);
-	daemon_fx_attach_sim(fx, sim);
 	PC_REQUIRE(write_paths_config(fx, sim, KEPT) == 0);
 	PC_REQUIRE(daemon_start_args(fx, NULL) == 0);
 	CU_ASSERT_EQUAL(daemon_wait_states(fx, KEPT, "ready", 200 + daemon_slack_ms()), 0);
@@ -342,15 +341,13 @@ static void test_shutdown_hung(void)
 	if (!sim)
 		return;
 	PC_REQUIRE(pathsim_set(sim, "all", "hung") == 0);
-	fx = daemon_fx_new();
+	fx = daemon_fx_new_sim(sim);
 	PC_REQUIRE(fx != NULL);
-	daemon_fx_attach_sim(fx, sim);
 	stop_hung(fx, sim, true);
 	daemon_fx_free(fx);
 
-	fx = daemon_fx_new();
+	fx = daemon_fx_new_sim(sim);
 	PC_REQUIRE(fx != NULL);
-	daemon_fx_attach_sim(fx, sim);
 	stop_hung(fx, sim, false);
 	daemon_fx_free(fx);
 	pathsim_stop(sim);

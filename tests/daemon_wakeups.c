@@ -32,12 +32,9 @@ static void test_every_result_once(void)
 	unsigned long total = 0;
 	long long sum1 = 0, sum2 = 0;
 
-	sim = pathsim_start_or_skip(PATHS, 0);
-	if (!sim)
-		return;
-	fx = daemon_fx_new();
+	PATHSIM_START(sim, PATHS, 0);
+	fx = daemon_fx_new_sim(sim);
 	PC_REQUIRE(fx != NULL);
-	daemon_fx_attach_sim(fx, sim);
 	PC_REQUIRE(daemon_start(fx, "interval 50ms\ntimeout 2s\npath %s/p*\n",
 				pathsim_mountpoint(sim)) == 0);
 	CU_ASSERT_EQUAL(daemon_wait_states(fx, PATHS, "ready", 100 + slack), 0);
@@ -85,12 +82,9 @@ static void test_prompt_without_tick(void)
 	struct pathsim *sim;
 	uint64_t t0, took;
 
-	sim = pathsim_start_or_skip(2, 0);
-	if (!sim)
-		return;
-	fx = daemon_fx_new();
+	PATHSIM_START(sim, 2, 0);
+	fx = daemon_fx_new_sim(sim);
 	PC_REQUIRE(fx != NULL);
-	daemon_fx_attach_sim(fx, sim);
 	PC_REQUIRE(daemon_start(fx, "interval 5s\ntimeout 300ms\npath %s/p*\n",
 				pathsim_mountpoint(sim)) == 0);
 	CU_ASSERT_EQUAL(daemon_wait_states(fx, 2, "ready", 5000 + slack), 0);
@@ -123,13 +117,10 @@ static void test_timeout_nobody_polls(void)
 	struct pathsim *sim;
 	char st[64];
 
-	sim = pathsim_start_or_skip(2, 0);
-	if (!sim)
-		return;
+	PATHSIM_START(sim, 2, 0);
 	PC_REQUIRE(pathsim_set(sim, "p0", "hung") == 0);
-	fx = daemon_fx_new();
+	fx = daemon_fx_new_sim(sim);
 	PC_REQUIRE(fx != NULL);
-	daemon_fx_attach_sim(fx, sim);
 	PC_REQUIRE(daemon_start(fx, "interval 1s\ntimeout 300ms\npath %s/p*\n",
 				pathsim_mountpoint(sim)) == 0);
 	/* first check within the first interval, then its deadline */

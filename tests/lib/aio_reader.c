@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "aio_reader.h"
+#include "clock.h"
 #include "harness.h"
 
 int aio_reader_open(struct aio_reader *r, const char *path, unsigned int depth, off_t size)
@@ -64,12 +65,10 @@ int aio_reader_wait(struct aio_reader *r, unsigned int n, struct io_event *ev,
 
 	while ((unsigned int)got < n) {
 		uint64_t now = pc_test_now_ms();
-		struct timespec ts;
+		struct timespec ts = ts_from_ms(deadline - now);
 
 		if (now >= deadline)
 			break;
-		ts.tv_sec = (time_t)((deadline - now) / 1000u);
-		ts.tv_nsec = (long)((deadline - now) % 1000u) * 1000000L;
 		ret = io_getevents(r->ctx, 1, (long)(n - (unsigned int)got),
 				   ev + got, &ts);
 		if (ret < 0 && ret != -EINTR)

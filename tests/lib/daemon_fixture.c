@@ -199,6 +199,14 @@ void daemon_fx_attach_sim(struct daemon_fx *fx, struct pathsim *sim)
 		 pathsim_mountpoint(sim));
 }
 
+struct daemon_fx *daemon_fx_new_sim(struct pathsim *sim)
+{
+	struct daemon_fx *fx = daemon_fx_new();
+
+	daemon_fx_attach_sim(fx, sim);
+	return fx;
+}
+
 /* By the control file's name: the sim may already be stopped and freed. */
 void daemon_release_sims(struct daemon_fx *fx)
 {

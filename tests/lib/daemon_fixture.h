@@ -73,6 +73,8 @@ void daemon_fx_free(struct daemon_fx *fx);
 
 /* Hung reads of this pathsim are released before the daemon is killed. */
 void daemon_fx_attach_sim(struct daemon_fx *fx, struct pathsim *sim);
+/* daemon_fx_new() with sim attached: a daemon that checks pathsim's paths. */
+struct daemon_fx *daemon_fx_new_sim(struct pathsim *sim);
 
 /* Writes the config (printf format; temp file + rename). 0 or -errno. */
 int daemon_config(struct daemon_fx *fx, const char *fmt, ...)

@@ -13,7 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "harness.h"
+#include "loop.h"
 
 static unsigned int skipped;
 static int current_skipped;
@@ -116,7 +118,7 @@ uint64_t pc_test_now_ms(void)
 
 void pc_test_sleep_ms(unsigned int ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec ts = ts_from_ms(ms);
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
@@ -166,47 +168,12 @@ int pc_test_tmpfile(char *buf, size_t len, off_t size)
 int pc_test_loop_attach(const char *file, unsigned int blksize,
 			char *dev, size_t len)
 {
-	int ctl, fd, lfd, nr, err = 0;
+	int lfd = loop_attach_free(file, blksize, 0, dev, len);
 
-	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-	if (ctl < 0)
-		return -errno;
-	fd = open(file, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		close(ctl);
-		return err;
-	}
-	for (int tries = 0; tries < 16; tries++) {
-		nr = ioctl(ctl, LOOP_CTL_GET_FREE);
-		if (nr < 0) {
-			err = -errno;
-			break;
-		}
-		snprintf(dev, len, "/dev/loop%d", nr);
-		lfd = open(dev, O_RDWR | O_CLOEXEC);
-		if (lfd < 0) {
-			err = -errno;
-			break;
-		}
-		if (ioctl(lfd, LOOP_SET_FD, fd) < 0) {
-			err = -errno;
-			close(lfd);
-			if (err == -EBUSY)
-				continue;	/* raced with someone */
-			break;
-		}
-		err = 0;
-		if (blksize && ioctl(lfd, LOOP_SET_BLOCK_SIZE, blksize) < 0) {
-			err = -errno;
-			ioctl(lfd, LOOP_CLR_FD, 0);
-		}
-		close(lfd);
-		break;
-	}
-	close(fd);
-	close(ctl);
-	return err;
+	if (lfd < 0)
+		return lfd;
+	close(lfd);
+	return 0;
 }
 
 int pc_test_loop_detach(const char *dev)

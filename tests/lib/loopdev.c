@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loop.h"
 #include "loopdev.h"
 
 #define RANGE_LO	3000
@@ -115,8 +116,10 @@ int loop_bind(int nr, const char *file)
 	if (fd < 0)
 		return -errno;
 	lfd = open_node(nr);
-	if (lfd < 0 || ioctl(lfd, LOOP_SET_FD, fd) < 0)
+	if (lfd < 0)
 		err = -errno;
+	else
+		err = loop_configure(lfd, fd, file, 0, 0);
 	if (lfd >= 0)
 		close(lfd);
 	close(fd);

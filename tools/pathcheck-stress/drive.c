@@ -15,7 +15,7 @@
 
 void sleep_us(uint64_t us)
 {
-	struct timespec ts = { (time_t)(us / 1000000), (long)(us % 1000000) * 1000 };
+	struct timespec ts = ts_from_us(us);
 
 	nanosleep(&ts, NULL);
 }

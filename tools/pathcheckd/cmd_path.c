@@ -23,14 +23,16 @@
 #include "log.h"
 #include "records.h"
 #include "escape.h"
+#include "hotplug.h"
+#include "cmds.h"
 
-struct rec *cmd_need_path(struct daemon *d, struct client *c, const char *what)
+struct rec *cmd_need_path(struct cmd_ctx *x)
 {
-	struct rec *r = recs_find(d, what);
+	struct rec *r = recs_find(x->d, x->arg);
 	char esc[256];
 
 	if (!r)
-		ctl_error(d, c, "no such path '%s'", text_esc(what, esc, sizeof(esc)));
+		ctl_error(x->d, x->c, "no such path '%s'", text_esc(x->arg, esc, sizeof(esc)));
 	return r;
 }
 
@@ -70,12 +72,14 @@ static int add_waiter(struct rec *r, uint64_t id)
  * flight its result is the answer; if the path's last read is still hung in
  * the kernel, the engine says DOWN at once, and that is the answer.
  */
-void cmd_check_path(struct daemon *d, struct client *c, const char *what, bool json)
+void cmd_check_path(struct cmd_ctx *x)
 {
-	struct rec *r = cmd_need_path(d, c, what);
-	int ret;
-
+	struct daemon *d = x->d;
+	struct client *c = x->c;
+	bool json = x->json;
+	struct rec *r = cmd_need_path(x);
 	char esc[256];
+	int ret;
 
 	if (!r)
 		return;
@@ -113,8 +117,11 @@ void cmd_check_path(struct daemon *d, struct client *c, const char *what, bool j
 
 /* --- changes ------------------------------------------------------------------ */
 
-void cmd_add_path(struct daemon *d, struct client *c, const char *what)
+void cmd_add_path(struct cmd_ctx *x)
 {
+	struct daemon *d = x->d;
+	struct client *c = x->c;
+	const char *what = x->arg;
 	char real[PATH_MAX];
 	const char *base;
 	const struct cfg_path_rule *rule = NULL;
@@ -172,9 +179,11 @@ void cmd_add_path(struct daemon *d, struct client *c, const char *what)
 	ctl_reply_end(d, c);
 }
 
-void cmd_del_path(struct daemon *d, struct client *c, const char *what)
+void cmd_del_path(struct cmd_ctx *x)
 {
-	struct rec *r = cmd_need_path(d, c, what);
+	struct daemon *d = x->d;
+	struct client *c = x->c;
+	struct rec *r = cmd_need_path(x);
 
 	if (!r)
 		return;

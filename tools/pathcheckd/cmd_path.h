@@ -5,16 +5,18 @@
 
 #include <stdbool.h>
 
+struct cmd_ctx;
 struct client;
 struct daemon;
 struct rec;
 
-/* The path named what (name, path or dev_t), or NULL with the error sent. */
-struct rec *cmd_need_path(struct daemon *d, struct client *c, const char *what);
+/* The path the command names in x->arg (name, path or dev_t), or NULL
+ * with the error sent. */
+struct rec *cmd_need_path(struct cmd_ctx *x);
 
-void cmd_check_path(struct daemon *d, struct client *c, const char *what, bool json);
-void cmd_add_path(struct daemon *d, struct client *c, const char *what);
-void cmd_del_path(struct daemon *d, struct client *c, const char *what);
+void cmd_check_path(struct cmd_ctx *x);
+void cmd_add_path(struct cmd_ctx *x);
+void cmd_del_path(struct cmd_ctx *x);
 
 /* The answer to check: now, or when the read it waited for ends (ctl.c). */
 void cmd_reply_check(struct daemon *d, struct client *c, const struct rec *r,

@@ -23,6 +23,7 @@
 #include "escape.h"
 #include "format.h"
 #include "hold.h"
+#include "cmds.h"
 
 /* --- paths --------------------------------------------------------------- */
 
@@ -148,8 +149,11 @@ static void path_header(struct sbuf *b, int w)
 		  "reason");
 }
 
-void cmd_show_paths(struct daemon *d, struct client *c, bool json)
+void cmd_show_paths(struct cmd_ctx *x)
 {
+	struct daemon *d = x->d;
+	struct client *c = x->c;
+	bool json = x->json;
 	struct sbuf *b = &c->out;
 	int w = name_width(d);
 
@@ -170,9 +174,12 @@ void cmd_show_paths(struct daemon *d, struct client *c, bool json)
 	ctl_reply_end(d, c);
 }
 
-void cmd_show_path(struct daemon *d, struct client *c, const char *what, bool json)
+void cmd_show_path(struct cmd_ctx *x)
 {
-	struct rec *r = cmd_need_path(d, c, what);
+	struct daemon *d = x->d;
+	struct client *c = x->c;
+	bool json = x->json;
+	struct rec *r = cmd_need_path(x);
 	struct sbuf *b = &c->out;
 
 	if (!r)
@@ -191,14 +198,22 @@ void cmd_show_path(struct daemon *d, struct client *c, const char *what, bool js
 
 /* --- stats, status, daemon ----------------------------------------------- */
 
-void cmd_show_stats(struct daemon *d, struct client *c, bool json)
+void cmd_show_stats(struct cmd_ctx *x)
 {
+	struct daemon *d = x->d;
+	struct client *c = x->c;
+	bool json = x->json;
+
 	metrics_stats(d, &c->out, json);
 	ctl_reply_end(d, c);
 }
 
-void cmd_show_status(struct daemon *d, struct client *c, bool json)
+void cmd_show_status(struct cmd_ctx *x)
 {
+	struct daemon *d = x->d;
+	struct client *c = x->c;
+	bool json = x->json;
+
 	static const enum chk_st order[] = { CHK_READY, CHK_FAULTY, CHK_TIMEOUT,
 					     CHK_PENDING, CHK_UNDEF, CHK_UNOPENED, CHK_HELD };
 	const size_t norder = sizeof(order) / sizeof(order[0]);
@@ -224,8 +239,11 @@ void cmd_show_status(struct daemon *d, struct client *c, bool json)
 	ctl_reply_end(d, c);
 }
 
-void cmd_show_daemon(struct daemon *d, struct client *c)
+void cmd_show_daemon(struct cmd_ctx *x)
 {
+	struct daemon *d = x->d;
+	struct client *c = x->c;
+
 	ctl_send(d, c, "pid %d %s\n", (int)getpid(), d->stopping ? "shutdown" : "running");
 	ctl_send(d, c, "uptime %llu s\nconfig %s\nsocket %s\npaths %zu\nclients %zu\n",
 		 (unsigned long long)((now_ms() - d->start_ms) / 1000), d->config_file,
@@ -234,8 +252,11 @@ void cmd_show_daemon(struct daemon *d, struct client *c)
 	ctl_reply_end(d, c);
 }
 
-void cmd_show_metrics(struct daemon *d, struct client *c)
+void cmd_show_metrics(struct cmd_ctx *x)
 {
+	struct daemon *d = x->d;
+	struct client *c = x->c;
+
 	metrics_text(d, &c->out);
 	ctl_reply_end(d, c);
 }

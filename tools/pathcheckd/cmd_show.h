@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+struct cmd_ctx;
 struct client;
 struct daemon;
 struct rec;
@@ -13,11 +14,11 @@ struct sbuf;
 /* One path as the JSON object of show path, show paths and check. */
 void cmd_path_json(struct sbuf *b, const struct rec *r);
 
-void cmd_show_paths(struct daemon *d, struct client *c, bool json);
-void cmd_show_path(struct daemon *d, struct client *c, const char *what, bool json);
-void cmd_show_stats(struct daemon *d, struct client *c, bool json);
-void cmd_show_status(struct daemon *d, struct client *c, bool json);
-void cmd_show_daemon(struct daemon *d, struct client *c);
-void cmd_show_metrics(struct daemon *d, struct client *c);
+void cmd_show_paths(struct cmd_ctx *x);
+void cmd_show_path(struct cmd_ctx *x);
+void cmd_show_stats(struct cmd_ctx *x);
+void cmd_show_status(struct cmd_ctx *x);
+void cmd_show_daemon(struct cmd_ctx *x);
+void cmd_show_metrics(struct cmd_ctx *x);
 
 #endif

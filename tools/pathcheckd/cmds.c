@@ -5,8 +5,12 @@
  * subscribe, shutdown.  Each writes one reply ended by an empty line.
  *
  * Here: the command table, splitting and checking a command line, help,
- * and the commands on the daemon as a whole.  The show commands are in
- * cmd_show.c, the commands on one path in cmd_path.c.
+ * and the commands on the daemon as a whole.  Every handler has one shape,
+ * fn(struct cmd_ctx *) (cmds.h), so the table points at it directly; the
+ * others live with what they show or change: cmd_show.c (paths, path,
+ * stats, status, daemon, metrics), showconfig.c (config, blacklist),
+ * format.c (paths format), cmd_path.c (check, add, del), hold.c (fail,
+ * reinstate, holds).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "duration.h"
 #include "sbuf.h"
 
@@ -29,16 +34,7 @@
 #include "format.h"
 #include "hold.h"
 #include "showconfig.h"
-
-#define MAX_WORDS 8
-
-struct cmd_ctx {
-	struct daemon *d;
-	struct client *c;
-	char *w[MAX_WORDS];
-	int n;
-	bool json;		/* trailing "json" word, removed from w */
-};
+#include "reconf.h"
 
 /* --- the daemon as a whole --------------------------------------------------- */
 
@@ -68,73 +64,7 @@ static void shutdown_cmd(struct cmd_ctx *x)
 
 /* --- dispatch ------------------------------------------------------------------ */
 
-static void c_show_paths(struct cmd_ctx *x, const char *arg)
-{
-	(void)arg;
-	cmd_show_paths(x->d, x->c, x->json);
-}
-static void c_show_path(struct cmd_ctx *x, const char *arg)
-{
-	cmd_show_path(x->d, x->c, arg, x->json);
-}
-static void c_show_stats(struct cmd_ctx *x, const char *arg)
-{
-	(void)arg;
-	cmd_show_stats(x->d, x->c, x->json);
-}
-static void c_show_status(struct cmd_ctx *x, const char *arg)
-{
-	(void)arg;
-	cmd_show_status(x->d, x->c, x->json);
-}
-static void c_show_daemon(struct cmd_ctx *x, const char *arg)
-{
-	(void)arg;
-	cmd_show_daemon(x->d, x->c);
-}
-static void c_show_metrics(struct cmd_ctx *x, const char *arg)
-{
-	(void)arg;
-	cmd_show_metrics(x->d, x->c);
-}
-static void c_show_config(struct cmd_ctx *x, const char *arg)
-{
-	(void)arg;
-	cmd_show_config(x->d, x->c, x->json);
-}
-static void c_show_blacklist(struct cmd_ctx *x, const char *arg)
-{
-	(void)arg;
-	cmd_show_blacklist(x->d, x->c, x->json);
-}
-static void c_check(struct cmd_ctx *x, const char *arg)
-{
-	cmd_check_path(x->d, x->c, arg, x->json);
-}
-static void c_add(struct cmd_ctx *x, const char *arg) { cmd_add_path(x->d, x->c, arg); }
-static void c_del(struct cmd_ctx *x, const char *arg) { cmd_del_path(x->d, x->c, arg); }
-static void c_fail(struct cmd_ctx *x, const char *arg) { cmd_fail_path(x->d, x->c, arg); }
-static void c_reinstate(struct cmd_ctx *x, const char *arg)
-{
-	cmd_reinstate_path(x->d, x->c, arg);
-}
-static void c_reconfigure(struct cmd_ctx *x, const char *arg) { (void)arg; reconfigure(x); }
-static void c_subscribe(struct cmd_ctx *x, const char *arg) { (void)arg; subscribe(x); }
-static void c_shutdown(struct cmd_ctx *x, const char *arg) { (void)arg; shutdown_cmd(x); }
-static void c_show_holds(struct cmd_ctx *x, const char *arg)
-{
-	(void)arg;
-	cmd_show_holds(x->d, x->c, x->json);
-}
-static void c_help(struct cmd_ctx *x, const char *arg);
-static void c_show_paths_format(struct cmd_ctx *x, const char *arg)
-{
-	cmd_show_paths_format(x->d, x->c, arg, false);
-}
-static void c_show_paths_raw(struct cmd_ctx *x, const char *arg)
-{
-	cmd_show_paths_format(x->d, x->c, arg, true);
-}
+static void help(struct cmd_ctx *x);
 
 /*
  * A test aid, with -d only: block the event loop for DUR (at most 60 s), as
@@ -155,16 +85,16 @@ static bool debug_duration(struct cmd_ctx *x, const char *what, const char *arg,
 	return true;
 }
 
-static void c_debug_stall(struct cmd_ctx *x, const char *arg)
+static void debug_stall(struct cmd_ctx *x)
 {
+	const char *arg = x->arg;
 	unsigned int ms;
 	struct timespec ts;
 
 	if (!debug_duration(x, "stall", arg, &ms))
 		return;
 	logmsg(LOG_WARNING, "debug stall: the event loop stops for %u ms", ms);
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	ts = ts_from_ms(ms);
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
 	ctl_send(x->d, x->c, "ok\n");
@@ -176,8 +106,9 @@ static void c_debug_stall(struct cmd_ctx *x, const char *arg)
  * writes the result eventfd DUR after queueing it, so that a drain falls
  * between the two (tests/daemon_wakeups.c).
  */
-static void c_debug_wake_delay(struct cmd_ctx *x, const char *arg)
+static void debug_wake_delay(struct cmd_ctx *x)
 {
+	const char *arg = x->arg;
 	unsigned int ms;
 
 	if (!debug_duration(x, "wake-delay", arg, &ms))
@@ -187,8 +118,9 @@ static void c_debug_wake_delay(struct cmd_ctx *x, const char *arg)
 	ctl_reply_end(x->d, x->c);
 }
 
-/* What follows the fixed words: nothing, a path, a format, "format FMT". */
-enum cmd_arg { ARG_NONE, ARG_DEV, ARG_FMT, ARG_FORMAT_FMT };
+/* What follows a command's fixed words: nothing, a path, a show paths
+ * format, "format FMT", a duration. */
+enum cmd_arg { ARG_NONE, ARG_DEV, ARG_FMT, ARG_FORMAT_FMT, ARG_DUR };
 
 /*
  * Every command: its one or two fixed words (list is a synonym of show), its
@@ -199,42 +131,41 @@ static const struct command {
 	const char *w0, *w1, *w2;
 	enum cmd_arg arg;
 	bool json, priv;
-	void (*fn)(struct cmd_ctx *x, const char *arg);
+	void (*fn)(struct cmd_ctx *x);
 	const char *usage;
 } commands[] = {
-	{ "show", "paths", "format", ARG_FMT, false, false, c_show_paths_format,
+	{ "show", "paths", "format", ARG_FMT, false, false, cmd_show_paths_format,
 	  "show paths format FMT" },
-	{ "show", "paths", "raw", ARG_FORMAT_FMT, false, false, c_show_paths_raw,
+	{ "show", "paths", "raw", ARG_FORMAT_FMT, false, false, cmd_show_paths_raw_format,
 	  "show paths raw format FMT" },
-	{ "show", "paths", NULL, ARG_NONE, true, false, c_show_paths, "show paths [json]" },
-	{ "show", "path", NULL, ARG_DEV, true, false, c_show_path, "show path DEV [json]" },
-	{ "show", "status", NULL, ARG_NONE, true, false, c_show_status, "show status [json]" },
-	{ "show", "stats", NULL, ARG_NONE, true, false, c_show_stats, "show stats [json]" },
-	{ "show", "daemon", NULL, ARG_NONE, false, false, c_show_daemon, "show daemon" },
-	{ "show", "metrics", NULL, ARG_NONE, false, false, c_show_metrics, "show metrics" },
-	{ "show", "config", NULL, ARG_NONE, true, false, c_show_config, "show config [json]" },
-	{ "show", "blacklist", NULL, ARG_NONE, true, false, c_show_blacklist,
+	{ "show", "paths", NULL, ARG_NONE, true, false, cmd_show_paths, "show paths [json]" },
+	{ "show", "path", NULL, ARG_DEV, true, false, cmd_show_path, "show path DEV [json]" },
+	{ "show", "status", NULL, ARG_NONE, true, false, cmd_show_status, "show status [json]" },
+	{ "show", "stats", NULL, ARG_NONE, true, false, cmd_show_stats, "show stats [json]" },
+	{ "show", "daemon", NULL, ARG_NONE, false, false, cmd_show_daemon, "show daemon" },
+	{ "show", "metrics", NULL, ARG_NONE, false, false, cmd_show_metrics, "show metrics" },
+	{ "show", "config", NULL, ARG_NONE, true, false, cmd_show_config, "show config [json]" },
+	{ "show", "blacklist", NULL, ARG_NONE, true, false, cmd_show_blacklist,
 	  "show blacklist [json]" },
-	{ "show", "holds", NULL, ARG_NONE, true, false, c_show_holds, "show holds [json]" },
-	{ "check", NULL, NULL, ARG_DEV, true, false, c_check, "check DEV [json]" },
-	{ "add", "path", NULL, ARG_DEV, false, true, c_add, "add path DEV" },
-	{ "del", "path", NULL, ARG_DEV, false, true, c_del, "del path DEV" },
-	{ "remove", "path", NULL, ARG_DEV, false, true, c_del, "remove path DEV" },
-	{ "fail", "path", NULL, ARG_DEV, false, true, c_fail, "fail path DEV" },
-	{ "reinstate", "path", NULL, ARG_DEV, false, true, c_reinstate, "reinstate path DEV" },
-	{ "reconfigure", NULL, NULL, ARG_NONE, false, true, c_reconfigure, "reconfigure" },
-	{ "subscribe", NULL, NULL, ARG_NONE, false, false, c_subscribe, "subscribe" },
-	{ "shutdown", NULL, NULL, ARG_NONE, false, true, c_shutdown, "shutdown" },
-	{ "help", NULL, NULL, ARG_NONE, false, false, c_help, "help" },
-	{ "debug", "stall", NULL, ARG_DEV, false, true, c_debug_stall, "debug stall DUR" },
-	{ "debug", "wake-delay", NULL, ARG_DEV, false, true, c_debug_wake_delay,
+	{ "show", "holds", NULL, ARG_NONE, true, false, cmd_show_holds, "show holds [json]" },
+	{ "check", NULL, NULL, ARG_DEV, true, false, cmd_check_path, "check DEV [json]" },
+	{ "add", "path", NULL, ARG_DEV, false, true, cmd_add_path, "add path DEV" },
+	{ "del", "path", NULL, ARG_DEV, false, true, cmd_del_path, "del path DEV" },
+	{ "remove", "path", NULL, ARG_DEV, false, true, cmd_del_path, "remove path DEV" },
+	{ "fail", "path", NULL, ARG_DEV, false, true, cmd_fail_path, "fail path DEV" },
+	{ "reinstate", "path", NULL, ARG_DEV, false, true, cmd_reinstate_path, "reinstate path DEV" },
+	{ "reconfigure", NULL, NULL, ARG_NONE, false, true, reconfigure, "reconfigure" },
+	{ "subscribe", NULL, NULL, ARG_NONE, false, false, subscribe, "subscribe" },
+	{ "shutdown", NULL, NULL, ARG_NONE, false, true, shutdown_cmd, "shutdown" },
+	{ "help", NULL, NULL, ARG_NONE, false, false, help, "help" },
+	{ "debug", "stall", NULL, ARG_DUR, false, true, debug_stall, "debug stall DUR" },
+	{ "debug", "wake-delay", NULL, ARG_DUR, false, true, debug_wake_delay,
 	  "debug wake-delay DUR" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-static void c_help(struct cmd_ctx *x, const char *arg)
+static void help(struct cmd_ctx *x)
 {
-	(void)arg;
 	ctl_send(x->d, x->c, "commands (list is a synonym of show; json: one JSON object;\n"
 		 "(privileged): root or the daemon's own user only):\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
@@ -333,8 +264,7 @@ static void run_words(struct cmd_ctx *x)
 	if (c->arg != ARG_NONE && x->n == fixed) {
 		ctl_error(x->d, x->c, "%s needs %s (%s)", label,
 			  c->arg == ARG_FMT || c->arg == ARG_FORMAT_FMT ? "a format" :
-			  c->fn == c_debug_stall || c->fn == c_debug_wake_delay ? "a duration" :
-			  "a path name", c->usage);
+			  c->arg == ARG_DUR ? "a duration" : "a path name", c->usage);
 		return;
 	}
 	if (x->n > fixed + (c->arg != ARG_NONE)) {
@@ -347,7 +277,8 @@ static void run_words(struct cmd_ctx *x)
 	}
 	if (c->priv && !privileged(x, label))
 		return;
-	c->fn(x, c->arg != ARG_NONE ? x->w[fixed] : NULL);
+	x->arg = c->arg != ARG_NONE ? x->w[fixed] : NULL;
+	c->fn(x);
 }
 
 static bool printable(const char *s)

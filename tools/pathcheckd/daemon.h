@@ -13,12 +13,36 @@
 
 #include "pathcheck.h"
 #include "config.h"
-#include "hotplug.h"
 #include "hist.h"
+#include "hotplug.h"
+#include "limits.h"
+#include "logbudget.h"
+#include "reconf.h"
 #include "records.h"
 #include "results.h"
 
 struct client;
+
+/* Counters of the host modules (hotplug, limits, log budget, reconfigure). */
+struct host_counters {
+	uint64_t removed[RM_NCAUSES];
+	uint64_t added_hotplug;		/* paths added by a uevent */
+	uint64_t uevents;		/* block uevents read */
+	uint64_t uevents_lost;		/* receive buffer overflows */
+	uint64_t log_suppressed;	/* per-path lines over the budget */
+	uint64_t reconfigure_requests;	/* reconfigure commands and SIGHUPs */
+	uint64_t reconfigures_merged;	/* ... that joined a waiting one */
+	uint64_t open_retries;		/* opens of unopened paths retried */
+};
+
+/* The daemon on a real server: devices that come and go, the machine's
+ * limits, the log budget and reconfigures run in slices by the loop. */
+struct host {
+	struct hotplug hp;
+	struct limits lim;
+	struct logbudget lb;
+	struct reconf rc;
+};
 
 struct counters {
 	uint64_t transitions;
@@ -35,7 +59,7 @@ struct counters {
 	uint64_t path_open_failures;	/* opens that failed, retries included */
 	uint64_t events_sent;
 	uint64_t results_lost;
-	struct host_counters host;	/* hotplug.h */
+	struct host_counters host;
 };
 
 struct daemon {
@@ -85,7 +109,7 @@ struct daemon {
 	uint64_t start_ms, next_metrics_ms, next_housekeeping_ms;
 	bool stopping;
 	struct counters ctr;
-	struct host host;		/* hotplug.h: uevents, limits, reconfigure */
+	struct host host;
 	struct holds *holds;		/* hold.c: paths held by `fail path` */
 	/* showconfig.c: when the config in force was loaded (wall clock), and
 	 * why the last reload was refused (NULL: it was not) and when */
@@ -96,6 +120,11 @@ struct daemon {
 	uint64_t watchdog_ms, next_watchdog_ms;
 	char *last_status;
 };
+
+/* The longest a piece of large work (a reconfigure's apply, the retry of
+ * unopened paths, a storm of uevents) runs before the loop takes its turn:
+ * so a due check or a command waits at most this long behind it. */
+#define LOOP_SLICE_MS	5
 
 /* main.c: the event loop.  Tags of the fixed descriptors; a client is tagged by its pointer. */
 enum loop_tag { TAG_LISTEN = 1, TAG_SIGNAL, TAG_TIMER, TAG_RESULTS, TAG_UEVENT,

@@ -24,6 +24,7 @@
 #include "format.h"
 #include "clock.h"
 #include "escape.h"
+#include "cmds.h"
 
 /* A device's attributes, as read last ("": none). */
 struct rec_sysfs {
@@ -459,8 +460,11 @@ static void emit_rows(struct daemon *d, struct sbuf *b, struct col *cols, size_t
 	}
 }
 
-void cmd_show_paths_format(struct daemon *d, struct client *c, const char *fmt, bool raw)
+static void show_format(struct cmd_ctx *x, bool raw)
 {
+	struct daemon *d = x->d;
+	struct client *c = x->c;
+	const char *fmt = x->arg;
 	struct col cols[128];
 	char err[160];
 	size_t n, nr = d->nrecs;
@@ -495,4 +499,14 @@ void cmd_show_paths_format(struct daemon *d, struct client *c, const char *fmt, 
 		sb_free(&cells[i]);
 	free(cells);
 	ctl_reply_end(d, c);
+}
+
+void cmd_show_paths_format(struct cmd_ctx *x)
+{
+	show_format(x, false);
+}
+
+void cmd_show_paths_raw_format(struct cmd_ctx *x)
+{
+	show_format(x, true);
 }

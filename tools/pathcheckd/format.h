@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct cmd_ctx;
 struct daemon;
 struct client;
 struct rec;
@@ -22,7 +23,8 @@ const char *fmt_devt(const struct rec *r, char *buf, size_t len);
 const char *fmt_next_check(const struct rec *r, char *buf, size_t len);
 /* A record by "MAJ:MIN", or NULL (also when what is no such number). */
 struct rec *recs_find_devt(struct daemon *d, const char *what);
-/* raw: no header, no padding (multipathd's show paths raw format). */
-void cmd_show_paths_format(struct daemon *d, struct client *c, const char *fmt, bool raw);
+void cmd_show_paths_format(struct cmd_ctx *x);
+/* No header, no padding (multipathd's show paths raw format). */
+void cmd_show_paths_raw_format(struct cmd_ctx *x);
 
 #endif

@@ -12,11 +12,12 @@
 
 #include "ctl.h"
 #include "hold.h"
-#include "hotplug.h"
 #include "clock.h"
 #include "escape.h"
 #include "log.h"
 #include "sched.h"
+#include "logbudget.h"
+#include "cmds.h"
 
 #define HOLD_LINE_MAX	8192
 
@@ -481,8 +482,11 @@ static void client_by(const struct client *c, char *by, size_t len)
 	snprintf(by, len, "uid %u pid %d", (unsigned int)c->uid, (int)c->pid);
 }
 
-void cmd_fail_path(struct daemon *d, struct client *c, const char *what)
+void cmd_fail_path(struct cmd_ctx *x)
 {
+	struct daemon *d = x->d;
+	struct client *c = x->c;
+	const char *what = x->arg;
 	struct rec *r = find(d, c, what);
 	const struct hold *old;
 	char by[64], esc[256], esc_by[256], id[HOLD_ID_MAX];
@@ -543,8 +547,11 @@ static size_t hold_index(const struct holds *h, const struct rec *r, const char 
 	return h->n;
 }
 
-void cmd_reinstate_path(struct daemon *d, struct client *c, const char *what)
+void cmd_reinstate_path(struct cmd_ctx *x)
 {
+	struct daemon *d = x->d;
+	struct client *c = x->c;
+	const char *what = x->arg;
 	struct rec *r = recs_find(d, what);
 	struct holds *h = d->holds;
 	char by[64], esc[256];
@@ -628,8 +635,11 @@ static void show_holds_json(struct daemon *d, struct client *c)
 	sb_free(&b);
 }
 
-void cmd_show_holds(struct daemon *d, struct client *c, bool json)
+void cmd_show_holds(struct cmd_ctx *x)
 {
+	struct daemon *d = x->d;
+	struct client *c = x->c;
+	bool json = x->json;
 	const struct holds *h = d->holds;
 	char when[40], e_dev[256], e_path[512], e_by[256], e_id[2 * HOLD_ID_MAX];
 
@@ -641,14 +651,14 @@ void cmd_show_holds(struct daemon *d, struct client *c, bool json)
 	ctl_send(d, c, "%-12s %-13s %-20s %-20s %-24s %s\n", "dev", "status", "since", "by",
 		 "id", "path");
 	for (size_t i = 0; i < h->n; i++) {
-		const struct hold *x = &h->v[i];
+		const struct hold *e = &h->v[i];
 
-		wall(x->since, when, sizeof(when));
+		wall(e->since, when, sizeof(when));
 		ctl_send(d, c, "%-12s %-13s %-20s %-20s %-24s %s\n",
-			 text_esc(hold_name(x), e_dev, sizeof(e_dev)), hold_status(d, x), when,
-			 text_esc(x->by, e_by, sizeof(e_by)),
-			 x->id[0] ? text_esc(x->id, e_id, sizeof(e_id)) : "-",
-			 text_esc(x->dev, e_path, sizeof(e_path)));
+			 text_esc(hold_name(e), e_dev, sizeof(e_dev)), hold_status(d, e), when,
+			 text_esc(e->by, e_by, sizeof(e_by)),
+			 e->id[0] ? text_esc(e->id, e_id, sizeof(e_id)) : "-",
+			 text_esc(e->dev, e_path, sizeof(e_path)));
 	}
 	ctl_reply_end(d, c);
 }

@@ -35,6 +35,7 @@
 #include <stdint.h>
 #include <time.h>
 
+struct cmd_ctx;
 struct daemon;
 struct rec;
 struct client;
@@ -78,9 +79,9 @@ void hold_identity(const char *path, char *buf, size_t len);
 /* recs_add's hook: a new record of a held device starts held. */
 void hold_apply(struct daemon *d, struct rec *r);
 /* The commands. */
-void cmd_fail_path(struct daemon *d, struct client *c, const char *what);
-void cmd_reinstate_path(struct daemon *d, struct client *c, const char *what);
-void cmd_show_holds(struct daemon *d, struct client *c, bool json);
+void cmd_fail_path(struct cmd_ctx *x);
+void cmd_reinstate_path(struct cmd_ctx *x);
+void cmd_show_holds(struct cmd_ctx *x);
 /* Paths held now (records), for status lines. */
 size_t holds_active(const struct daemon *d);
 

@@ -11,7 +11,7 @@
  * change that takes its size away, or a remove, ends the path: its fd is
  * closed (so `losetup -d` completes), its read in flight becomes an orphan,
  * the log says "NAME: path removed (device gone)" and subscribers get
- * {"event":"removed",...}.  Events are read in slices of HOTPLUG_SLICE_MS:
+ * {"event":"removed",...}.  Events are read in slices of LOOP_SLICE_MS:
  * a storm of adds does not hold the loop, the control socket answers
  * between slices.
  */
@@ -32,8 +32,11 @@
 #include "format.h"
 #include "log.h"
 #include "sched.h"
+#include "hotplug.h"
+#include "limits.h"
+#include "logbudget.h"
+#include "reconf.h"
 
-#define HOTPLUG_SLICE_MS	5
 #define HOTPLUG_RCVBUF		(64 << 20)	/* a rescan of thousands of LUNs */
 
 const char *rm_cause_word(enum rm_cause cause)
@@ -195,7 +198,7 @@ static void device_event(struct daemon *d, struct udev_device *dev)
 	}
 }
 
-/* Read events for at most HOTPLUG_SLICE_MS; epoll comes back for the rest. */
+/* Read events for at most LOOP_SLICE_MS; epoll comes back for the rest. */
 void hotplug_event(struct daemon *d)
 {
 	struct udev_monitor *mon = d->host.hp.mon;
@@ -204,7 +207,7 @@ void hotplug_event(struct daemon *d)
 	for (unsigned int i = 0;; i++) {
 		struct udev_device *dev;
 
-		if ((i & 15) == 15 && now_ms() - t0 >= HOTPLUG_SLICE_MS)
+		if ((i & 15) == 15 && now_ms() - t0 >= LOOP_SLICE_MS)
 			break;
 		errno = 0;
 		dev = udev_monitor_receive_device(mon);

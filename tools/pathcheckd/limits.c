@@ -29,8 +29,9 @@
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
+#include "limits.h"
+#include "reconf.h"
 
-#define RETRY_SLICE_MS	5	/* longest retry slice between loop turns */
 
 static bool is_limit(int err)
 {
@@ -223,7 +224,7 @@ void limits_report(struct daemon *d)
 /*
  * Retry the unopened paths whose backoff has passed.  The first failure on a limit ends the tries of this pass: the
  * others would fail alike, and only wait their next turn.  A pass longer
- * than RETRY_SLICE_MS goes on at the next loop turn.
+ * than LOOP_SLICE_MS goes on at the next loop turn.
  */
 void limits_retry(struct daemon *d, uint64_t now)
 {
@@ -246,7 +247,7 @@ void limits_retry(struct daemon *d, uint64_t now)
 			left++;
 			continue;
 		}
-		if (!(healed & 31) && now_ms() - t0 > RETRY_SLICE_MS) {
+		if (!(healed & 31) && now_ms() - t0 > LOOP_SLICE_MS) {
 			d->host.lim.retry_more = true;
 			left++;
 			continue;
@@ -284,28 +285,4 @@ void limits_metrics(struct daemon *d, struct sbuf *b)
 			  strerrorname_np(errs[i]), n);
 	}
 	sb_printf(b, "pathcheck_paths_unopened{reason=\"other\"} %zu\n", other);
-}
-
-/* --- the loop's hooks --------------------------------------------------------- */
-
-bool host_busy(const struct daemon *d)
-{
-	return d->host.lim.retry_more || reconf_busy(d);
-}
-
-void host_step(struct daemon *d)
-{
-	if (reconf_busy(d))
-		reconf_step(d);
-	if (d->host.lim.retry_more)
-		limits_retry(d, now_ms());
-}
-
-void host_housekeeping(struct daemon *d, uint64_t now)
-{
-	if (!reconf_busy(d)) {
-		limits_retry(d, now);
-		limits_report(d);	/* hotplug's, once a second */
-	}
-	logbudget_tick(d, now);
 }

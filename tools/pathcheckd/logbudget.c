@@ -19,6 +19,8 @@
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
+#include "hotplug.h"
+#include "logbudget.h"
 
 #define WINDOW_MS	1000
 _Static_assert(LOGB_FIRST == 20, "the summary says \"(first 20)\"");

@@ -38,6 +38,10 @@
 #include "results.h"
 #include "sched.h"
 #include "explain.h"
+#include "hotplug.h"
+#include "limits.h"
+#include "logbudget.h"
+#include "reconf.h"
 #include "hold.h"
 #include "notify.h"
 #include "showconfig.h"
@@ -221,8 +225,7 @@ static void arm_timer(struct daemon *d, uint64_t at_ms)
 	if (at_ms == d->timer_armed_ms)
 		return;
 	d->timer_armed_ms = at_ms;
-	its.it_value.tv_sec = (time_t)(at_ms / 1000);
-	its.it_value.tv_nsec = (long)(at_ms % 1000) * 1000000;
+	its.it_value = ts_from_ms(at_ms);
 	if (timerfd_settime(d->timer_fd, TFD_TIMER_ABSTIME, &its, NULL))
 		logmsg(LOG_ERR, "timerfd_settime: %m");
 }
@@ -245,6 +248,31 @@ static uint64_t min3(uint64_t a, uint64_t b, uint64_t c)
 	uint64_t m = a < b ? a : b;
 
 	return m < c ? m : c;
+}
+
+/* The host modules' work in slices (reconfigure, open retries): while any
+ * is left the loop polls instead of sleeping, and runs one slice a turn. */
+static bool host_busy(const struct daemon *d)
+{
+	return d->host.lim.retry_more || reconf_busy(d);
+}
+
+static void host_step(struct daemon *d)
+{
+	if (reconf_busy(d))
+		reconf_step(d);
+	if (d->host.lim.retry_more)
+		limits_retry(d, now_ms());
+}
+
+/* Once a second.  Retries wait while a reconfigure is applied. */
+static void host_housekeeping(struct daemon *d, uint64_t now)
+{
+	if (!reconf_busy(d)) {
+		limits_retry(d, now);
+		limits_report(d);
+	}
+	logbudget_tick(d, now);
 }
 
 static void on_timer(struct daemon *d)

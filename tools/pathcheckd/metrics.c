@@ -25,6 +25,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "records.h"
+#include "hotplug.h"
+#include "limits.h"
 
 void stats_fill(struct daemon *d, struct pc_stats *st)
 {

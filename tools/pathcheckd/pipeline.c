@@ -27,6 +27,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "sched.h"
+#include "logbudget.h"
 
 static enum chk_st chk_of(int state, int reason)
 {

@@ -4,7 +4,7 @@
  *  - a helper thread reads the file and expands its globs (glob(3) and
  *    realpath(3) of 20,000 devices take long), then writes reconf.efd;
  *  - the main thread joins it and applies the result in slices of
- *    RECONF_SLICE_MS between turns of the loop: first the removals, then
+ *    LOOP_SLICE_MS between turns of the loop: first the removals, then
  *    the additions.  Unchanged paths keep their schedule throughout.
  * At most one reconfigure runs and at most one waits: a request while one
  * runs queues one more (it must read the file as it is now); any further
@@ -26,8 +26,10 @@
 #include "notify.h"
 #include "showconfig.h"
 #include "log.h"
+#include "hotplug.h"
+#include "limits.h"
+#include "reconf.h"
 
-#define RECONF_SLICE_MS	5
 
 int reconf_init(struct daemon *d)
 {
@@ -221,7 +223,7 @@ void reconf_loaded(struct daemon *d)
 
 static bool slice_over(uint64_t t0, size_t i)
 {
-	return (i & 31) == 31 && now_ms() - t0 >= RECONF_SLICE_MS;
+	return (i & 31) == 31 && now_ms() - t0 >= LOOP_SLICE_MS;
 }
 
 static void done(struct daemon *d)

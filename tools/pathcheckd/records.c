@@ -26,6 +26,8 @@
 #include "format.h"
 #include "hold.h"
 #include "notify.h"
+#include "hotplug.h"
+#include "limits.h"
 
 const char *chk_st_name(enum chk_st st)
 {

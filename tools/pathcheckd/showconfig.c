@@ -21,6 +21,7 @@
 #include "hold.h"
 #include "showconfig.h"
 #include "escape.h"
+#include "cmds.h"
 
 static void fmt_time(char *buf, size_t len, int64_t t)
 {
@@ -263,8 +264,11 @@ static void config_json(struct daemon *d, struct sbuf *b, const struct setting *
 	sb_printf(b, "]}\n");
 }
 
-void cmd_show_config(struct daemon *d, struct client *c, bool json)
+void cmd_show_config(struct cmd_ctx *x)
 {
+	struct daemon *d = x->d;
+	struct client *c = x->c;
+	bool json = x->json;
 	struct setting *v = calloc(CFG_NSETTINGS + 1, sizeof(*v));
 	size_t n;
 
@@ -281,8 +285,11 @@ void cmd_show_config(struct daemon *d, struct client *c, bool json)
 	ctl_reply_end(d, c);
 }
 
-void cmd_show_blacklist(struct daemon *d, struct client *c, bool json)
+void cmd_show_blacklist(struct cmd_ctx *x)
 {
+	struct daemon *d = x->d;
+	struct client *c = x->c;
+	bool json = x->json;
 	struct sbuf *b = &c->out;
 
 	if (json)

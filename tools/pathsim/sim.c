@@ -329,10 +329,7 @@ void ps_sim_apply(struct ps_sim *sim, const struct ps_cmd *cmds, size_t n)
 
 static void ps_timer_wait(struct ps_sim *sim, uint64_t due_us)
 {
-	struct timespec ts = {
-		.tv_sec = (time_t)(due_us / 1000000u),
-		.tv_nsec = (long)(due_us % 1000000u) * 1000L,
-	};
+	struct timespec ts = ts_from_us(due_us);
 
 	pthread_cond_timedwait(&sim->timer_cond, &sim->lock, &ts);
 }
