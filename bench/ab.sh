@@ -11,11 +11,16 @@
 #   life    lifecycle of 10,000 paths on one file: add, free, engine free (ms)
 #   batch   pc_check_many over 2,048 paths, one thread (checks/s); fio: the
 #           best of a few batch configurations at iodepth 2048 (IOPS)
-#   sync    PC_SYNC p50 of one path (us); fio: iodepth 1 mean latency (us)
+#   sync    pathcheck-stress --mode sync, p50 of one path (us): since
+#           PC_NOCALLBACK, pc_check(PC_SYNC | PC_NOCALLBACK) timed to its
+#           return; a build before it times pc_check(PC_SYNC) to on_result
+#           (which is what --mode sync-cb times now); fio: iodepth 1 mean
+#           latency (us)
 #   syncL   the same with two busy loops on the CPUs ("under load")
-#   loop    a multipathd-like loop: one thread, PC_SYNC checks back to back
-#           over 1,024 paths (checks/s, and CPU us per check: user + system
-#           of the whole process); fio: one job, iodepth 1, submit and wait
+#   loop    a multipathd-like loop: one thread, --mode sync checks back to
+#           back over 1,024 paths (checks/s, and CPU us per check: user +
+#           system of the whole process); fio: one job, iodepth 1, submit
+#           and wait
 # Ratios are NEW/OLD and NEW/fio.  Raw JSON lines go to $OUT (default a
 # temporary directory, removed) when OUT is set.
 #

@@ -16,7 +16,7 @@
  *  pc_check* (other path)  | yes        yes            yes          yes           yes          no
  *  pc_path_new/open        | yes        yes            yes          yes           yes          no
  *  pc_engine_reset/stats   | yes        yes            yes          yes           yes          no
- *  on_result (a worker)    | yes        yes            yes          yes [2]       yes          [3]
+ *  on_result (a worker)    | yes [4]    yes            yes          yes [2]       yes          [3]
  *
  *  [1] A call that races with pc_path_free() of its path answers -ENODEV
  *      (pc_path_arg: NULL) or works as if it came first; a call made after
@@ -30,6 +30,9 @@
  *      paths, callbacks still running may touch any path of the engine:
  *      those being freed answer -ENODEV; pc_path_new/open answer
  *      -ESHUTDOWN.
+ *  [4] Not PC_SYNC (-EDEADLK).  A check started with PC_SYNC |
+ *      PC_NOCALLBACK runs no on_result: its one result is the caller's
+ *      return (and pc_path_result): no worker is woken to deliver it.
  *
  * No library lock is held while a callback (on_result, log) runs: a callback
  * may take the application's locks and call any pc_* function allowed above.
@@ -81,6 +84,13 @@ enum pc_reason {
  * worker's verdict).  From on_result: -EDEADLK.  No pc_* call is a
  * cancellation point (pathcheck(3)). */
 #define PC_SYNC	(1U << 0)
+/* With PC_SYNC only (else -EINVAL): the check this call starts gives its
+ * result to the return and to pc_path_result()/pc_path_state() as always,
+ * but never to on_result, so no worker wakes for it.  A timed-out one
+ * calls back neither at the deadline nor when its late answer comes.  A
+ * call that joins a check already running (pc_check(3)) leaves that
+ * check's callback as it was started. */
+#define PC_NOCALLBACK	(1U << 1)
 
 /*
  * ABI: pc_options, pc_stats and pc_result end in reserved space, so that
@@ -100,7 +110,8 @@ struct pc_options {		/* zeroed fields take defaults */
 	void *log_arg;
 	/*
 	 * Optional.  Called from a worker thread exactly once for every check
-	 * that finishes, timeouts included, sync checks included, with the
+	 * that finishes, timeouts included, sync checks included (but not
+	 * those started with PC_SYNC | PC_NOCALLBACK), with the
 	 * same state the check's other observers got (pc_check's return,
 	 * pc_path_result).  Must not block.  It may call any pc_* function,
 	 * pc_path_free() of any path included, but not pc_engine_free()

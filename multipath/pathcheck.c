@@ -90,10 +90,12 @@ struct pc_checker {
 	struct pc_path *path;
 	unsigned int timeout_s;		/* applied to path, 0: none yet */
 	bool running;			/* a check was started, not returned */
-	uint64_t taken;			/* answers returned so far */
+	uint64_t taken;			/* number of the last check returned */
 	uint64_t last_call_us;		/* the previous check call */
-	/* on_result's: the state of the latest finished check, then the
-	 * count of finished checks, published in that order. */
+	/* on_result's: the state of the path's latest result, then the
+	 * path's count of finished checks as it saw it (pc_result.checks),
+	 * published in that order.  An answer is new when that count is past
+	 * taken: sync checks (PC_NOCALLBACK) count without calling back. */
 	atomic_int answer;
 	atomic_uint_fast64_t answers;
 	atomic_bool waiting;		/* the loop waits on cond */
@@ -134,13 +136,21 @@ static void pc_log(void *arg, int priority, const char *msg)
 static void on_result(struct pc_path *path, int state, void *arg)
 {
 	struct pc_checker *ct = arg;
+	struct pc_result res;
 
-	atomic_store_explicit(&ct->answer, state, memory_order_relaxed);
+	/* The path's latest result, state and count from one snapshot: a
+	 * callback paid late may see a newer check's result, which is then
+	 * the answer.  One worker runs a path's callbacks in order, so the
+	 * counts stored here only grow. */
+	(void)state;
+	if (pc_path_result(path, &res))
+		return;		/* being freed: the loop waits for no answer */
+	atomic_store_explicit(&ct->answer, res.state, memory_order_relaxed);
 	/* Orders answer before answers for the loop's load, and (seq_cst)
 	 * answers before the load of waiting below, against wait_answer's
 	 * store of waiting before its load of answers: one of the two sides
 	 * sees the other, so a waiting loop is woken, not left to time out. */
-	atomic_fetch_add(&ct->answers, 1);
+	atomic_store(&ct->answers, res.checks);
 	if (atomic_load(&ct->waiting)) {
 		pthread_mutex_lock(&ct->lock);
 		pthread_cond_signal(&ct->cond);
@@ -299,7 +309,7 @@ static bool take_answer(struct pc_checker *ct, int *state)
 	 * and must not pass it (see on_result) */
 	uint64_t n = atomic_load(&ct->answers);
 
-	if (n == ct->taken)
+	if (n <= ct->taken)
 		return false;
 	ct->taken = n;
 	*state = atomic_load_explicit(&ct->answer, memory_order_relaxed);
@@ -370,9 +380,11 @@ static bool should_wait(struct pc_checker *ct, uint64_t now)
 
 /*
  * A synchronous check (multipathd's force_sync, or multipath(8)): waits
- * for the answer, at most the timeout.  Cancellation is held off for that
- * bounded time, so that a checker thread cancelled meanwhile never leaves
- * a waiter behind in the library.
+ * for the answer, at most the timeout.  PC_NOCALLBACK: the answer is ours
+ * alone, so no worker wakes for it (a check already in flight, which this
+ * joins, still calls back; its answer is then not new).  Cancellation is
+ * held off for that bounded time, so that a checker thread cancelled
+ * meanwhile never leaves a waiter behind in the library.
  */
 static int check_sync(struct checker *c, struct pc_checker *ct)
 {
@@ -380,9 +392,9 @@ static int check_sync(struct checker *c, struct pc_checker *ct)
 	int old, state;
 
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
-	state = pc_check(ct->path, PC_SYNC);
+	state = pc_check(ct->path, PC_SYNC | PC_NOCALLBACK);
 	if (!pc_path_result(ct->path, &res))
-		ct->taken = res.checks;	/* on_result's copy is not new */
+		ct->taken = res.checks;	/* on_result's copies are not new */
 	pthread_setcancelstate(old, NULL);
 	if (state < 0) {
 		c->msgid = MSG_PATHCHECK_NO_ENGINE;
@@ -446,7 +458,8 @@ bool libcheck_need_wait(struct checker *c)
 	struct pc_checker *ct = c->context;
 
 	return ct && ct->running &&
-		atomic_load_explicit(&ct->answers, memory_order_relaxed) == ct->taken;
+		atomic_load_explicit(&ct->answers, memory_order_relaxed) <=
+		ct->taken;
 }
 
 int libcheck_pending(struct checker *c)

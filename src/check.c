@@ -119,6 +119,13 @@ void __path_forget_owed(struct aio_group *g, struct pc_path *p)
 	p->owed_bits = 0;
 }
 
+/* Whether r's check, once finished, is owed an on_result. */
+static bool __calls_back(struct aio_group *g, const struct pc_req *r)
+{
+	lock_held(g);
+	return g->engine->opts.on_result && !r->nocallback;
+}
+
 /*
  * A finished check's one result goes to everyone who waits for it.  w is
  * the worker finishing it; NULL when another thread finished it (a caller
@@ -129,13 +136,11 @@ void __path_forget_owed(struct aio_group *g, struct pc_path *p)
 static void __hand_out(struct aio_group *g, struct pc_path *p, int state,
 		       struct worker *w)
 {
-	struct pc_engine *e = g->engine;
-
 	lock_held(g);
 	if (p->waiters)
 		p->reported = p->finished;
 	__post_waiters(p, state);
-	if (!e->opts.on_result)
+	if (!__calls_back(g, p->req))
 		return;
 	p->reported = p->finished;
 	if (w) {
@@ -307,7 +312,7 @@ static void __req_fail(struct aio_group *g, struct pc_req *r, int err)
  * the caller wakes the worker.
  */
 static struct iocb *__start_read(struct aio_group *g, struct pc_path *p,
-				 uint64_t now, bool silent)
+				 uint64_t now, bool silent, bool nocallback)
 {
 	struct pc_req *r = p->req;
 	unsigned int timeout_ms = atomic_load_explicit(&p->timeout_ms,
@@ -317,6 +322,7 @@ static struct iocb *__start_read(struct aio_group *g, struct pc_path *p,
 	r->submit_us = now;
 	r->deadline_us = now + (uint64_t)timeout_ms * 1000u;
 	p->started++;
+	r->nocallback = nocallback;	/* before it can fail: FAILED finishes */
 	if (__req_take_buf(g, r, p->blksize, now) < 0) {
 		__req_fail(g, r, -ENOMEM);
 		return NULL;
@@ -401,7 +407,7 @@ bool __finish_overdue(struct aio_group *g, struct pc_req *r, uint64_t now)
 	default:
 		return false;
 	}
-	return g->engine->opts.on_result != NULL;
+	return __calls_back(g, r);
 }
 
 /* What pc_check() returns without starting anything; *start when it
@@ -449,7 +455,7 @@ static int check_async(struct pc_path *p)
 	if (atomic_load_explicit(&p->life, memory_order_relaxed) == PATH_LIVE) {
 		state = __poll_state(g, p, now, &start, &owed);
 		if (start) {
-			iocb = __start_read(g, p, now, false);
+			iocb = __start_read(g, p, now, false, false);
 			deadline = p->req->deadline_us;
 		}
 	}
@@ -642,7 +648,7 @@ static void reap_own(struct aio_group *g, struct pc_path *p,
 	}
 }
 
-static int check_sync(struct pc_path *p)
+static int check_sync(struct pc_path *p, bool nocallback)
 {
 	struct aio_group *g;
 	struct sync_waiter wt = { .state = PC_UNCHECKED };
@@ -681,7 +687,7 @@ static int check_sync(struct pc_path *p)
 			 atomic_load_explicit(&g->owed_total,
 					      memory_order_relaxed) <
 			 PC_OWED_BACKOFF;
-		iocb = __start_read(g, p, now, silent);
+		iocb = __start_read(g, p, now, silent, nocallback);
 		no_buf = !iocb;
 	}
 	deadline = p->req->deadline_us;
@@ -720,11 +726,14 @@ int pc_check(struct pc_path *path, int flags)
 {
 	int ret, cs;
 
-	if (!path || (flags & ~(int)PC_SYNC))
+	if (!path || (flags & ~(int)(PC_SYNC | PC_NOCALLBACK)))
+		return -EINVAL;
+	/* Without PC_SYNC the result has no other taker than on_result. */
+	if ((flags & PC_NOCALLBACK) && !(flags & PC_SYNC))
 		return -EINVAL;
 	cs = pc_nocancel_begin();
 	if (flags & PC_SYNC) {
-		ret = check_sync(path);
+		ret = check_sync(path, flags & PC_NOCALLBACK);
 	} else {
 		/* The read section keeps path allocated should another
 		 * thread (an on_result) free it meanwhile: the call then
@@ -758,7 +767,8 @@ static size_t start_group(struct aio_group *g, struct pc_path *const *paths,
 					 memory_order_relaxed) != PATH_LIVE ||
 		    paths[i]->req->state != REQ_IDLE)
 			continue;	/* one read in the kernel at most */
-		iocbs[k] = __start_read(g, paths[i], now, false);
+		iocbs[k] = __start_read(g, paths[i], now, false,
+					 false);
 		if (!iocbs[k]) {
 			failed++;	/* no buffer: REQ_FAILED */
 			continue;

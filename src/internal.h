@@ -165,6 +165,9 @@ struct pc_req {
 	/* [G] silent, and timed out or orphaned: its caller may be gone, so
 	 * the worker polls the ring until the answer comes (group->polled). */
 	bool polled;
+	/* [G] Started by pc_check(PC_SYNC | PC_NOCALLBACK): its result goes
+	 * to the waiters and the path, never to on_result. */
+	bool nocallback;
 	struct cds_list_head list;	/* [G] failed or orphan list */
 	struct reap_item reap;		/* reaper queue, REAPED only */
 };

@@ -128,6 +128,14 @@ static void test_sync_churn_reset(void)
 		     "--churn 100 --reset-every 0.3 --group-size 8");
 }
 
+/* --mode sync-cb: PC_SYNC with on_result, timed to on_result (--mode sync
+ * uses PC_NOCALLBACK). */
+static void test_sync_cb_files(void)
+{
+	run_on_files("--paths 32 --threads 2 --mode sync-cb --duration 2 "
+		     "--churn 100 --group-size 8");
+}
+
 static void test_async_churn(void)
 {
 	run_on_files("--paths 64 --threads 2 --mode async --duration 2 "
@@ -340,6 +348,7 @@ int main(int argc, char **argv)
 		{ "async_files", test_async_files },
 		{ "batch_files", test_batch_files },
 		{ "sync_churn_reset", test_sync_churn_reset },
+		{ "sync_cb_files", test_sync_cb_files },
 		{ "async_churn", test_async_churn },
 		{ "timeout_units", test_timeout_units },
 		{ "pathsim_hung_eio", test_pathsim_hung_eio },

@@ -21,7 +21,7 @@ static void usage(FILE *f)
 "  --paths N          paths over the devices, round-robin (default: one each)\n"
 "  --threads T        application threads (default 1)\n"
 "  --duration DUR | --checks C   how long to run (default 5s)\n"
-"  --mode sync|async|batch     (default async)\n"
+"  --mode sync|sync-cb|async|batch  (default async)\n"
 "  --churn R          free and re-add R paths a second\n"
 "  --reset-every DUR  pc_engine_reset every DUR\n"
 "  --hung F --eio F --slow F:MS --flaky F:P   pathsim fault fractions;\n"
@@ -151,6 +151,7 @@ int parse_args(struct stress_cfg *cfg, int argc, char **argv)
 		case 'c': if (parse_uint(optarg, &u) || !u) return bad(name, optarg); cfg->max_checks = u; break;
 		case 'm':
 			if (!strcmp(optarg, "sync")) cfg->mode = RUN_SYNC;
+			else if (!strcmp(optarg, "sync-cb")) cfg->mode = RUN_SYNC_CB;
 			else if (!strcmp(optarg, "async")) cfg->mode = RUN_ASYNC;
 			else if (!strcmp(optarg, "batch")) cfg->mode = RUN_BATCH;
 			else return bad(name, optarg);

@@ -39,9 +39,10 @@ static int open_path(struct stress *s, struct spath *sp)
 	return ret;
 }
 
+/* sync: PC_SYNC; 2: PC_SYNC | PC_NOCALLBACK, whose return is the result. */
 static void check_one(struct stress *s, struct spath *sp, int sync)
 {
-	int ret;
+	int ret, flags = !sync ? 0 : sync == 2 ? PC_SYNC | PC_NOCALLBACK : PC_SYNC;
 
 	pthread_mutex_lock(&sp->lock);
 	if (!sp->p || atomic_load(&sp->pending)) {
@@ -49,10 +50,12 @@ static void check_one(struct stress *s, struct spath *sp, int sync)
 		return;
 	}
 	mark_started(s, sp);
-	ret = pc_check(sp->p, sync ? PC_SYNC : 0);
+	ret = pc_check(sp->p, flags);
 	if (sync && (ret == PC_UP || ret == PC_DOWN)) {
 		atomic_fetch_add(&s->ctr.started, 1);
 		atomic_fetch_add(&sp->started, 1);
+		if (sync == 2)
+			account_result(s, sp, ret);
 	} else {
 		account_check(s, sp, ret);
 	}
@@ -119,9 +122,11 @@ void *checker(void *arg)
 			run_batch(s, t);
 		} else {
 			for (i = t; i < s->cfg.npaths && budget_left(s); i += s->cfg.threads)
-				check_one(s, &s->paths[i], s->cfg.mode == RUN_SYNC);
+				check_one(s, &s->paths[i],
+					  s->cfg.mode == RUN_SYNC ? 2 :
+					  s->cfg.mode == RUN_SYNC_CB);
 		}
-		if (s->cfg.mode != RUN_SYNC)
+		if (s->cfg.mode != RUN_SYNC && s->cfg.mode != RUN_SYNC_CB)
 			sched_yield();
 	}
 	return NULL;

@@ -144,10 +144,16 @@ static void judge(struct stress *s, struct spath *sp, int state, unsigned int st
 void on_result(struct pc_path *p, int state, void *arg)
 {
 	struct spath *sp = arg;
-	struct stress *s = sp->s;
-	uint64_t t0 = atomic_load(&sp->start_us);
 
 	(void)p;
+	account_result(sp->s, sp, state);
+}
+
+/* A check's result, from on_result or a PC_NOCALLBACK check's return. */
+void account_result(struct stress *s, struct spath *sp, int state)
+{
+	uint64_t t0 = atomic_load(&sp->start_us);
+
 	if (!atomic_exchange(&sp->pending, 0)) {
 		/* a result nobody started (or already counted lost) */
 		atomic_fetch_add(&s->ctr.delivered_freed, 1);

@@ -51,7 +51,7 @@ long peak_rss_kib(void)
 
 static const char *mode_name(struct stress *s)
 {
-	return s->cfg.mode == RUN_SYNC ? "sync" : s->cfg.mode == RUN_BATCH ? "batch" : "async";
+	return s->cfg.mode == RUN_SYNC ? "sync" : s->cfg.mode == RUN_SYNC_CB ? "sync-cb" : s->cfg.mode == RUN_BATCH ? "batch" : "async";
 }
 
 int report(struct stress *s, double wall, long rss, const struct pc_stats *st, int mismatch)

@@ -15,7 +15,9 @@ struct pc_path;
 struct pc_stats;
 struct stress;
 
-enum run_mode { RUN_SYNC, RUN_ASYNC, RUN_BATCH };
+/* RUN_SYNC: PC_SYNC | PC_NOCALLBACK, timed to pc_check's return;
+ * RUN_SYNC_CB: PC_SYNC with on_result, timed to on_result. */
+enum run_mode { RUN_SYNC, RUN_SYNC_CB, RUN_ASYNC, RUN_BATCH };
 
 /* What the run measures. */
 enum program {
@@ -102,6 +104,7 @@ void flip_modes(struct stress *s);
 void mark_started(struct stress *s, struct spath *sp);
 void account_check(struct stress *s, struct spath *sp, int ret);
 void on_result(struct pc_path *p, int state, void *arg);
+void account_result(struct stress *s, struct spath *sp, int state);
 void scan_lost(struct stress *s, uint64_t margin_us);
 uint64_t outstanding(struct stress *s);
 
