@@ -48,7 +48,7 @@ extern "C" {
 #endif
 
 #define PATHCHECK_VERSION_MAJOR 0
-#define PATHCHECK_VERSION_MINOR 1
+#define PATHCHECK_VERSION_MINOR 2
 
 struct pc_engine;
 struct pc_path;
