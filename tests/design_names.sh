@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # docs/design.md names the code: every backticked name in it exists.
-#   - a file (`src/bufpool.c`, `cmds.h`, `clock.[ch]`, `tests/one_result`,
-#     `orphans/fully_orphaned`: a test of tests/orphans.c) is a file of the
+#   - a file (`src/bufpool.c`, `cmds.h`, `clock.[ch]`, `tests/callbacks_once`,
+#     `shutdown_hung_reads/fully_orphaned`: a test of tests/shutdown_hung_reads.c) is a file of the
 #     tree whose path ends so;
 #   - a name (`host_busy()`, `struct rec`, `engine->groups_lock`,
 #     `pc_engine_new/free/reset/stats`, `kcmp(KCMP_FILE)`) is, word by

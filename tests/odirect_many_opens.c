@@ -130,6 +130,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("odirect_many", tests, argc, argv, file,
+	return pc_test_main_file("odirect_many_opens", tests, argc, argv, file,
 				 sizeof(file));
 }

@@ -105,6 +105,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("one_result", tests, argc, argv, file,
+	return pc_test_main_file("callbacks_once", tests, argc, argv, file,
 				 sizeof(file));
 }

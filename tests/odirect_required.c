@@ -123,5 +123,5 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main("open_nodirect", tests, argc, argv);
+	return pc_test_main("odirect_required", tests, argc, argv);
 }

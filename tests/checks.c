@@ -281,5 +281,5 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main("check_basic", tests, argc, argv);
+	return pc_test_main("checks", tests, argc, argv);
 }

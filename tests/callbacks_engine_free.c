@@ -92,6 +92,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("engine_free_cross", tests, argc, argv, file,
+	return pc_test_main_file("callbacks_engine_free", tests, argc, argv, file,
 				 sizeof(file));
 }

@@ -140,6 +140,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("odirect_shared", tests, argc, argv, file,
+	return pc_test_main_file("odirect_sharing", tests, argc, argv, file,
 				 sizeof(file));
 }

@@ -90,6 +90,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("engine_free_new", tests, argc, argv, file,
+	return pc_test_main_file("shutdown_new_paths", tests, argc, argv, file,
 				 sizeof(file));
 }

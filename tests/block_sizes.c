@@ -140,6 +140,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("large_lbs", tests, argc, argv, file,
+	return pc_test_main_file("block_sizes", tests, argc, argv, file,
 				 sizeof(file));
 }

@@ -322,5 +322,5 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("lifecycle", tests, argc, argv, file, sizeof(file));
+	return pc_test_main_file("path_lifetime", tests, argc, argv, file, sizeof(file));
 }

@@ -122,6 +122,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("thread_signals", tests, argc, argv, file,
+	return pc_test_main_file("threads_signals", tests, argc, argv, file,
 				 sizeof(file));
 }

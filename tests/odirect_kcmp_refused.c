@@ -255,6 +255,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("odirect_nokcmp", tests, argc, argv, file,
+	return pc_test_main_file("odirect_kcmp_refused", tests, argc, argv, file,
 				 sizeof(file));
 }

@@ -109,5 +109,5 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main("dlclose", tests, argc, argv);
+	return pc_test_main("shutdown_dlclose", tests, argc, argv);
 }

@@ -237,5 +237,5 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main("timeouts", tests, argc, argv);
+	return pc_test_main("checks_deadlines", tests, argc, argv);
 }

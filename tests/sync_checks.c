@@ -161,5 +161,5 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main("sync_reap", tests, argc, argv);
+	return pc_test_main("sync_checks", tests, argc, argv);
 }

@@ -129,5 +129,5 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main("sync_cancel", tests, argc, argv);
+	return pc_test_main("cancellation", tests, argc, argv);
 }

@@ -192,5 +192,5 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main("orphans", tests, argc, argv);
+	return pc_test_main("shutdown_hung_reads", tests, argc, argv);
 }

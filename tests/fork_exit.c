@@ -244,6 +244,6 @@ int main(int argc, char **argv)
 		snprintf(file, sizeof(file), "%s", getenv("PC_TEST_FILE"));
 		return child_exit_holding_lock();
 	}
-	return pc_test_main_file("fork_child", tests, argc, argv, file,
+	return pc_test_main_file("fork_exit", tests, argc, argv, file,
 				 sizeof(file));
 }

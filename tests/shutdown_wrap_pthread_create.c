@@ -112,5 +112,5 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main("destroyer_nothread", tests, argc, argv);
+	return pc_test_main("shutdown_wrap_pthread_create", tests, argc, argv);
 }

@@ -170,5 +170,5 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main("coalesce", tests, argc, argv);
+	return pc_test_main("checks_coalesce", tests, argc, argv);
 }

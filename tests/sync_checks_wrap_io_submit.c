@@ -145,6 +145,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("sync_group_life", tests, argc, argv, file,
+	return pc_test_main_file("sync_checks_wrap_io_submit", tests, argc, argv, file,
 				 sizeof(file));
 }

@@ -294,6 +294,6 @@ int main(int argc, char **argv)
 		snprintf(file, sizeof(file), "%s", getenv("PC_TEST_FILE"));
 		return child_rr_caller();
 	}
-	return pc_test_main_file("thread_attrs", tests, argc, argv, file,
+	return pc_test_main_file("threads_attrs", tests, argc, argv, file,
 				 sizeof(file));
 }
