@@ -2,10 +2,7 @@
 /*
  * pc_check_many() racing with pc_path_free() of one of its paths from
  * another thread answers as if the free came first or last (pathcheck.h,
- * note [1]): it must not read a path whose memory is gone.  It used to
- * allocate its arrays and look at every path's group before entering its
- * RCU read section, so a free that began meanwhile could finish, grace
- * period and all, under it.
+ * note [1]): it never reads a path whose memory is gone.
  *
  * Built with -Wl,--wrap=malloc,--wrap=free (the library is linked in
  * statically): the first allocation pc_check_many() makes frees the path
