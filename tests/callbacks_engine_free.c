@@ -90,6 +90,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("callbacks_engine_free", tests, argc, argv, file,
-				 sizeof(file));
+	return pc_test_main_file("callbacks_engine_free", tests, argc, argv,
+				 file, sizeof(file));
 }

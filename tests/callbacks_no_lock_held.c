@@ -110,6 +110,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("callbacks_no_lock_held", tests, argc, argv, file,
-				 sizeof(file));
+	return pc_test_main_file("callbacks_no_lock_held", tests, argc, argv,
+				 file, sizeof(file));
 }

@@ -190,5 +190,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("callbacks_once_threads", tests, argc, argv, file, sizeof(file));
+	return pc_test_main_file("callbacks_once_threads", tests, argc, argv,
+				 file, sizeof(file));
 }

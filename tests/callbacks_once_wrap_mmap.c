@@ -223,6 +223,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("callbacks_once_wrap_mmap", tests, argc, argv, file,
-				 sizeof(file));
+	return pc_test_main_file("callbacks_once_wrap_mmap", tests, argc, argv,
+				 file, sizeof(file));
 }

@@ -254,6 +254,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("odirect_kcmp_refused", tests, argc, argv, file,
-				 sizeof(file));
+	return pc_test_main_file("odirect_kcmp_refused", tests, argc, argv,
+				 file, sizeof(file));
 }

@@ -329,5 +329,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("path_lifetime", tests, argc, argv, file, sizeof(file));
+	return pc_test_main_file("path_lifetime", tests, argc, argv,
+				 file, sizeof(file));
 }

@@ -265,6 +265,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("path_lifetime_during_free", tests, argc, argv, file,
-				 sizeof(file));
+	return pc_test_main_file("path_lifetime_during_free", tests, argc, argv,
+				 file, sizeof(file));
 }

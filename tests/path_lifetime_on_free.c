@@ -228,6 +228,6 @@ int main(int argc, char **argv)
 		return strcmp(child, "free_self") ? child_remove_then_free() :
 		       child_free_self();
 	}
-	return pc_test_main_file("path_lifetime_on_free", tests, argc, argv, file,
-				 sizeof(file));
+	return pc_test_main_file("path_lifetime_on_free", tests, argc, argv,
+				 file, sizeof(file));
 }

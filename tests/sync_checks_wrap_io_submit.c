@@ -144,6 +144,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("sync_checks_wrap_io_submit", tests, argc, argv, file,
-				 sizeof(file));
+	return pc_test_main_file("sync_checks_wrap_io_submit", tests, argc, argv,
+				 file, sizeof(file));
 }
