@@ -105,16 +105,17 @@ pathcheck-stress_LIBS = -lm
 
 # --- tests: tests/NAME.c is build/tests/NAME ---------------------------------
 # extra link flags of a test: NAME_TEST_LIBS
-dlclose_TEST_LIBS            = -ldl
-destroyer_nothread_TEST_LIBS = -Wl,--wrap=pthread_create
-check_many_free_TEST_LIBS    = -Wl,--wrap=malloc,--wrap=free
-daemon_config_doc_TEST_LIBS  = -lm
+# (a test that needs its own is a binary of its own, named CONTRACT_wrap_FN)
+shutdown_dlclose_TEST_LIBS             = -ldl
+shutdown_wrap_pthread_create_TEST_LIBS = -Wl,--wrap=pthread_create
+path_lifetime_wrap_malloc_TEST_LIBS    = -Wl,--wrap=malloc,--wrap=free
+sync_checks_wrap_io_submit_TEST_LIBS   = -Wl,--wrap=io_submit
+callbacks_once_wrap_mmap_TEST_LIBS     = -Wl,--wrap=mmap
+daemon_config_doc_TEST_LIBS            = -lm
+multipath_09_TEST_LIBS                 = -ldl
+multipath_11_TEST_LIBS                 = -ldl
 # the archive a test links: the shipped $(A), or the internal objects
-bufpool_TEST_A               = $(INTERNAL_A)
-multipath_09_TEST_LIBS       = -ldl
-multipath_11_TEST_LIBS       = -ldl
-sync_group_life_TEST_LIBS    = -Wl,--wrap=io_submit
-on_result_once_TEST_LIBS     = -Wl,--wrap=mmap
+read_buffers_pool_TEST_A               = $(INTERNAL_A)
 TEST_SRCS  := $(wildcard tests/*.c)
 TESTS      := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 # tests/*.sh: tests of the build and the install tree, of the shipped

@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # docs/design.md names the code: every backticked name in it exists.
-#   - a file (`src/bufpool.c`, `cmds.h`, `clock.[ch]`, `tests/one_result`,
-#     `orphans/fully_orphaned`: a test of tests/orphans.c) is a file of the
+#   - a file (`src/bufpool.c`, `cmds.h`, `clock.[ch]`, `tests/callbacks_once`,
+#     `shutdown_hung_reads/fully_orphaned`: a test of tests/shutdown_hung_reads.c) is a file of the
 #     tree whose path ends so;
 #   - a name (`host_busy()`, `struct rec`, `engine->groups_lock`,
 #     `pc_engine_new/free/reset/stats`, `kcmp(KCMP_FILE)`) is, word by
@@ -15,8 +15,9 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 doc=docs/design.md
 # Cited from elsewhere: the 2020 patch's check_state(), glibc's
-# posix_memalign().
-foreign="check_state posix_memalign"
+# posix_memalign(), liburcu's urcu_bp_barrier() (which the library no
+# longer calls).
+foreign="check_state posix_memalign urcu_bp_barrier"
 pass=0 fail=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pc-design.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT

@@ -2,10 +2,7 @@
 /*
  * pc_check_many() racing with pc_path_free() of one of its paths from
  * another thread answers as if the free came first or last (pathcheck.h,
- * note [1]): it must not read a path whose memory is gone.  It used to
- * allocate its arrays and look at every path's group before entering its
- * RCU read section, so a free that began meanwhile could finish, grace
- * period and all, under it.
+ * note [1]): it never reads a path whose memory is gone.
  *
  * Built with -Wl,--wrap=malloc,--wrap=free (the library is linked in
  * statically): the first allocation pc_check_many() makes frees the path
@@ -85,6 +82,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("check_many_free", tests, argc, argv, file,
-				 sizeof(file));
+	return pc_test_main_file("path_lifetime_wrap_malloc", tests, argc, argv,
+				 file, sizeof(file));
 }

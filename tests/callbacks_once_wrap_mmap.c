@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * on_result runs exactly once for every check that finishes, timeouts
- * included (pathcheck(3)), however the check finished: answered and
- * reaped by the worker or by a PC_SYNC caller, timed out by the worker or
- * by a caller that saw the deadline first, or refused before it reached
- * the kernel.  Two ways it used to fail:
- *   - a result a caller finished (owed to the worker) was overwritten by
- *     the path's next one when the worker reaped the late answer before it
- *     paid what it owed (one worker, slow callbacks, a polling thread);
- *   - a check that could not get a read buffer.
+ * included (pathcheck(3), "Result delivery"), however the check finished:
+ * answered and reaped by the worker or by a PC_SYNC caller, timed out by
+ * the worker or by a caller that saw the deadline first, or refused before
+ * it reached the kernel.  Two cases pin it: a result a caller finished
+ * (owed to the worker) survives the worker reaping the path's next answer
+ * before it pays what it owes (one worker, slow callbacks, a polling
+ * thread); and a check that cannot get a read buffer still gets its one
+ * on_result.
  *
  * Built with -Wl,--wrap=mmap (the library is linked in statically): the
  * buffer pool's mmap() fails while the test says so.
@@ -223,6 +223,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("on_result_once", tests, argc, argv, file,
-				 sizeof(file));
+	return pc_test_main_file("callbacks_once_wrap_mmap", tests, argc, argv,
+				 file, sizeof(file));
 }

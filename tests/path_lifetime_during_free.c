@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * on_result against a concurrent pc_path_free (issue 9, defects 2 and 4):
- * every call a callback may make on a path being freed answers -ENODEV
- * (NULL for pc_path_arg) instead of crashing, also while pc_engine_free
- * frees the paths; and pc_path_free returns only once the path's callback
- * has ended, unless callbacks truly wait for each other.
+ * A path being freed while its on_result runs (pathcheck(3), "What
+ * on_result may call", pc_path_free(3)): every call a callback makes on a
+ * path being freed answers -ENODEV (NULL for pc_path_arg) instead of
+ * crashing, also while pc_engine_free() frees the paths; and
+ * pc_path_free() returns only once the path's callback has ended, unless
+ * callbacks truly wait for each other.
  */
 #include <errno.h>
 #include <sched.h>
@@ -264,6 +265,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("callback_free", tests, argc, argv, file,
-				 sizeof(file));
+	return pc_test_main_file("path_lifetime_during_free", tests, argc, argv,
+				 file, sizeof(file));
 }

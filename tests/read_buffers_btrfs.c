@@ -313,5 +313,5 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main("btrfs", tests, argc, argv);
+	return pc_test_main("read_buffers_btrfs", tests, argc, argv);
 }

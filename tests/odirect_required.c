@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A file on a file system without O_DIRECT cannot be checked: read through
- * the page cache, a check would say UP while the device hangs.
- * pc_path_open() and pc_path_new() both refuse it with -EINVAL and log
- * why, naming the file (pc_path_open(3), pc_path_new(3)).  procfs is such
- * a file system, and its files are regular files.
+ * A file that cannot be read with O_DIRECT is refused (pc_path_open(3),
+ * pc_path_new(3)): read through the page cache, a check would say UP
+ * while the device hangs.  pc_path_open() and pc_path_new() both refuse
+ * it with -EINVAL and log why, naming the file.  procfs is such a file
+ * system, and its files are regular files.
  *
  * An O_PATH descriptor cannot be read at all: -EBADF, "not open for
  * reading", as for a write-only one, not -EINVAL with a message about
@@ -123,5 +123,5 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main("open_nodirect", tests, argc, argv);
+	return pc_test_main("odirect_required", tests, argc, argv);
 }

@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fork() and exit() (pathcheck(3), "fork"): a child of fork() can exit()
- * and can make and use its own engine, whatever the parent's engine did
- * before (a pc_path_free, a second group: call_rcu() work); and exit()
- * never waits for an on_result, even one blocked on a lock the exiting
- * thread holds.  The library's destructor used to run urcu_bp_barrier(),
- * which waits for ever in a child (no call_rcu thread there) and behind a
- * blocked callback (a read-side section).  Each child runs under a
- * watchdog, so that a regression fails instead of hanging.
+ * fork() and exit() (pathcheck(3), "fork and exit"): a child of fork() can
+ * exit() and can make and use its own engine, whatever the parent's engine
+ * did before (a pc_path_free, a second group: grace-period work); and
+ * exit() never waits for an on_result, even one blocked on a lock the
+ * exiting thread holds.  Each child runs under a watchdog, so that a hang
+ * fails the test instead of stalling it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -244,6 +242,6 @@ int main(int argc, char **argv)
 		snprintf(file, sizeof(file), "%s", getenv("PC_TEST_FILE"));
 		return child_exit_holding_lock();
 	}
-	return pc_test_main_file("fork_child", tests, argc, argv, file,
+	return pc_test_main_file("fork_exit", tests, argc, argv, file,
 				 sizeof(file));
 }

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What keeps a group alive during a PC_SYNC check (docs/design.md, "A
- * group's life"): the check pins it from its io_submit() to its return.
- * It used to leave its RCU read section before io_submit() with nothing
- * holding the group: if its path was freed (an orphan) and the group-mate
- * freed too, the group retired, and its destroyer freed it under the
- * waiter, which then submitted into a freed context.
+ * A PC_SYNC check keeps its group alive (docs/design.md, "A group's
+ * life"): the check pins the group from its io_submit() to its return, so
+ * the group outlives its path being freed (an orphan) and its group-mate
+ * freed too while the waiter is between its RCU read section and
+ * io_submit().
  *
  * Built with -Wl,--wrap=io_submit (the library is linked in statically):
  * a thread marked to pause stops in io_submit() until the test lets it go,
@@ -145,6 +144,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("sync_group_life", tests, argc, argv, file,
-				 sizeof(file));
+	return pc_test_main_file("sync_checks_wrap_io_submit", tests, argc, argv,
+				 file, sizeof(file));
 }

@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pc_engine_free() must not be called from on_result (pathcheck.h,
- * pc_engine_free(3)): it is refused and logged.  It used to be refused only
- * for the callback's own engine.  Two engines whose callbacks free each
- * other then each join the other's worker, which is busy freeing the
- * first: a deadlock.  Now it is refused from any library worker.
- * Run in a child process, so that the old hang fails the test instead of
- * stalling it.
+ * pc_engine_free() must not be called from on_result (pathcheck(3), "What
+ * on_result may call", pc_engine_free(3)): called from any library worker,
+ * whichever engine's, it is refused and logged.  Two engines whose
+ * callbacks free each other's engine therefore do not deadlock.  Run in a
+ * child process, so that a hang fails the test instead of stalling it.
  */
 #include <errno.h>
 #include <signal.h>
@@ -92,6 +90,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("engine_free_cross", tests, argc, argv, file,
-				 sizeof(file));
+	return pc_test_main_file("callbacks_engine_free", tests, argc, argv,
+				 file, sizeof(file));
 }

@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* Checks on regular files and loop devices: sync, async, pull semantics,
- * on_result, pc_check_many, short reads, block sizes. */
+/*
+ * The directio check on regular files and loop devices (pathcheck(3),
+ * "The directio check", pc_path_check(3), pc_check_many(3)): a PC_SYNC
+ * check answers UP; an async check's result is pulled with
+ * pc_path_result() or pushed to on_result; pc_check_many() checks each of
+ * its paths; a short read is DOWN; a path reads whole logical blocks of
+ * its device's size; a read the kernel refuses fails its check DOWN with
+ * PC_REASON_SUBMIT_ERROR.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -281,5 +288,5 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main("check_basic", tests, argc, argv);
+	return pc_test_main("checks", tests, argc, argv);
 }

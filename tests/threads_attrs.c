@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Thread attributes (pc_engine_new(3)): library threads get the stack
- * pc_options.stack_size asks for (PC_DEFAULT_STACK_SIZE when 0), and the
- * scheduling pc_options.sched_policy/sched_priority ask for (SCHED_OTHER
- * when 0), never the creating thread's SCHED_RR.  Under
- * mlockall(MCL_CURRENT | MCL_FUTURE), as multipathd runs, an engine then
- * locks little: each 8 MiB default stack used to be locked whole.
+ * Thread attributes (pathcheck(3), "Threads", pc_engine_new(3)): library
+ * threads get the stack pc_options.stack_size asks for
+ * (PC_DEFAULT_STACK_SIZE when 0), and the scheduling
+ * pc_options.sched_policy/sched_priority ask for (SCHED_OTHER when 0),
+ * never the creating thread's SCHED_RR.  Under mlockall(MCL_CURRENT |
+ * MCL_FUTURE), as multipathd runs, an engine then locks little.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -294,6 +294,6 @@ int main(int argc, char **argv)
 		snprintf(file, sizeof(file), "%s", getenv("PC_TEST_FILE"));
 		return child_rr_caller();
 	}
-	return pc_test_main_file("thread_attrs", tests, argc, argv, file,
+	return pc_test_main_file("threads_attrs", tests, argc, argv, file,
 				 sizeof(file));
 }

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pc_engine_free() stays bounded by shutdown_ms when no destroyer thread
- * can be started (issue 9, defect 6).  pthread_create is wrapped
+ * pc_engine_free() stays bounded by shutdown_ms (pc_engine_free(3)) when
+ * no destroyer thread can be started.  pthread_create is wrapped
  * (-Wl,--wrap=pthread_create, see the Makefile) and made to fail with
  * EAGAIN once the engine runs; a pathsim read hangs, so an io_destroy()
  * in the reaper would wait for it.  A helper releases the read after 3 s,
- * so that old code fails instead of hanging.
+ * so that an unbounded free fails instead of hanging.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -112,5 +112,5 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main("destroyer_nothread", tests, argc, argv);
+	return pc_test_main("shutdown_wrap_pthread_create", tests, argc, argv);
 }

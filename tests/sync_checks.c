@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * PC_SYNC checks reap their own answers (issue 17): the read is submitted
- * without the group's eventfd and its caller waits in io_getevents().  The
- * header's promises still hold when the caller is gone before the answer:
- * a late answer after a timeout, and an orphan's answer after its path was
- * freed under the waiter, are reaped by the worker with nobody calling;
- * and several sync callers on one group hand the ring to each other.
+ * PC_SYNC checks reap their own answers (pathcheck(3), "Result delivery",
+ * pc_path_check(3)): the caller waits for its own read, and the promises
+ * hold when the caller is gone before the answer: a late answer after a
+ * timeout, and an orphan's answer after its path was freed under the
+ * waiter, are reaped by the worker with nobody calling; several sync
+ * callers on one group hand the ring to each other.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -161,5 +161,5 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main("sync_reap", tests, argc, argv);
+	return pc_test_main("sync_checks", tests, argc, argv);
 }

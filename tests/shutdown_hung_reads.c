@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Orphans and teardown with hung reads on pathsim paths: freeing a path
- * whose read hangs returns at once; its orphan is reaped after release; a
- * group whose every slot is a hung orphan is torn down once the reads
- * answer, by the reaper, never in the caller's thread; reset and
- * pc_engine_free stay within their bounds while reads hang.
+ * Orphans and teardown with hung reads on pathsim paths (pathcheck(3),
+ * "Orphans", "Shutdown"): freeing a path whose read hangs returns at
+ * once; its orphan is reaped after release; a group whose every slot is a
+ * hung orphan is torn down once the reads answer, by the reaper, never in
+ * the caller's thread; pc_engine_reset() and pc_engine_free() stay within
+ * their bounds while reads hang.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -192,5 +193,5 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main("orphans", tests, argc, argv);
+	return pc_test_main("shutdown_hung_reads", tests, argc, argv);
 }

@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * O_DIRECT where kcmp() is refused (issue 18, defect 1), as containers'
+ * O_DIRECT where kcmp() is refused (pc_path_new(3)), as containers'
  * default seccomp profiles refuse it: whether two fds share an open file
- * description cannot be proven, and the library must not guess "no".  It
- * did: a path on a dup'd fd was not joined to its description, freeing the
- * other path cleared O_DIRECT under it, and it read the page cache, UP for
- * a device failing every read.  Now such a path reads through a descriptor
- * of its own, and the log says so once.
+ * description cannot be proven, and the library does not guess "no".  A
+ * path on such an fd reads through a descriptor of its own, so freeing
+ * another path never clears O_DIRECT under it, and a device failing every
+ * read is DOWN; the log says so once.
  *
  * A seccomp filter (plain BPF, every thread: TSYNC) makes kcmp fail EPERM
  * for the whole of this program, from the first test on.
@@ -89,7 +88,7 @@ static struct pc_engine *engine(void)
 	return e;
 }
 
-/* The issue's case: two paths on dup'd fds of a loop device over pathsim,
+/* Two paths on dup'd fds of a loop device over pathsim,
  * one freed, the device then failing every read: the live path says DOWN,
  * as a reference path does. */
 static void test_dup_on_failing_device(void)
@@ -255,6 +254,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("odirect_nokcmp", tests, argc, argv, file,
-				 sizeof(file));
+	return pc_test_main_file("odirect_kcmp_refused", tests, argc, argv,
+				 file, sizeof(file));
 }

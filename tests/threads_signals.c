@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Every thread the library causes to exist blocks every signal
- * (pathcheck(3), "Threads"): workers, the reaper, destroyers, and
- * the thread that frees paths after a grace period (liburcu's call_rcu
- * thread used to be started by the first pc_path_free() with the freeing
- * thread's mask: SigBlk 0; now pc-rcu).  Read from
- * /proc/self/task/T/status of every thread that was not there before.
+ * (pathcheck(3), "Threads"): workers, the reaper, destroyers, and pc-rcu,
+ * the thread that frees paths after a grace period (started by the first
+ * pc_path_free()).  Read from /proc/self/task/T/status of every thread
+ * that was not there before.
  */
 #include <dirent.h>
 #include <signal.h>
@@ -122,6 +121,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("thread_signals", tests, argc, argv, file,
+	return pc_test_main_file("threads_signals", tests, argc, argv, file,
 				 sizeof(file));
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Deadlines and failures on pathsim paths (real FUSE AIO): sync and async
- * timeouts in milliseconds, no reads piling up on a hung path, late
- * answers, EIO, short reads, flaky paths counted exactly, and the same
- * through a loop device over FUSE.
+ * Deadlines and failures on pathsim paths, real FUSE AIO (pathcheck(3),
+ * "Deadlines"): sync and async checks time out at their deadline, in
+ * milliseconds; no reads pile up on a hung path; late answers, EIO and
+ * short reads are DOWN; a flaky path's results are counted exactly; a hung
+ * path does not delay its group-mates; the same through a loop device over
+ * FUSE.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -237,5 +239,5 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main("timeouts", tests, argc, argv);
+	return pc_test_main("checks_deadlines", tests, argc, argv);
 }

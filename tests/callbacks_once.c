@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One check, one result (issue 9, defect 8).  A worker busy in a slow
- * callback is late for another path's deadline: a poll hands out DOWN at
- * the deadline, and then the read's answer must not become a second result:
- * pc_path_result and on_result say DOWN too, and on_result comes once.
- * A PC_SYNC caller reaps its own answer (issue 17): the busy worker does
- * not delay it, it returns UP, and pc_path_result and on_result (once the
- * worker is free) say UP, once.
+ * One check, one result (pathcheck(3), "One check, one result").  A worker
+ * busy in a slow callback is late for another path's deadline: a poll
+ * hands out DOWN at the deadline, and the read's later answer does not
+ * become a second result: pc_path_result() and on_result say DOWN too, and
+ * on_result comes once.  A PC_SYNC caller reaps its own answer: the busy
+ * worker does not delay it, it returns UP, and pc_path_result() and
+ * on_result (once the worker is free) say UP, once.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -105,6 +105,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("one_result", tests, argc, argv, file,
+	return pc_test_main_file("callbacks_once", tests, argc, argv, file,
 				 sizeof(file));
 }

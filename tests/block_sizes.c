@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Logical blocks above 4096 bytes (issue 18, defect 3): a path reads at
- * least one logical block whatever its size, so a healthy disk with 8 or
- * 16 KiB sectors is UP (an O_DIRECT read of less fails EINVAL), and the
- * group's buffer pool serves those reads beside 512- and 4096-byte ones
- * in one group, each read in flight with its own buffer.
+ * Logical blocks of any size (pathcheck(3), "The directio check"): a path
+ * reads at least one logical block whatever its size, so a healthy disk
+ * with 8 or 16 KiB sectors is UP (an O_DIRECT read of less fails EINVAL),
+ * and the group's buffer pool serves those reads beside 512- and
+ * 4096-byte ones in one group, each read in flight with its own buffer.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -140,6 +140,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("large_lbs", tests, argc, argv, file,
+	return pc_test_main_file("block_sizes", tests, argc, argv, file,
 				 sizeof(file));
 }

@@ -6,7 +6,7 @@
  * unmapped when empty, and otherwise give back the pages of their free
  * blocks but not of the blocks still held (mincore(2) says which pages are
  * resident); and a read that finds no memory for its block fails its
- * check DOWN, PC_REASON_SUBMIT_ERROR with ENOMEM.  tests/btrfs shows the pool where it matters, on the kernel's
+ * check DOWN, PC_REASON_SUBMIT_ERROR with ENOMEM.  tests/read_buffers_btrfs shows the pool where it matters, on the kernel's
  * checksummed reads.
  */
 #include <errno.h>
@@ -358,5 +358,5 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main("bufpool", tests, argc, argv);
+	return pc_test_main("read_buffers_pool", tests, argc, argv);
 }

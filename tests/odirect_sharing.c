@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * O_DIRECT belongs to the open file description (issue 9, defect 3): with
+ * O_DIRECT belongs to the open file description (pc_path_new(3)): with
  * two paths on one fd, or on dup'd fds, freeing one path leaves O_DIRECT
  * set under the other; the last one restores the caller's flags.  Two
  * separate open()s of one file are two descriptions, each restored when
@@ -140,6 +140,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("odirect_shared", tests, argc, argv, file,
+	return pc_test_main_file("odirect_sharing", tests, argc, argv, file,
 				 sizeof(file));
 }

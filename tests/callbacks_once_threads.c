@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Eight threads create, check and free paths at once for several seconds,
- * sharing groups.  Every check yields exactly one on_result: none lost, none
- * twice.  Each thread owns its paths; results come from the workers.
+ * Exactly one on_result per check under concurrency (pathcheck(3),
+ * "Result delivery", "Thread safety"): eight threads create, check and
+ * free paths at once for several seconds, sharing groups; none of their
+ * checks' results is lost or delivered twice.  Each thread owns its paths;
+ * results come from the workers.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -188,5 +190,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("concurrency", tests, argc, argv, file, sizeof(file));
+	return pc_test_main_file("callbacks_once_threads", tests, argc, argv,
+				 file, sizeof(file));
 }

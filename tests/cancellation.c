@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pthread_cancel() of a thread inside a pc_* call leaves the library
- * consistent: no pc_* call is a cancellation point (pathcheck(3)), so the
- * cancel acts at the thread's next cancellation point once the call has
- * returned, and a later pc_path_free() and pc_engine_free() return
+ * No pc_* call is a cancellation point (pathcheck(3), "Cancellation"):
+ * pthread_cancel() of a thread inside a pc_* call acts at the thread's
+ * next cancellation point once the call has returned, the library stays
+ * consistent, and a later pc_path_free() and pc_engine_free() return
  * promptly.  multipathd stops its checker thread this way, then frees its
- * paths.  It used to crash: the waiter on the cancelled thread's stack
- * stayed linked to the path and was posted after the thread was gone.
+ * paths.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -129,5 +128,5 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main("sync_cancel", tests, argc, argv);
+	return pc_test_main("cancellation", tests, argc, argv);
 }

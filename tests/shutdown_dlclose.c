@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * dlclose() after pc_engine_free() (issue 9, defect 5), as plugin loaders
- * such as multipathd do.  pc_engine_free() abandons a destroyer thread
- * still in io_destroy() on a hung pathsim read after shutdown_ms; the
- * program then unloads the library and the read is released.  The
- * destroyer must still find its code: the library stays mapped while any
- * of its threads lives.  The scenario runs in a child process, so a crash
- * is a failure of this test and not of the test program.
+ * dlclose() after pc_engine_free() (pathcheck(3), "Unloading"), as plugin
+ * loaders such as multipathd do.  pc_engine_free() abandons a destroyer
+ * thread still in io_destroy() on a hung pathsim read after shutdown_ms;
+ * the program then unloads the library and the read is released.  The
+ * destroyer still finds its code: the library stays mapped while any of
+ * its threads lives.  The scenario runs in a child process, so a crash is
+ * a failure of this test and not of the test program.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -109,5 +109,5 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main("dlclose", tests, argc, argv);
+	return pc_test_main("shutdown_dlclose", tests, argc, argv);
 }

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * No library lock is held across a callback (issue 9, defect 7).  A log
- * callback takes an application lock; another thread holding that lock
- * calls pc_path_open(), which needs a new aio group.  With the log called
- * under groups_lock the two deadlock, so the scenario runs in a child
- * process that the test kills if it hangs.
+ * No library lock is held across a callback (pathcheck(3), "Locks and
+ * callbacks"), the log callback included.  A log callback takes an
+ * application lock; another thread holding that lock calls
+ * pc_path_open(), which needs a new aio group: both complete.  The
+ * scenario runs in a child process that the test kills if it hangs.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -110,6 +110,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("log_unlocked", tests, argc, argv, file,
-				 sizeof(file));
+	return pc_test_main_file("callbacks_no_lock_held", tests, argc, argv,
+				 file, sizeof(file));
 }

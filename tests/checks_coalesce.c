@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pc_options.coalesce_us on pathsim paths (real FUSE AIO): a worker that
- * gathers a burst of answers before it reaps still delivers every check's
- * result exactly once, deadlines still fire with nobody polling, sync
- * checks still answer, and out-of-range values are refused; a check with
- * an earlier deadline than the one a worker sleeps for times out on time.
+ * pc_options.coalesce_us on pathsim paths, real FUSE AIO (pc_engine_new(3)):
+ * a worker that gathers a burst of answers before it reaps still delivers
+ * every check's result exactly once, deadlines still fire with nobody
+ * polling, sync checks still answer, and out-of-range values are refused;
+ * a check with an earlier deadline than the one a worker sleeps for times
+ * out on time.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -170,5 +171,5 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main("coalesce", tests, argc, argv);
+	return pc_test_main("checks_coalesce", tests, argc, argv);
 }

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The remove-then-free pattern (pathcheck(3), "Locks and callbacks"): the
- * application holds its table lock across pc_path_free() while that
- * path's on_result waits for the same lock.  pc_path_free() used to wait
- * for the callback: both hung, and the worker with all its groups.  With
- * pc_options.on_free, pc_path_free() does not wait; on_free(path_arg)
- * comes exactly once, when no on_result for the path runs or will run.
- * Each case runs in a child process under a watchdog, so that a regression
- * fails instead of hanging.
+ * Remove, then free, under the lock a callback waits for (pathcheck(3),
+ * "Locks and callbacks"): the application holds its table lock across
+ * pc_path_free() while that path's on_result waits for the same lock.
+ * With pc_options.on_free, pc_path_free() does not wait for the callback;
+ * on_free(path_arg) comes exactly once, when no on_result for the path
+ * runs or will run.
+ * Each case runs in a child process under a watchdog, so that a hang
+ * fails the test instead of stalling it.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -228,6 +228,6 @@ int main(int argc, char **argv)
 		return strcmp(child, "free_self") ? child_remove_then_free() :
 		       child_free_self();
 	}
-	return pc_test_main_file("free_under_lock", tests, argc, argv, file,
-				 sizeof(file));
+	return pc_test_main_file("path_lifetime_on_free", tests, argc, argv,
+				 file, sizeof(file));
 }

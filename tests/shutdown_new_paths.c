@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * An on_result that makes a new path (pc_path_new or pc_path_open, say to
- * reopen a failed device) while pc_engine_free() runs.  free_all_paths()
- * had already passed the group the new path landed in: the path was never
- * freed, O_DIRECT stayed set on the caller's fd and pc_path_open's fd
- * leaked.  Once pc_engine_free() has begun, new paths are refused with
- * -ESHUTDOWN (pc_path_new(3)), and nothing of the engine is left behind.
+ * Paths made while pc_engine_free() runs (pathcheck(3), "Shutdown",
+ * pc_path_new(3)): an on_result that makes a new path (pc_path_new or
+ * pc_path_open, say to reopen a failed device) once pc_engine_free() has
+ * begun is refused with -ESHUTDOWN, and nothing of the engine is left
+ * behind: the caller's fd gets its flags back and no fd leaks.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -90,6 +89,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("engine_free_new", tests, argc, argv, file,
+	return pc_test_main_file("shutdown_new_paths", tests, argc, argv, file,
 				 sizeof(file));
 }

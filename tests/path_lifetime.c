@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* Engines and paths: creation, lazy groups, slot reuse, reset, teardown,
- * and every kind of bad input. */
+/*
+ * A path's life from pc_path_new()/pc_path_open() to pc_path_free(), and
+ * an engine's from pc_engine_new() to pc_engine_free() (pathcheck(3),
+ * pc_path_new(3), pc_path_open(3)): groups are made lazily and their slots
+ * reused, a caller's fd is left as it was given, pc_engine_reset() starts
+ * over, teardown leaves no fd behind, and every kind of bad input is
+ * refused with a negative errno and a log line naming what the caller
+ * named.
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -217,7 +224,7 @@ static void test_bad_input(void)
 	PC_REQUIRE(pc_test_mkdtemp(dir, sizeof(dir), "pctest.dir") == 0);
 	CU_ASSERT_EQUAL(pc_path_open(e, dir, NULL, &p), -EISDIR);
 	CU_ASSERT_NOT_EQUAL(strstr(log.last, "a directory"), NULL);
-	/* Messages name what the caller named (issue 9). */
+	/* Messages name what the caller named. */
 	CU_ASSERT_NOT_EQUAL(strstr(log.last, dir), NULL);
 	CU_ASSERT_EQUAL(pc_path_open(e, "/dev/null", NULL, &p), -ENOTBLK);
 	CU_ASSERT_NOT_EQUAL(strstr(log.last, "/dev/null is a character device"),
@@ -322,5 +329,6 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main_file("lifecycle", tests, argc, argv, file, sizeof(file));
+	return pc_test_main_file("path_lifetime", tests, argc, argv,
+				 file, sizeof(file));
 }
