@@ -213,5 +213,5 @@ int main(int argc, char **argv)
 		{ NULL, NULL },
 	};
 
-	return pc_test_main("sync_nocallback", tests, argc, argv);
+	return pc_test_main("sync_checks_nocallback", tests, argc, argv);
 }
