@@ -335,31 +335,36 @@ static bool worker_reap_begin(struct aio_group *g)
 }
 
 /*
- * In the loop's read section: delivers what is queued outside it (see
- * deliver()), then finds g again by its id.  Nothing read in the section
- * before may be used after: g may have been retired and freed meanwhile
- * (NULL then), and the table replaced.  The id stays this worker's.
+ * In the loop's read section: delivers what is queued, and logs the
+ * answers of g dropped, outside it (see deliver(); the log callback is
+ * the application's too), then finds g again by its id.  Nothing read in
+ * the section before may be used after: g may have been retired and freed
+ * meanwhile (NULL then), and the table replaced.  The id stays this
+ * worker's.
  */
 static struct aio_group *pause_for_delivery(struct worker *w,
-					    struct aio_group *g)
+					    struct aio_group *g,
+					    unsigned int dropped)
 {
 	unsigned int id = g->id;
 
-	if (!w->batch_n)
+	if (!w->batch_n && !dropped)
 		return g;
 	pc_rcu_read_unlock();
+	if (dropped)
+		pc_log(w->engine, LOG_ERR, "group %u: %u answers for requests "
+		       "in a wrong state dropped", id, dropped);
 	deliver(w);
 	pc_rcu_read_lock();
 	return engine_group(w->engine, id);
 }
 
-static void report_dropped(struct worker *w, struct aio_group *g)
+static unsigned int take_dropped(struct aio_group *g)
 {
-	if (atomic_load_explicit(&g->dropped, memory_order_relaxed))
-		pc_log(w->engine, LOG_ERR, "group %u: %u answers for requests "
-		       "in a wrong state dropped", g->id,
-		       atomic_exchange_explicit(&g->dropped, 0,
-						memory_order_relaxed));
+	/* Relaxed: a count for the log, no data with it. */
+	if (!atomic_load_explicit(&g->dropped, memory_order_relaxed))
+		return 0;
+	return atomic_exchange_explicit(&g->dropped, 0, memory_order_relaxed);
 }
 
 /* The functions below take g in the loop's read section and return it,
@@ -385,15 +390,14 @@ static struct aio_group *reap_group(struct worker *w, struct aio_group *g)
 		group_reap_end(g);
 		if (n <= 0)
 			break;
-		report_dropped(w, g);
-		g = pause_for_delivery(w, g);
+		g = pause_for_delivery(w, g, take_dropped(g));
 		if (!g || n < BATCH)
 			break;
 	}
 	if (orphans)
 		reaper_wake(w->engine);
 	if (g)
-		report_dropped(w, g);
+		g = pause_for_delivery(w, g, take_dropped(g));
 	return g;
 }
 
@@ -420,7 +424,7 @@ static struct aio_group *pay_owed(struct worker *w, struct aio_group *g)
 		more = !cds_list_empty(&g->owed_list);
 		atomic_store_explicit(&g->has_owed, more, memory_order_relaxed);
 		unlock_group(g);
-		g = pause_for_delivery(w, g);
+		g = pause_for_delivery(w, g, 0);
 	} while (more && g);
 	return g;
 }
@@ -450,7 +454,7 @@ static struct aio_group *finish_failed(struct worker *w,
 		atomic_store_explicit(&g->has_failed, more,
 				      memory_order_relaxed);
 		unlock_group(g);
-		g = pause_for_delivery(w, g);
+		g = pause_for_delivery(w, g, 0);
 	} while (more && g);
 	return g;
 }
@@ -471,7 +475,7 @@ static struct aio_group *expire_group(struct worker *w, struct aio_group *g,
 			k++;
 		}
 		unlock_group(g);
-		g = pause_for_delivery(w, g);
+		g = pause_for_delivery(w, g, 0);
 	} while (k == BATCH && g);
 	return g;
 }
