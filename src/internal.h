@@ -224,6 +224,12 @@ struct pc_path {
 	 * when it found p's on_result running; whoever exchanges it back
 	 * calls on_free (free_owed_pay()). */
 	_Atomic bool free_owed;
+	/* Holds on the memory: 1 for the path itself until pc_path_free()
+	 * is done with it, 1 for each worker batch entry not yet delivered
+	 * (worker_queue_delivery()).  A worker runs on_result outside any
+	 * RCU read section, so a grace period alone does not keep the path
+	 * there for it; the last path_put() queues the free. */
+	_Atomic unsigned int refs;
 	/* The open file description whose O_DIRECT we set (odirect.c). */
 	struct odirect_file *odf;
 	struct cds_list_head odf_node;	/* under odirect_lock */
@@ -524,6 +530,7 @@ int spawn_quiet(struct pc_engine *e, pthread_t *t, size_t stack,
 
 /* path.c */
 void path_free_rcu(struct rcu_head *head);
+void path_put(struct pc_path *p);
 void free_owed_pay(struct pc_path *p);
 
 #endif

@@ -111,6 +111,7 @@ static struct pc_path *path_alloc(struct pc_engine *e, int fd, void *arg,
 	atomic_init(&p->timeout_ms, e->opts.timeout_ms);
 	atomic_init(&p->life, PATH_LIVE);
 	atomic_init(&p->sync_users, 0);
+	atomic_init(&p->refs, 1);
 	CDS_INIT_LIST_HEAD(&p->owed_node);
 	CDS_INIT_LIST_HEAD(&p->odf_node);
 	p->req->state = REQ_IDLE;
@@ -295,6 +296,16 @@ void path_free_rcu(struct rcu_head *head)
 	free(caa_container_of(head, struct pc_path, rcu));
 }
 
+/* Drops a hold on p's memory (refs).  The last goes by call_rcu(): a call
+ * that found p in a read section before the free began may still look. */
+void path_put(struct pc_path *p)
+{
+	/* Release: our accesses to p come before the free; acquire on the
+	 * last: so do every other holder's. */
+	if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1)
+		pc_call_rcu(&p->rcu, path_free_rcu);
+}
+
 /*
  * Marks path FREED and takes it out of its group, under the group lock:
  * every call on it from then on answers -ENODEV.  Returns false when
@@ -351,8 +362,9 @@ static void free_or_hand_over(struct worker *w, struct pc_path *path)
  * right now (see worker_wait_delivery() for the one case it does not
  * wait); with on_free it hands on_free to that worker instead.  It waits
  * for PC_SYNC callers it woke with -ENODEV to leave.  The path's
- * memory goes by call_rcu(): a callback or a call that found it before the
- * free began may still look at it, and finds it FREED.
+ * memory goes once the worker batch entries holding it are delivered
+ * (refs), then by call_rcu(): a callback, or a call that found it before
+ * the free began, may still look at it, and finds it FREED.
  */
 static void path_free_nc(struct pc_path *path)
 {
@@ -390,7 +402,7 @@ static void path_free_nc(struct pc_path *path)
 		reaper_take_group(e, g);
 	if (free_req)
 		free(r);
-	pc_call_rcu(&path->rcu, path_free_rcu);
+	path_put(path);	/* a worker's undelivered entry may hold it still */
 }
 
 void pc_path_free(struct pc_path *path)

@@ -137,8 +137,9 @@ void pc_defer_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *head))
 
 /*
  * Around fork(): liburcu-bp's locks (the grace-period lock waits for a
- * grace period in progress, hence for every on_result running), then
- * ours; released in reverse.
+ * grace period in progress: never long, as no library thread blocks or
+ * runs a callback in a read section, see deliver()), then ours; released
+ * in reverse.
  */
 static void before_fork(void)
 {

@@ -51,10 +51,12 @@ bool in_worker_thread(void)
  * it must wait (it saw delivering == q), so a worker that merely passes
  * through pc_path_free() is never taken for a cycle.
  *
- * The paths and groups looked at stay allocated: every worker calling this
- * is inside deliver(), in an RCU read section.
+ * The paths and groups looked at stay allocated for the read section: a
+ * path is freed (path_put()) only after its freer stopped waiting and
+ * unpublished it.  The section is short and never waits, so a grace
+ * period never waits for a callback through it.
  */
-static bool waits_on(struct worker *w, struct worker *me)
+static bool __waits_on(struct worker *w, struct worker *me)
 {
 	for (unsigned int i = 0; w && i <= PC_MAX_WORKERS; i++) {
 		/* Acquire: pairs with the release store in
@@ -74,6 +76,16 @@ static bool waits_on(struct worker *w, struct worker *me)
 		w = x;
 	}
 	return false;
+}
+
+static bool waits_on(struct worker *w, struct worker *me)
+{
+	bool cycle;
+
+	pc_rcu_read_lock();
+	cycle = __waits_on(w, me);
+	pc_rcu_read_unlock();
+	return cycle;
 }
 
 static bool delivering(struct worker *w, struct pc_path *p)
@@ -178,17 +190,26 @@ void worker_queue_delivery(struct worker *w, struct pc_path *p, int state)
 		w->batch = b;
 		w->batch_cap = cap;
 	}
+	/* Relaxed: p is live and linked (we hold its group lock), so its
+	 * own hold is there until we drop ours, in deliver(). */
+	atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
 	w->batch[w->batch_n].path = p;
 	w->batch[w->batch_n].state = state;
 	w->batch_n++;
 }
 
 /*
- * Runs on_result for the batch, no lock held.  pc_path_free() of a path
+ * Runs on_result for the batch, no lock held and outside any RCU read
+ * section: a grace period, and so fork() (urcu_bp_before_fork() waits for
+ * one in progress) and pc-rcu, never wait for a callback, which may be
+ * blocked on a lock the forking thread holds.  pc_path_free() of a path
  * in the batch and this loop meet Dekker-style: the worker stores
  * delivering then loads life; pc_path_free stores life then loads
  * delivering.  Either the callback is skipped, or pc_path_free waits for
- * it to end.  The path's memory lives on until our RCU read section ends.
+ * it to end (or hands on_free over, or breaks a cycle of callbacks).  In
+ * every case the path's memory stays until we drop the entry's hold on it
+ * (path_put()), after our last touch; nothing else from the batch's read
+ * section (group, table) is used here.
  */
 static void deliver(struct worker *w)
 {
@@ -208,6 +229,7 @@ static void deliver(struct worker *w)
 			 * returns. */
 			atomic_store_explicit(&w->delivering, NULL,
 					      memory_order_release);
+			path_put(p);
 			continue;
 		}
 		/* seq_cst store then load: the Dekker pair with
@@ -216,6 +238,7 @@ static void deliver(struct worker *w)
 				      memory_order_seq_cst);
 		if (atomic_load_explicit(&p->free_owed, memory_order_seq_cst))
 			free_owed_pay(p);
+		path_put(p);
 	}
 	w->batch_n = 0;
 }
@@ -311,7 +334,42 @@ static bool worker_reap_begin(struct aio_group *g)
 	return reap_trylock(g);
 }
 
-static void reap_group(struct worker *w, struct aio_group *g)
+/*
+ * In the loop's read section: delivers what is queued, and logs the
+ * answers of g dropped, outside it (see deliver(); the log callback is
+ * the application's too), then finds g again by its id.  Nothing read in
+ * the section before may be used after: g may have been retired and freed
+ * meanwhile (NULL then), and the table replaced.  The id stays this
+ * worker's.
+ */
+static struct aio_group *pause_for_delivery(struct worker *w,
+					    struct aio_group *g,
+					    unsigned int dropped)
+{
+	unsigned int id = g->id;
+
+	if (!w->batch_n && !dropped)
+		return g;
+	pc_rcu_read_unlock();
+	if (dropped)
+		pc_log(w->engine, LOG_ERR, "group %u: %u answers for requests "
+		       "in a wrong state dropped", id, dropped);
+	deliver(w);
+	pc_rcu_read_lock();
+	return engine_group(w->engine, id);
+}
+
+static unsigned int take_dropped(struct aio_group *g)
+{
+	/* Relaxed: a count for the log, no data with it. */
+	if (!atomic_load_explicit(&g->dropped, memory_order_relaxed))
+		return 0;
+	return atomic_exchange_explicit(&g->dropped, 0, memory_order_relaxed);
+}
+
+/* The functions below take g in the loop's read section and return it,
+ * or NULL when it went while they delivered (pause_for_delivery()). */
+static struct aio_group *reap_group(struct worker *w, struct aio_group *g)
 {
 	struct io_event evs[BATCH];
 	bool orphans = false;
@@ -332,22 +390,20 @@ static void reap_group(struct worker *w, struct aio_group *g)
 		group_reap_end(g);
 		if (n <= 0)
 			break;
-		deliver(w);
-		if (n < BATCH)
+		g = pause_for_delivery(w, g, take_dropped(g));
+		if (!g || n < BATCH)
 			break;
 	}
 	if (orphans)
 		reaper_wake(w->engine);
-	if (atomic_load_explicit(&g->dropped, memory_order_relaxed))
-		pc_log(w->engine, LOG_ERR, "group %u: %u answers for requests "
-		       "in a wrong state dropped", g->id,
-		       atomic_exchange_explicit(&g->dropped, 0,
-						memory_order_relaxed));
+	if (g)
+		g = pause_for_delivery(w, g, take_dropped(g));
+	return g;
 }
 
 /* Delivers the on_result calls owed for checks that a caller finished
  * because it saw the deadline pass before this worker did. */
-static void pay_owed(struct worker *w, struct aio_group *g)
+static struct aio_group *pay_owed(struct worker *w, struct aio_group *g)
 {
 	bool more;
 
@@ -356,7 +412,7 @@ static void pay_owed(struct worker *w, struct aio_group *g)
 
 		/* Relaxed: a hint; the list is read under the lock. */
 		if (!atomic_load_explicit(&g->has_owed, memory_order_relaxed))
-			return;
+			return g;
 		lock_group(g);
 		while (k < BATCH && !cds_list_empty(&g->owed_list)) {
 			struct pc_path *p = cds_list_first_entry(
@@ -368,11 +424,13 @@ static void pay_owed(struct worker *w, struct aio_group *g)
 		more = !cds_list_empty(&g->owed_list);
 		atomic_store_explicit(&g->has_owed, more, memory_order_relaxed);
 		unlock_group(g);
-		deliver(w);
-	} while (more);
+		g = pause_for_delivery(w, g, 0);
+	} while (more && g);
+	return g;
 }
 
-static void finish_failed(struct worker *w, struct aio_group *g)
+static struct aio_group *finish_failed(struct worker *w,
+				       struct aio_group *g)
 {
 	bool more;
 
@@ -382,7 +440,7 @@ static void finish_failed(struct worker *w, struct aio_group *g)
 		/* Relaxed: a hint; the list is read under the lock. */
 		if (!atomic_load_explicit(&g->has_failed,
 					  memory_order_relaxed))
-			return;
+			return g;
 		lock_group(g);
 		while (k < BATCH && !cds_list_empty(&g->failed_list)) {
 			struct pc_req *r = cds_list_first_entry(
@@ -396,11 +454,13 @@ static void finish_failed(struct worker *w, struct aio_group *g)
 		atomic_store_explicit(&g->has_failed, more,
 				      memory_order_relaxed);
 		unlock_group(g);
-		deliver(w);
-	} while (more);
+		g = pause_for_delivery(w, g, 0);
+	} while (more && g);
+	return g;
 }
 
-static void expire_group(struct worker *w, struct aio_group *g, uint64_t now)
+static struct aio_group *expire_group(struct worker *w, struct aio_group *g,
+				      uint64_t now)
 {
 	unsigned int k;
 
@@ -415,8 +475,9 @@ static void expire_group(struct worker *w, struct aio_group *g, uint64_t now)
 			k++;
 		}
 		unlock_group(g);
-		deliver(w);
-	} while (k == BATCH);
+		g = pause_for_delivery(w, g, 0);
+	} while (k == BATCH && g);
+	return g;
 }
 
 /* Calls fn on every group of this worker.  In an RCU read section. */
@@ -424,24 +485,37 @@ static void expire_group(struct worker *w, struct aio_group *g, uint64_t now)
 	for (id = (w)->id; t && id < t->n; id += (w)->engine->nworkers)	\
 		if (((g) = t->groups[id]) != NULL)
 
+static void service_group(struct worker *w, struct aio_group *g,
+			  uint64_t now)
+{
+	/* Relaxed: a hint; reap_group() looks at the ring itself. */
+	if (atomic_load_explicit(&g->polled, memory_order_relaxed))
+		g = reap_group(w, g);	/* silent reads nobody waits for */
+	if (g)
+		g = finish_failed(w, g);
+	if (g)
+		g = pay_owed(w, g);
+	if (g && atomic_load_explicit(&g->next_deadline_us,
+				      memory_order_seq_cst) <= now)
+		g = expire_group(w, g, now);
+	if (g && atomic_load_explicit(&g->bufs.trim_at_us,
+				      memory_order_relaxed) <= now)
+		bufpool_trim(g, now);
+}
+
+/* In a read section that service_group() leaves to deliver: the table is
+ * looked up again for every group. */
 static void service_groups(struct worker *w, uint64_t now)
 {
-	struct group_table *t = engine_groups(w->engine);
-	struct aio_group *g;
-	unsigned int id;
+	struct pc_engine *e = w->engine;
 
-	for_each_my_group(w, t, g, id) {
-		/* Relaxed: a hint; reap_group() looks at the ring itself. */
-		if (atomic_load_explicit(&g->polled, memory_order_relaxed))
-			reap_group(w, g);	/* silent reads nobody waits for */
-		finish_failed(w, g);
-		pay_owed(w, g);
-		if (atomic_load_explicit(&g->next_deadline_us,
-					 memory_order_seq_cst) <= now)
-			expire_group(w, g, now);
-		if (atomic_load_explicit(&g->bufs.trim_at_us,
-					 memory_order_relaxed) <= now)
-			bufpool_trim(g, now);
+	for (unsigned int id = w->id;; id += e->nworkers) {
+		struct group_table *t = engine_groups(e);
+
+		if (!t || id >= t->n)
+			break;
+		if (t->groups[id])
+			service_group(w, t->groups[id], now);
 	}
 }
 

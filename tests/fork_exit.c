@@ -2,10 +2,12 @@
 /*
  * fork() and exit() (pathcheck(3), "fork and exit"): a child of fork() can
  * exit() and can make and use its own engine, whatever the parent's engine
- * did before (a pc_path_free, a second group: grace-period work); and
- * exit() never waits for an on_result, even one blocked on a lock the
- * exiting thread holds.  Each child runs under a watchdog, so that a hang
- * fails the test instead of stalling it.
+ * did before (a pc_path_free, a second group: grace-period work); exit()
+ * never waits for an on_result, even one blocked on a lock the exiting
+ * thread holds; and fork() never waits for one either, even one blocked on
+ * a lock the forking thread holds while a grace period is in progress
+ * (callbacks run outside the workers' read-side sections).  Each child runs
+ * under a watchdog, so that a hang fails the test instead of stalling it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -247,17 +250,64 @@ static void test_exit_holding_lock(void)
 	CU_ASSERT_EQUAL(run_child("exit_holding_lock"), 0);
 }
 
+/*
+ * In the child: fork() with app_lock held, an on_result waiting for it,
+ * and a grace period in progress: pc_path_free() queues the path's memory
+ * to pc-rcu, which starts its grace period 10 ms later (thread.c); we give
+ * it ample time to be waiting in it (were the callback in a read section,
+ * it would wait for ever).  The grandchild exit()s at once; exits 0 when
+ * fork() returned and the grandchild exited.
+ */
+static int child_fork_holding_lock(void)
+{
+	struct pc_options o = { .workers = 1, .on_result = wait_for_app };
+	struct timespec gp = { 0, 200 * 1000 * 1000L };
+	struct pc_engine *e = NULL;
+	struct pc_path *p = NULL, *q = NULL;
+	pid_t pid;
+	int rc;
+
+	if (pc_engine_new(&o, &e) || pc_path_open(e, file, NULL, &p) ||
+	    pc_path_open(e, file, NULL, &q))
+		return 2;
+	pthread_mutex_lock(&app_lock);
+	if (pc_check(p, 0) != PC_PENDING ||
+	    !pc_test_wait_flag(&in_callback, 10000))
+		return 3;
+	pc_path_free(q);	/* pc-rcu: a grace period */
+	nanosleep(&gp, NULL);
+	pid = fork();
+	if (pid < 0)
+		return 4;
+	if (pid == 0) {
+		in_child = 1;
+		exit(0);	/* destructors included */
+	}
+	pthread_mutex_unlock(&app_lock);
+	rc = reap(pid);
+	pc_engine_free(e);
+	return rc ? 5 : 0;
+}
+
+static void test_fork_holding_lock(void)
+{
+	CU_ASSERT_EQUAL(run_child("fork_holding_lock"), 0);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct pc_test tests[] = {
 		{ "child_exits", test_child_exits },
 		{ "child_own_engine", test_child_own_engine },
 		{ "exit_holding_lock", test_exit_holding_lock },
+		{ "fork_holding_lock", test_fork_holding_lock },
 		{ NULL, NULL },
 	};
 
 	if (getenv("PC_TEST_CHILD")) {
 		snprintf(file, sizeof(file), "%s", getenv("PC_TEST_FILE"));
+		if (!strcmp(getenv("PC_TEST_CHILD"), "fork_holding_lock"))
+			return child_fork_holding_lock();
 		return child_exit_holding_lock();
 	}
 	return pc_test_main_file("fork_exit", tests, argc, argv, file,
