@@ -102,7 +102,7 @@ static uint32_t free_runs(const struct buf_slab *s, unsigned int n)
 /* A slab with a free run of n blocks: partly used slabs first, so that
  * idle slabs empty out; then the slab emptied last, whose pages are the
  * warmest; NULL: none. */
-static struct buf_slab *__find_slab(struct bufpool *bp, unsigned int n)
+static struct buf_slab *find_slab_locked(struct bufpool *bp, unsigned int n)
 {
 	struct buf_slab *s;
 
@@ -126,7 +126,7 @@ static struct buf_slab *__find_slab(struct bufpool *bp, unsigned int n)
  * Free blocks for r's read of bytes (at most PC_MAX_BLKSIZE), in r->buf,
  * or -ENOMEM (no memory for a new slab).
  */
-int __req_take_buf(struct aio_group *g, struct pc_req *r, unsigned int bytes,
+int req_take_buf_locked(struct aio_group *g, struct pc_req *r, unsigned int bytes,
 		   uint64_t now)
 {
 	struct bufpool *bp = &g->bufs;
@@ -135,7 +135,7 @@ int __req_take_buf(struct aio_group *g, struct pc_req *r, unsigned int bytes,
 	uint32_t run;
 
 	lock_held(g);
-	s = __find_slab(bp, n);
+	s = find_slab_locked(bp, n);
 	if (!s) {
 		s = slab_new();
 		if (!s)
@@ -162,7 +162,7 @@ int __req_take_buf(struct aio_group *g, struct pc_req *r, unsigned int bytes,
  * A slab that empties goes to the tail of the empty list (oldest first).
  * The group's worker trims what stays untouched (bufpool_trim()).
  */
-void __req_give_buf(struct aio_group *g, struct pc_req *r, uint64_t now)
+void req_give_buf_locked(struct aio_group *g, struct pc_req *r, uint64_t now)
 {
 	struct bufpool *bp = &g->bufs;
 	struct buf_slab *s = r->buf_slab;
@@ -197,7 +197,7 @@ void __req_give_buf(struct aio_group *g, struct pc_req *r, uint64_t now)
 }
 
 /* Gives back the pages of s's free blocks not given back yet. */
-static void __slab_cool(struct buf_slab *s)
+static void slab_cool_locked(struct buf_slab *s)
 {
 	uint32_t warm = s->free_mask & ~s->cold_mask;
 
@@ -241,7 +241,7 @@ void bufpool_trim(struct aio_group *g, uint64_t now)
 		if (s->cold_mask == s->free_mask)
 			continue;
 		if (s->used_us + TRIM_AFTER_US <= now)
-			__slab_cool(s);
+			slab_cool_locked(s);
 		else if (s->used_us + TRIM_AFTER_US < next)
 			next = s->used_us + TRIM_AFTER_US;
 	}

@@ -2,7 +2,7 @@
 /*
  * Checks: starting reads, and finishing them when the kernel answers, the
  * deadline passes or io_submit() refuses them.  A worker finishes a check,
- * except one whose deadline a caller sees pass first (__finish_overdue):
+ * except one whose deadline a caller sees pass first (finish_overdue_locked):
  * either way on_result runs on a worker, and a check has one result.
  */
 #include <errno.h>
@@ -14,7 +14,7 @@
 #include "internal.h"
 
 /* Wakes every PC_SYNC waiter of p with state. */
-void __post_waiters(struct pc_path *p, int state)
+void post_waiters_locked(struct pc_path *p, int state)
 {
 	struct sync_waiter *wt, *next;
 
@@ -40,7 +40,7 @@ static void owed_total_add(struct aio_group *g, int n)
 
 /* r's answer will signal nobody: a silent read timed out or orphaned.
  * The worker reaps the ring for it every PC_POLL_MS until it comes. */
-static void __req_poll(struct aio_group *g, struct pc_req *r)
+static void req_poll_locked(struct aio_group *g, struct pc_req *r)
 {
 	lock_held(g);
 	if (!r->silent || r->polled)
@@ -55,7 +55,7 @@ static void __req_poll(struct aio_group *g, struct pc_req *r)
 }
 
 /* The kernel answered r: no more need to poll for it. */
-static void __req_unpoll(struct aio_group *g, struct pc_req *r)
+static void req_unpoll_locked(struct aio_group *g, struct pc_req *r)
 {
 	lock_held(g);
 	r->silent = false;
@@ -72,7 +72,7 @@ static void __req_unpoll(struct aio_group *g, struct pc_req *r)
  * on_result.  The owed results of a path wait in order, behind any older
  * ones, until the worker pays them (pay_owed(), or the path's next result
  * it hands out itself). */
-void __path_owe(struct aio_group *g, struct pc_path *p, int state)
+void path_owe_locked(struct aio_group *g, struct pc_path *p, int state)
 {
 	lock_held(g);
 	if (p->owed_n == PC_OWED_MAX) {
@@ -96,7 +96,7 @@ void __path_owe(struct aio_group *g, struct pc_path *p, int state)
 }
 
 /* Queues every on_result owed to p, oldest first, on w. */
-void __path_pay_owed(struct worker *w, struct pc_path *p)
+void path_pay_owed_locked(struct worker *w, struct pc_path *p)
 {
 	lock_held(p->group);
 	if (!p->owed_n)
@@ -104,11 +104,11 @@ void __path_pay_owed(struct worker *w, struct pc_path *p)
 	for (unsigned int i = 0; i < p->owed_n; i++)
 		worker_queue_delivery(w, p, (p->owed_bits >> i) & 1 ?
 					    PC_UP : PC_DOWN);
-	__path_forget_owed(p->group, p);
+	path_forget_owed_locked(p->group, p);
 }
 
 /* Drops what p is owed: paid, or p is being freed. */
-void __path_forget_owed(struct aio_group *g, struct pc_path *p)
+void path_forget_owed_locked(struct aio_group *g, struct pc_path *p)
 {
 	lock_held(g);
 	if (!p->owed_n)
@@ -120,7 +120,7 @@ void __path_forget_owed(struct aio_group *g, struct pc_path *p)
 }
 
 /* Whether r's check, once finished, is owed an on_result. */
-static bool __calls_back(struct aio_group *g, const struct pc_req *r)
+static bool calls_back_locked(struct aio_group *g, const struct pc_req *r)
 {
 	lock_held(g);
 	return g->engine->opts.on_result && !r->nocallback;
@@ -129,30 +129,30 @@ static bool __calls_back(struct aio_group *g, const struct pc_req *r)
 /*
  * A finished check's one result goes to everyone who waits for it.  w is
  * the worker finishing it; NULL when another thread finished it (a caller
- * that saw the deadline pass first, __finish_overdue, or a PC_SYNC caller
+ * that saw the deadline pass first, finish_overdue_locked, or a PC_SYNC caller
  * that reaped the answer): then on_result is owed, and the group's worker
  * delivers it (that thread wakes it once it has dropped the lock).
  */
-static void __hand_out(struct aio_group *g, struct pc_path *p, int state,
+static void hand_out_locked(struct aio_group *g, struct pc_path *p, int state,
 		       struct worker *w)
 {
 	lock_held(g);
 	if (p->waiters)
 		p->reported = p->finished;
-	__post_waiters(p, state);
-	if (!__calls_back(g, p->req))
+	post_waiters_locked(p, state);
+	if (!calls_back_locked(g, p->req))
 		return;
 	p->reported = p->finished;
 	if (w) {
-		__path_pay_owed(w, p);	/* older results first */
+		path_pay_owed_locked(w, p);	/* older results first */
 		worker_queue_delivery(w, p, state);
 	} else {
-		__path_owe(g, p, state);
+		path_owe_locked(g, p, state);
 	}
 }
 
 /* Records the result of the path's running check and hands it out. */
-static void __path_finish(struct aio_group *g, struct pc_req *r, int reason,
+static void path_finish_locked(struct aio_group *g, struct pc_req *r, int reason,
 			  int error, long bytes, uint64_t now,
 			  struct worker *w)
 {
@@ -177,7 +177,7 @@ static void __path_finish(struct aio_group *g, struct pc_req *r, int reason,
 		stat_add(e, down, 1);
 	if (reason == PC_REASON_TIMEOUT)
 		stat_add(e, timeouts, 1);
-	__hand_out(g, p, state, w);
+	hand_out_locked(g, p, state, w);
 }
 
 static int classify(const struct pc_req *r, long res, int *error)
@@ -192,7 +192,7 @@ static int classify(const struct pc_req *r, long res, int *error)
 	return PC_REASON_SHORT_READ;
 }
 
-static void __inflight_dec(struct aio_group *g)
+static void inflight_dec_locked(struct aio_group *g)
 {
 	lock_held(g);
 	g->inflight--;
@@ -201,7 +201,7 @@ static void __inflight_dec(struct aio_group *g)
 
 /* Returns true when r went to the reaper, which the caller wakes once it
  * has dropped the lock. */
-static bool __req_orphan_answered(struct aio_group *g, struct pc_req *r)
+static bool req_orphan_answered_locked(struct aio_group *g, struct pc_req *r)
 {
 	lock_held(g);
 	cds_list_del(&r->list);
@@ -221,38 +221,38 @@ static bool __req_orphan_answered(struct aio_group *g, struct pc_req *r)
  * state cannot finish a check (TIMEDOUT, ORPHAN).  Returns true when the
  * caller must wake the reaper (reaper_wake) after dropping the lock.
  */
-bool __req_complete(struct aio_group *g, struct pc_req *r, long res,
+bool req_complete_locked(struct aio_group *g, struct pc_req *r, long res,
 		    struct worker *w)
 {
 	uint64_t now = pc_now_us();
 	int reason, error;
 
 	lock_held(g);
-	__req_give_buf(g, r, now);	/* the kernel is done with it */
+	req_give_buf_locked(g, r, now);	/* the kernel is done with it */
 	if (r->state != REQ_FAILED)	/* FAILED: io_submit never took it */
-		__req_unpoll(g, r);
+		req_unpoll_locked(g, r);
 	switch (r->state) {
 	case REQ_INFLIGHT:
 		heap_remove(&g->heap, r);
-		__group_update_deadline(g);
-		__inflight_dec(g);
+		group_update_deadline_locked(g);
+		inflight_dec_locked(g);
 		r->state = REQ_IDLE;
 		reason = classify(r, res, &error);
-		__path_finish(g, r, reason, error, res, now, w);
+		path_finish_locked(g, r, reason, error, res, now, w);
 		break;
 	case REQ_FAILED:
 		r->state = REQ_IDLE;
-		__path_finish(g, r, PC_REASON_SUBMIT_ERROR, (int)-r->res, 0,
+		path_finish_locked(g, r, PC_REASON_SUBMIT_ERROR, (int)-r->res, 0,
 			      now, w);
 		break;
 	case REQ_TIMEDOUT:
-		__inflight_dec(g);
+		inflight_dec_locked(g);
 		stat_add(g->engine, late_completions, 1);
 		r->state = REQ_IDLE;
 		break;
 	case REQ_ORPHAN:
-		__inflight_dec(g);
-		return __req_orphan_answered(g, r);
+		inflight_dec_locked(g);
+		return req_orphan_answered_locked(g, r);
 	case REQ_IDLE:
 	case REQ_REAPED:
 		/* A bug; the worker says so once it has dropped the lock. */
@@ -267,7 +267,7 @@ bool __req_complete(struct aio_group *g, struct pc_req *r, long res,
  * since Linux 4.19 a successful cancel still answers through the ring.
  * Only a 0 return (older kernels) means the kernel let go of r now.
  */
-bool __req_try_cancel(struct aio_group *g, struct pc_req *r)
+bool req_try_cancel_locked(struct aio_group *g, struct pc_req *r)
 {
 	struct io_event ev;
 
@@ -276,26 +276,26 @@ bool __req_try_cancel(struct aio_group *g, struct pc_req *r)
 }
 
 /* r's deadline passed: its check finishes DOWN now. */
-void __req_timeout(struct aio_group *g, struct pc_req *r, struct worker *w)
+void req_timeout_locked(struct aio_group *g, struct pc_req *r, struct worker *w)
 {
 	lock_held(g);
 	heap_remove(&g->heap, r);
-	__group_update_deadline(g);
-	if (__req_try_cancel(g, r)) {
-		__inflight_dec(g);
-		__req_give_buf(g, r, r->deadline_us);
-		__req_unpoll(g, r);
+	group_update_deadline_locked(g);
+	if (req_try_cancel_locked(g, r)) {
+		inflight_dec_locked(g);
+		req_give_buf_locked(g, r, r->deadline_us);
+		req_unpoll_locked(g, r);
 		r->state = REQ_IDLE;
 	} else {
 		r->state = REQ_TIMEDOUT;	/* keeps its buffer */
-		__req_poll(g, r);
+		req_poll_locked(g, r);
 	}
-	__path_finish(g, r, PC_REASON_TIMEOUT, 0, 0, r->deadline_us, w);
+	path_finish_locked(g, r, PC_REASON_TIMEOUT, 0, 0, r->deadline_us, w);
 }
 
 /* r's read never reached the kernel: the worker, once woken, finishes its
  * check DOWN with err. */
-static void __req_fail(struct aio_group *g, struct pc_req *r, int err)
+static void req_fail_locked(struct aio_group *g, struct pc_req *r, int err)
 {
 	lock_held(g);
 	r->state = REQ_FAILED;
@@ -311,7 +311,7 @@ static void __req_fail(struct aio_group *g, struct pc_req *r, int err)
  * the buffer: the check then fails like a refused submit (REQ_FAILED), and
  * the caller wakes the worker.
  */
-static struct iocb *__start_read(struct aio_group *g, struct pc_path *p,
+static struct iocb *start_read_locked(struct aio_group *g, struct pc_path *p,
 				 uint64_t now, bool silent, bool nocallback)
 {
 	struct pc_req *r = p->req;
@@ -323,8 +323,8 @@ static struct iocb *__start_read(struct aio_group *g, struct pc_path *p,
 	r->deadline_us = now + (uint64_t)timeout_ms * 1000u;
 	p->started++;
 	r->nocallback = nocallback;	/* before it can fail: FAILED finishes */
-	if (__req_take_buf(g, r, p->blksize, now) < 0) {
-		__req_fail(g, r, -ENOMEM);
+	if (req_take_buf_locked(g, r, p->blksize, now) < 0) {
+		req_fail_locked(g, r, -ENOMEM);
 		return NULL;
 	}
 	io_prep_pread(&r->iocb, p->fd, r->buf, p->blksize, 0);
@@ -334,7 +334,7 @@ static struct iocb *__start_read(struct aio_group *g, struct pc_path *p,
 	r->iocb.data = r;
 	r->state = REQ_INFLIGHT;
 	heap_push(&g->heap, r);
-	__group_update_deadline(g);
+	group_update_deadline_locked(g);
 	g->inflight++;
 	stat_add(g->engine, inflight, 1);
 	return &r->iocb;
@@ -348,14 +348,14 @@ static void fail_submit(struct aio_group *g, struct pc_req *r, int err)
 	lock_group(g);
 	if (r->state == REQ_INFLIGHT) {
 		heap_remove(&g->heap, r);
-		__group_update_deadline(g);
-		__inflight_dec(g);
-		__req_give_buf(g, r, pc_now_us());	/* never the kernel's */
-		__req_fail(g, r, err);
+		group_update_deadline_locked(g);
+		inflight_dec_locked(g);
+		req_give_buf_locked(g, r, pc_now_us());	/* never the kernel's */
+		req_fail_locked(g, r, err);
 		wake = true;
 	} else {
 		/* Timed out or orphaned meanwhile: no answer will come. */
-		wake_reaper = __req_complete(g, r, err, NULL);
+		wake_reaper = req_complete_locked(g, r, err, NULL);
 	}
 	unlock_group(g);
 	if (wake)
@@ -389,30 +389,30 @@ static void submit(struct aio_group *g, struct iocb **iocbs, long n)
  * Returns true when on_result became owed: the caller wakes g's worker
  * once it has dropped the lock.
  */
-bool __finish_overdue(struct aio_group *g, struct pc_req *r, uint64_t now)
+bool finish_overdue_locked(struct aio_group *g, struct pc_req *r, uint64_t now)
 {
 	lock_held(g);
 	switch (r->state) {
 	case REQ_INFLIGHT:
 		if (now < r->deadline_us)
 			return false;
-		__req_timeout(g, r, NULL);
+		req_timeout_locked(g, r, NULL);
 		break;
 	case REQ_FAILED:
 		if (now < r->deadline_us)
 			return false;
 		cds_list_del(&r->list);
-		__req_complete(g, r, r->res, NULL);
+		req_complete_locked(g, r, r->res, NULL);
 		break;
 	default:
 		return false;
 	}
-	return __calls_back(g, r);
+	return calls_back_locked(g, r);
 }
 
 /* What pc_check() returns without starting anything; *start when it
  * should start a read.  Hands a finished result out at most once. */
-static int __poll_state(struct aio_group *g, struct pc_path *p, uint64_t now,
+static int poll_state_locked(struct aio_group *g, struct pc_path *p, uint64_t now,
 			bool *start, bool *owed)
 {
 	struct pc_req *r = p->req;
@@ -424,7 +424,7 @@ static int __poll_state(struct aio_group *g, struct pc_path *p, uint64_t now,
 	case REQ_INFLIGHT:
 		if (now < r->deadline_us)
 			return PC_PENDING;
-		*owed = __finish_overdue(g, r, now);
+		*owed = finish_overdue_locked(g, r, now);
 		p->reported = p->finished;
 		return PC_DOWN;
 	case REQ_FAILED:
@@ -453,9 +453,9 @@ static int check_async(struct pc_path *p)
 
 	lock_group(g);
 	if (atomic_load_explicit(&p->life, memory_order_relaxed) == PATH_LIVE) {
-		state = __poll_state(g, p, now, &start, &owed);
+		state = poll_state_locked(g, p, now, &start, &owed);
 		if (start) {
-			iocb = __start_read(g, p, now, false, false);
+			iocb = start_read_locked(g, p, now, false, false);
 			deadline = p->req->deadline_us;
 		}
 	}
@@ -471,7 +471,7 @@ static int check_async(struct pc_path *p)
 	return state;
 }
 
-static void __remove_waiter(struct pc_path *p, struct sync_waiter *wt)
+static void remove_waiter_locked(struct pc_path *p, struct sync_waiter *wt)
 {
 	lock_held(p->group);
 	for (struct sync_waiter **pp = &p->waiters; *pp; pp = &(*pp)->next)
@@ -481,7 +481,7 @@ static void __remove_waiter(struct pc_path *p, struct sync_waiter *wt)
 		}
 }
 
-static bool __waiter_queued(struct pc_path *p, struct sync_waiter *wt)
+static bool waiter_queued_locked(struct pc_path *p, struct sync_waiter *wt)
 {
 	lock_held(p->group);
 	for (struct sync_waiter *it = p->waiters; it; it = it->next)
@@ -493,7 +493,7 @@ static bool __waiter_queued(struct pc_path *p, struct sync_waiter *wt)
 /*
  * Waits for the check's one result.  Past the deadline (and the grace for
  * the worker's verdict) the waiter stops waiting for a late worker and
- * finishes the check DOWN itself (__finish_overdue), under the lock, so
+ * finishes the check DOWN itself (finish_overdue_locked), under the lock, so
  * that the path's result, this return and on_result all say the same.
  * p stays allocated while we wait: pc_path_free() waits for sync_users.
  */
@@ -514,12 +514,12 @@ static int wait_result(struct pc_path *p, struct sync_waiter *wt,
 	if (!err)
 		goto posted;
 	lock_group(g);
-	if (__waiter_queued(p, wt))
-		owed = __finish_overdue(g, p->req, pc_now_us());
-	if (__waiter_queued(p, wt)) {
+	if (waiter_queued_locked(p, wt))
+		owed = finish_overdue_locked(g, p->req, pc_now_us());
+	if (waiter_queued_locked(p, wt)) {
 		/* Cannot happen: a queued waiter's check is INFLIGHT or
 		 * FAILED.  Never hang on it. */
-		__remove_waiter(p, wt);
+		remove_waiter_locked(p, wt);
 		atomic_store_explicit(&wt->state, PC_DOWN,
 				      memory_order_relaxed);
 		sem_post(&wt->done);
@@ -530,7 +530,7 @@ static int wait_result(struct pc_path *p, struct sync_waiter *wt,
 	while (sem_wait(&wt->done) && errno == EINTR)
 		;	/* posted under the lock we just held: returns at once */
 posted:
-	/* Pairs with the release store in __post_waiters(). */
+	/* Pairs with the release store in post_waiters_locked(). */
 	return atomic_load_explicit(&wt->state, memory_order_acquire);
 }
 
@@ -552,7 +552,7 @@ static void sync_complete(struct aio_group *g, struct io_event *evs, int n)
 
 	lock_group(g);
 	for (int i = 0; i < n; i++)
-		wake_reaper |= __req_complete(g, evs[i].data, (long)evs[i].res,
+		wake_reaper |= req_complete_locked(g, evs[i].data, (long)evs[i].res,
 					      NULL);
 	/* Relaxed: set under the lock we hold. */
 	owed = atomic_load_explicit(&g->has_owed, memory_order_relaxed);
@@ -564,7 +564,7 @@ static void sync_complete(struct aio_group *g, struct io_event *evs, int n)
 }
 
 /* Whether wt has its result.  Acquire: pairs with the release store in
- * __post_waiters(). */
+ * post_waiters_locked(). */
 static bool posted(struct sync_waiter *wt)
 {
 	return atomic_load_explicit(&wt->state, memory_order_acquire) !=
@@ -595,7 +595,7 @@ static void finish_own_overdue(struct aio_group *g, struct pc_path *p,
 
 	lock_group(g);
 	if (atomic_load_explicit(&p->life, memory_order_relaxed) == PATH_LIVE)
-		owed = __finish_overdue(g, p->req, now);
+		owed = finish_overdue_locked(g, p->req, now);
 	unlock_group(g);
 	if (owed)
 		worker_wake(g->worker);
@@ -608,7 +608,7 @@ static void finish_own_overdue(struct aio_group *g, struct pc_path *p,
  * another thread holds the ring, it finishes our answer if it takes it, and
  * we take the ring over when it lets go.  Returns once wt is posted: by an
  * answer, by pc_path_free, or by ourselves at the deadline; the worker then
- * polls the ring for the late answer (__req_poll).
+ * polls the ring for the late answer (req_poll_locked).
  */
 static void reap_own(struct aio_group *g, struct pc_path *p,
 		     struct sync_waiter *wt, uint64_t deadline_us)
@@ -670,7 +670,7 @@ static int check_sync(struct pc_path *p, bool nocallback)
 		pc_rcu_read_unlock();
 		return -ENODEV;
 	}
-	owed = __finish_overdue(g, p->req, now);
+	owed = finish_overdue_locked(g, p->req, now);
 	if (p->req->state == REQ_TIMEDOUT) {
 		p->reported = p->started;
 		unlock_group(g);
@@ -687,7 +687,7 @@ static int check_sync(struct pc_path *p, bool nocallback)
 			 atomic_load_explicit(&g->owed_total,
 					      memory_order_relaxed) <
 			 PC_OWED_BACKOFF;
-		iocb = __start_read(g, p, now, silent, nocallback);
+		iocb = start_read_locked(g, p, now, silent, nocallback);
 		no_buf = !iocb;
 	}
 	deadline = p->req->deadline_us;
@@ -767,7 +767,7 @@ static size_t start_group(struct aio_group *g, struct pc_path *const *paths,
 					 memory_order_relaxed) != PATH_LIVE ||
 		    paths[i]->req->state != REQ_IDLE)
 			continue;	/* one read in the kernel at most */
-		iocbs[k] = __start_read(g, paths[i], now, false,
+		iocbs[k] = start_read_locked(g, paths[i], now, false,
 					 false);
 		if (!iocbs[k]) {
 			failed++;	/* no buffer: REQ_FAILED */
@@ -853,7 +853,7 @@ static int check_many(struct pc_path *const *paths, size_t n)
  * kernel's and can be freed now; false when it became an orphan, which the
  * worker hands to the reaper once the kernel answers.
  */
-bool __req_detach(struct aio_group *g, struct pc_req *r)
+bool req_detach_locked(struct aio_group *g, struct pc_req *r)
 {
 	struct pc_engine *e = g->engine;
 
@@ -866,16 +866,16 @@ bool __req_detach(struct aio_group *g, struct pc_req *r)
 		return true;
 	case REQ_INFLIGHT:
 		heap_remove(&g->heap, r);
-		__group_update_deadline(g);
+		group_update_deadline_locked(g);
 		/* fall through */
 	case REQ_TIMEDOUT:
-		if (__req_try_cancel(g, r)) {
-			__inflight_dec(g);
-			__req_give_buf(g, r, pc_now_us());
-			__req_unpoll(g, r);
+		if (req_try_cancel_locked(g, r)) {
+			inflight_dec_locked(g);
+			req_give_buf_locked(g, r, pc_now_us());
+			req_unpoll_locked(g, r);
 			return true;
 		}
-		__req_poll(g, r);	/* its caller leaves: nobody reaps */
+		req_poll_locked(g, r);	/* its caller leaves: nobody reaps */
 		break;	/* the orphan keeps its buffer until the answer */
 	case REQ_ORPHAN:
 	case REQ_REAPED:

@@ -199,7 +199,7 @@ fail:
 	return err;
 }
 
-static void __set_used(struct aio_group *g)
+static void set_used_locked(struct aio_group *g)
 {
 	lock_held(g);
 	/* Relaxed: a hint for lockless scans, rechecked under the lock. */
@@ -217,7 +217,7 @@ static bool try_take_slot(struct aio_group *g)
 	lock_group(g);
 	if (g->state == GROUP_ACTIVE && g->paths + g->orphans < g->size) {
 		g->paths++;
-		__set_used(g);
+		set_used_locked(g);
 		taken = true;
 	}
 	unlock_group(g);
@@ -262,13 +262,13 @@ int group_get_slot(struct pc_engine *e, struct aio_group **gp)
 	return err;
 }
 
-void __group_release_slot(struct aio_group *g)
+void group_release_slot_locked(struct aio_group *g)
 {
 	lock_held(g);
-	__set_used(g);
+	set_used_locked(g);
 }
 
-void __group_update_deadline(struct aio_group *g)
+void group_update_deadline_locked(struct aio_group *g)
 {
 	struct pc_req *top = heap_top(&g->heap);
 
@@ -282,7 +282,7 @@ void __group_update_deadline(struct aio_group *g)
 
 /* Returns true when the caller must hand the group to the reaper once it
  * has dropped the lock. */
-bool __group_retire(struct aio_group *g)
+bool group_retire_locked(struct aio_group *g)
 {
 	lock_held(g);
 	if (g->state != GROUP_ACTIVE)
@@ -294,12 +294,12 @@ bool __group_retire(struct aio_group *g)
 /* Every slot held by an orphan: no path can use the group, so nothing
  * would ever reuse it; retire it and give its slots back to the machine
  * as soon as its reads answer. */
-bool __group_retire_if_fully_orphaned(struct aio_group *g)
+bool group_retire_if_fully_orphaned_locked(struct aio_group *g)
 {
 	lock_held(g);
 	if (g->paths || g->orphans < g->size || g->pins)
 		return false;	/* pinned: the last PC_SYNC check retires it */
-	return __group_retire(g);
+	return group_retire_locked(g);
 }
 
 /* A PC_SYNC check is done with g (see pins).  Our last touch of g: once
@@ -311,7 +311,7 @@ void group_unpin(struct aio_group *g)
 
 	lock_group(g);
 	g->pins--;
-	retire = __group_retire_if_fully_orphaned(g);
+	retire = group_retire_if_fully_orphaned_locked(g);
 	unlock_group(g);
 	if (retire)
 		reaper_take_group(e, g);
@@ -345,7 +345,7 @@ static unsigned int retire_where(struct pc_engine *e, retire_test test)
 		if (!g)
 			continue;
 		lock_group(g);
-		retired = test(g) && __group_retire(g);
+		retired = test(g) && group_retire_locked(g);
 		unlock_group(g);
 		if (retired) {
 			reaper_take_group(e, g);

@@ -34,8 +34,8 @@
  *   odirect_lock         (odirect.c) the process's registry of open file
  *                        descriptions we set O_DIRECT on.  Taken alone.
  * No library lock is held across a callback (on_result, log).
- * A function named __name() must be called with the group lock held
- * (__odirect_*(): odirect_lock); lock_held() (odirect_held()) asserts it
+ * A function whose name ends in _locked must be called with the group lock
+ * held (odirect_*_locked(): odirect_lock); lock_held() (odirect_held()) asserts it
  * in every build, not only debug ones: a violation aborts with a message.
  *
  * Atomics name their memory order.  Statistics counters go through
@@ -451,10 +451,10 @@ struct pc_req *heap_top(const struct deadline_heap *h);
 
 /* group.c */
 int group_get_slot(struct pc_engine *e, struct aio_group **gp);
-void __group_release_slot(struct aio_group *g);
-void __group_update_deadline(struct aio_group *g);
-bool __group_retire_if_fully_orphaned(struct aio_group *g);
-bool __group_retire(struct aio_group *g);
+void group_release_slot_locked(struct aio_group *g);
+void group_update_deadline_locked(struct aio_group *g);
+bool group_retire_if_fully_orphaned_locked(struct aio_group *g);
+bool group_retire_locked(struct aio_group *g);
 void group_unpin(struct aio_group *g);
 void group_unlink(struct pc_engine *e, struct aio_group *g);
 void group_free(struct aio_group *g);
@@ -465,20 +465,20 @@ struct aio_group *engine_group(struct pc_engine *e, uint64_t id); /* likewise */
 
 /* bufpool.c */
 void bufpool_init(struct bufpool *bp);
-int __req_take_buf(struct aio_group *g, struct pc_req *r, unsigned int bytes,
+int req_take_buf_locked(struct aio_group *g, struct pc_req *r, unsigned int bytes,
 		   uint64_t now);
-void __req_give_buf(struct aio_group *g, struct pc_req *r, uint64_t now);
+void req_give_buf_locked(struct aio_group *g, struct pc_req *r, uint64_t now);
 void bufpool_trim(struct aio_group *g, uint64_t now);
 void bufpool_free(struct bufpool *bp);
 
 /* check.c */
-bool __req_complete(struct aio_group *g, struct pc_req *r, long res,
+bool req_complete_locked(struct aio_group *g, struct pc_req *r, long res,
 		    struct worker *w);
-void __req_timeout(struct aio_group *g, struct pc_req *r, struct worker *w);
-bool __req_try_cancel(struct aio_group *g, struct pc_req *r);
-bool __req_detach(struct aio_group *g, struct pc_req *r);
-bool __finish_overdue(struct aio_group *g, struct pc_req *r, uint64_t now);
-void __post_waiters(struct pc_path *p, int state);
+void req_timeout_locked(struct aio_group *g, struct pc_req *r, struct worker *w);
+bool req_try_cancel_locked(struct aio_group *g, struct pc_req *r);
+bool req_detach_locked(struct aio_group *g, struct pc_req *r);
+bool finish_overdue_locked(struct aio_group *g, struct pc_req *r, uint64_t now);
+void post_waiters_locked(struct pc_path *p, int state);
 
 /* odirect.c */
 struct odirect_file;
@@ -504,9 +504,9 @@ bool in_worker_thread(void);
 void worker_wait_delivery(struct worker *w, struct pc_path *p);
 bool group_reap_begin(struct aio_group *g);
 void group_reap_end(struct aio_group *g);
-void __path_owe(struct aio_group *g, struct pc_path *p, int state);
-void __path_pay_owed(struct worker *w, struct pc_path *p);
-void __path_forget_owed(struct aio_group *g, struct pc_path *p);
+void path_owe_locked(struct aio_group *g, struct pc_path *p, int state);
+void path_pay_owed_locked(struct worker *w, struct pc_path *p);
+void path_forget_owed_locked(struct aio_group *g, struct pc_path *p);
 
 /* reaper.c */
 int reaper_start(struct pc_engine *e);

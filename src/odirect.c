@@ -87,7 +87,7 @@ void odirect_after_fork(void)
 	odirect_drop();
 }
 
-/* What every __odirect_*() asserts: the caller holds odirect_lock. */
+/* What every odirect_*_locked() asserts: the caller holds odirect_lock. */
 static void odirect_held(void)
 {
 	owned_held(&odirect_owner, "odirect_lock");
@@ -133,7 +133,7 @@ static int compare(pid_t pid, int fd, const struct stat *st,
  * fd's node, or NULL with *parent and *dir where a node for it would hang;
  * -errno in *err when kcmp cannot place it.
  */
-static struct odirect_file *__odirect_find(int fd, const struct stat *st,
+static struct odirect_file *odirect_find_locked(int fd, const struct stat *st,
 					   struct odirect_file **parent,
 					   int *dir, int *err)
 {
@@ -179,7 +179,7 @@ static void rotate_up(struct odirect_file **root, struct odirect_file *x,
 	x->parent = c;
 }
 
-static void __odirect_insert(struct odirect_file *f,
+static void odirect_insert_locked(struct odirect_file *f,
 			     struct odirect_file *parent, int dir)
 {
 	struct odirect_file **root = &registry[bucket(f->dev, f->ino)];
@@ -202,7 +202,7 @@ static void __odirect_insert(struct odirect_file *f,
 }
 
 /* Takes f out of its treap: no kcmp, so it works whatever came since. */
-static void __odirect_unregister(struct odirect_file *f)
+static void odirect_unregister_locked(struct odirect_file *f)
 {
 	struct odirect_file **root = &registry[bucket(f->dev, f->ino)];
 
@@ -276,7 +276,7 @@ int odirect_attach(struct pc_engine *e, struct pc_path *p, const char *name,
 	int err, dir;
 
 	odirect_take();
-	f = __odirect_find(p->fd, st, &parent, &dir, &err);
+	f = odirect_find_locked(p->fd, st, &parent, &dir, &err);
 	if (err) {
 		odirect_drop();
 		return attach_unproven(e, p, name, err);
@@ -304,7 +304,7 @@ int odirect_attach(struct pc_engine *e, struct pc_path *p, const char *name,
 		f->ino = st->st_ino;
 		CDS_INIT_LIST_HEAD(&f->paths);
 		cds_list_add_tail(&p->odf_node, &f->paths);
-		__odirect_insert(f, parent, dir);
+		odirect_insert_locked(f, parent, dir);
 	} else {
 		cds_list_add_tail(&p->odf_node, &f->paths);
 	}
@@ -330,7 +330,7 @@ void odirect_detach(struct pc_path *p)
 
 			if (now >= 0 && !keep_all)
 				fcntl(p->fd, F_SETFL, now & ~O_DIRECT);
-			__odirect_unregister(f);
+			odirect_unregister_locked(f);
 			free(f);
 		}
 	}

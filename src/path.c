@@ -136,7 +136,7 @@ static bool path_link(struct aio_group *g, struct pc_path *p)
 				       memory_order_relaxed);
 	if (closing) {
 		g->paths--;
-		__group_release_slot(g);
+		group_release_slot_locked(g);
 	} else {
 		cds_list_add_tail(&p->node, &g->path_list);
 	}
@@ -312,7 +312,7 @@ void path_put(struct pc_path *p)
  * another thread got there first (a callback and pc_engine_free() may both
  * free a path): that one finishes the job.
  */
-static bool __path_unlink(struct aio_group *g, struct pc_path *path,
+static bool path_unlink_locked(struct aio_group *g, struct pc_path *path,
 			  bool *free_req, bool *retire)
 {
 	lock_held(g);
@@ -321,13 +321,13 @@ static bool __path_unlink(struct aio_group *g, struct pc_path *path,
 		return false;
 	/* seq_cst: the Dekker pair with worker->delivering (deliver()). */
 	atomic_store_explicit(&path->life, PATH_FREED, memory_order_seq_cst);
-	*free_req = __req_detach(g, path->req);
-	__post_waiters(path, -ENODEV);
-	__path_forget_owed(g, path);
+	*free_req = req_detach_locked(g, path->req);
+	post_waiters_locked(path, -ENODEV);
+	path_forget_owed_locked(g, path);
 	cds_list_del(&path->node);
 	g->paths--;
-	__group_release_slot(g);
-	*retire = __group_retire_if_fully_orphaned(g);
+	group_release_slot_locked(g);
+	*retire = group_retire_if_fully_orphaned_locked(g);
 	return true;
 }
 
@@ -381,7 +381,7 @@ static void path_free_nc(struct pc_path *path)
 	pc_rcu_read_lock();	/* path stays allocated should we lose */
 	lock_group(g);
 	r = path->req;
-	mine = __path_unlink(g, path, &free_req, &retire);
+	mine = path_unlink_locked(g, path, &free_req, &retire);
 	w = g->worker;
 	unlock_group(g);
 	pc_rcu_read_unlock();
@@ -429,7 +429,7 @@ int pc_path_set_timeout(struct pc_path *path, unsigned int timeout_ms)
 	if (!path || !timeout_ms || timeout_ms > PC_MAX_TIMEOUT_MS)
 		return -EINVAL;
 	pc_rcu_read_lock();
-	/* Relaxed: read by the next check's __start_read, no data with it. */
+	/* Relaxed: read by the next check's start_read_locked, no data with it. */
 	atomic_store_explicit(&path->timeout_ms, timeout_ms,
 			      memory_order_relaxed);
 	timeout_ms = path_live(path);
@@ -454,7 +454,7 @@ static int path_state_nc(struct pc_path *path)
 		state = -ENODEV;
 	} else if (r->state == REQ_INFLIGHT || r->state == REQ_FAILED) {
 		/* Past the deadline the check ends DOWN now, for everyone. */
-		owed = __finish_overdue(g, r, pc_now_us());
+		owed = finish_overdue_locked(g, r, pc_now_us());
 		state = r->state == REQ_INFLIGHT || r->state == REQ_FAILED ?
 			PC_PENDING : path->result.state;
 	} else {

@@ -41,7 +41,7 @@ void reaper_queue_req(struct pc_engine *e, struct pc_req *r)
 	enqueue(e, &r->reap);
 }
 
-/* Whoever retired g (__group_retire) hands it over, lock dropped. */
+/* Whoever retired g (group_retire_locked) hands it over, lock dropped. */
 void reaper_take_group(struct pc_engine *e, struct aio_group *g)
 {
 	enqueue(e, &g->reap);
@@ -54,7 +54,7 @@ static void free_orphan(struct pc_engine *e, struct pc_req *r)
 
 	lock_group(g);
 	g->orphans--;
-	__group_release_slot(g);
+	group_release_slot_locked(g);
 	unlock_group(g);
 	free(r);
 	stat_sub(e, orphans, 1);

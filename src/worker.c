@@ -56,7 +56,7 @@ bool in_worker_thread(void)
  * unpublished it.  The section is short and never waits, so a grace
  * period never waits for a callback through it.
  */
-static bool __waits_on(struct worker *w, struct worker *me)
+static bool waits_on_locked(struct worker *w, struct worker *me)
 {
 	for (unsigned int i = 0; w && i <= PC_MAX_WORKERS; i++) {
 		/* Acquire: pairs with the release store in
@@ -83,7 +83,7 @@ static bool waits_on(struct worker *w, struct worker *me)
 	bool cycle;
 
 	pc_rcu_read_lock();
-	cycle = __waits_on(w, me);
+	cycle = waits_on_locked(w, me);
 	pc_rcu_read_unlock();
 	return cycle;
 }
@@ -146,7 +146,7 @@ void worker_kick(struct worker *w)
 
 /*
  * A submitter calls this after publishing a deadline in its group
- * (__group_update_deadline).  Either it sees the time the worker sleeps
+ * (group_update_deadline_locked).  Either it sees the time the worker sleeps
  * until and wakes it when the new deadline is earlier, or the worker's
  * second scan (arm()) sees the new deadline: both sides store, then load,
  * sequentially consistent.
@@ -219,7 +219,7 @@ static void deliver(struct worker *w)
 		struct pc_path *p = w->batch[i].path;
 
 		/* seq_cst store then load; pc_path_free stores life, then
-		 * loads delivering (__path_unlink, worker_wait_delivery). */
+		 * loads delivering (path_unlink_locked, worker_wait_delivery). */
 		atomic_store_explicit(&w->delivering, p, memory_order_seq_cst);
 		if (atomic_load_explicit(&p->life, memory_order_seq_cst) ==
 		    PATH_LIVE)
@@ -383,7 +383,7 @@ static struct aio_group *reap_group(struct worker *w, struct aio_group *g)
 		if (n > 0) {
 			lock_group(g);
 			for (int i = 0; i < n; i++)
-				orphans |= __req_complete(g, evs[i].data,
+				orphans |= req_complete_locked(g, evs[i].data,
 							  (long)evs[i].res, w);
 			unlock_group(g);
 		}
@@ -418,7 +418,7 @@ static struct aio_group *pay_owed(struct worker *w, struct aio_group *g)
 			struct pc_path *p = cds_list_first_entry(
 				&g->owed_list, struct pc_path, owed_node);
 
-			__path_pay_owed(w, p);
+			path_pay_owed_locked(w, p);
 			k++;
 		}
 		more = !cds_list_empty(&g->owed_list);
@@ -447,7 +447,7 @@ static struct aio_group *finish_failed(struct worker *w,
 				&g->failed_list, struct pc_req, list);
 
 			cds_list_del(&r->list);
-			__req_complete(g, r, r->res, w); /* FAILED: no orphan */
+			req_complete_locked(g, r, r->res, w); /* FAILED: no orphan */
 			k++;
 		}
 		more = !cds_list_empty(&g->failed_list);
@@ -471,7 +471,7 @@ static struct aio_group *expire_group(struct worker *w, struct aio_group *g,
 		lock_group(g);
 		while (k < BATCH && (r = heap_top(&g->heap)) &&
 		       r->deadline_us <= now) {
-			__req_timeout(g, r, w);
+			req_timeout_locked(g, r, w);
 			k++;
 		}
 		unlock_group(g);
@@ -539,7 +539,7 @@ static uint64_t earliest_deadline(struct worker *w, uint64_t *trimp)
 		/* seq_cst: see worker_watch_deadline(). */
 		uint64_t d = atomic_load_explicit(&g->next_deadline_us,
 						  memory_order_seq_cst);
-		/* seq_cst: as the deadline; pairs with __req_give_buf(). */
+		/* seq_cst: as the deadline; pairs with req_give_buf_locked(). */
 		uint64_t trim = atomic_load_explicit(&g->bufs.trim_at_us,
 						     memory_order_seq_cst);
 

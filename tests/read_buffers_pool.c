@@ -66,7 +66,7 @@ static void take_all(uint64_t now)
 {
 	lock_group(&group);
 	for (int i = 0; i < NREQ; i++) {
-		CU_ASSERT_EQUAL(__req_take_buf(&group, &reqs[i], PC_BUF_BLOCK, now), 0);
+		CU_ASSERT_EQUAL(req_take_buf_locked(&group, &reqs[i], PC_BUF_BLOCK, now), 0);
 		if (reqs[i].buf)
 			memset(reqs[i].buf, 0xa5, PC_BUF_BLOCK);
 	}
@@ -95,9 +95,9 @@ static void test_own_block(void)
 	CU_ASSERT_EQUAL(group.bufs.slabs, NREQ / PC_BUF_SLAB);
 	lock_group(&group);
 	for (int i = 0; i < NREQ; i++) {
-		__req_give_buf(&group, &reqs[i], 2000);
+		req_give_buf_locked(&group, &reqs[i], 2000);
 		CU_ASSERT_PTR_NULL(reqs[i].buf);
-		__req_give_buf(&group, &reqs[i], 2000);	/* none held: no-op */
+		req_give_buf_locked(&group, &reqs[i], 2000);	/* none held: no-op */
 	}
 	unlock_group(&group);
 	take_all(3000);
@@ -123,7 +123,7 @@ static void test_runs(void)
 		for (int i = 0; i < NREQ; i++) {
 			len[i] = bytes[i % 4] < PC_BUF_BLOCK ? PC_BUF_BLOCK :
 				 bytes[i % 4];
-			CU_ASSERT_EQUAL(__req_take_buf(&group, &reqs[i],
+			CU_ASSERT_EQUAL(req_take_buf_locked(&group, &reqs[i],
 						       bytes[i % 4], 1000), 0);
 			PC_REQUIRE(reqs[i].buf != NULL);
 			memset(reqs[i].buf, 0xa5, len[i]);
@@ -147,7 +147,7 @@ static void test_runs(void)
 			CU_ASSERT_EQUAL(group.bufs.slabs, slabs);
 		lock_group(&group);
 		for (int i = 0; i < NREQ; i++)
-			__req_give_buf(&group, &reqs[i], 2000);
+			req_give_buf_locked(&group, &reqs[i], 2000);
 		unlock_group(&group);
 	}
 	/* 4 + 2 + 1 + 1 blocks a quarter of the reads: 8 slabs exactly. */
@@ -178,7 +178,7 @@ static void test_trim_follows_reads(void)
 	lock_group(&group);
 	for (int i = 0; i < NREQ; i++)
 		if (i != 0 && i != (int)PC_BUF_SLAB)
-			__req_give_buf(&group, &reqs[i], t0);
+			req_give_buf_locked(&group, &reqs[i], t0);
 	unlock_group(&group);
 	CU_ASSERT_EQUAL(atomic_load(&group.bufs.trim_at_us), t0 + DECAY);
 
@@ -201,8 +201,8 @@ static void test_trim_follows_reads(void)
 
 	/* The kernel answers: the last blocks go, then their slabs. */
 	lock_group(&group);
-	__req_give_buf(&group, &reqs[0], t0 + 2 * DECAY);
-	__req_give_buf(&group, &reqs[PC_BUF_SLAB], t0 + 2 * DECAY);
+	req_give_buf_locked(&group, &reqs[0], t0 + 2 * DECAY);
+	req_give_buf_locked(&group, &reqs[PC_BUF_SLAB], t0 + 2 * DECAY);
 	unlock_group(&group);
 	CU_ASSERT_EQUAL(atomic_load(&group.bufs.trim_at_us), t0 + 3 * DECAY);
 	bufpool_trim(&group, t0 + 3 * DECAY);
