@@ -458,7 +458,15 @@ int daemon_stop(struct daemon_fx *fx)
 	if (fx->pid > 0 && daemon_exited(fx) == -EBUSY) {
 		daemon_release_sims(fx);
 		kill(fx->pid, SIGTERM);
-		st = daemon_wait_exit(fx, STOP_MS);
+		/* A hung path's next read may start between the release and
+		 * the signal, and an exiting process waits in the kernel for
+		 * its reads: release again until it is gone. */
+		for (unsigned int waited = 0;; waited += 200) {
+			st = daemon_wait_exit(fx, 200);
+			if (st != -ETIMEDOUT || waited >= STOP_MS)
+				break;
+			daemon_release_sims(fx);
+		}
 		if (st == -ETIMEDOUT) {
 			fixture_fail("pathcheckd did not exit within 10 s of SIGTERM");
 			daemon_log_print(fx);
