@@ -49,40 +49,10 @@ int __lsan_is_turned_off(void)
 
 static char file[256];
 
-/*
- * Runs child NAME of this file in a fresh process (this binary again, with
- * PC_TEST_CHILD=NAME and the scratch file in PC_TEST_FILE), under a
- * watchdog: its exit status, or -1 when it had to be killed.  A fresh
- * process rather than a fork of this threaded one, which ThreadSanitizer
- * cannot follow once the child starts threads.
- */
+/* Child NAME of this file in a fresh process, under the watchdog. */
 static int run_child(const char *name)
 {
-	const char *argv[] = { "/proc/self/exe", NULL };
-	char out[4096], err[4096];
-	struct pc_test_run r = {
-		.argv = argv, .limit_ms = CHILD_MS,
-		.out = out, .err = err,
-		.out_cap = sizeof(out), .err_cap = sizeof(err),
-	};
-	int rc;
-
-	setenv("PC_TEST_CHILD", name, 1);
-	setenv("PC_TEST_FILE", file, 1);
-	rc = pc_test_run(&r);
-	unsetenv("PC_TEST_CHILD");
-	unsetenv("PC_TEST_FILE");
-	if (rc)
-		return rc;
-	if (r.timed_out || r.status < 0) {
-		fprintf(stderr, "child %s: %s (signal %d)\n%s", name,
-			r.timed_out ? "hung, killed" : "killed", r.sig, err);
-		return -1;
-	}
-	if (r.status)
-		fprintf(stderr, "child %s: step %d failed\n%s", name,
-			r.status, err);
-	return r.status;
+	return pc_test_run_child(name, file, CHILD_MS);
 }
 
 /* The child's status, or -1 after killing it at the watchdog. */

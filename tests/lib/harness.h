@@ -97,6 +97,16 @@ struct pc_test_run {
 };
 int pc_test_run(struct pc_test_run *r);
 
+/*
+ * Runs child NAME of the calling test in a fresh process (this binary
+ * again, with PC_TEST_CHILD=NAME and FILE in PC_TEST_FILE), killed at
+ * limit_ms: its exit status (printed with its stderr when not 0), -1 when
+ * it was killed, or -errno if it could not run.  A fresh process rather
+ * than a fork of a threaded one, which ThreadSanitizer cannot follow once
+ * the child starts threads.
+ */
+int pc_test_run_child(const char *name, const char *file, unsigned int limit_ms);
+
 /* Waits at most ms for child pid: its exit status, 128 + signal,
  * -ETIMEDOUT (still running) or -errno. */
 int pc_test_wait_exit(pid_t pid, unsigned int ms);

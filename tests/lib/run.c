@@ -211,3 +211,31 @@ char *pc_test_read_file(const char *path, size_t *lenp)
 		*lenp = len;
 	return buf;
 }
+
+int pc_test_run_child(const char *name, const char *file, unsigned int limit_ms)
+{
+	const char *argv[] = { "/proc/self/exe", NULL };
+	char out[4096], err[4096];
+	struct pc_test_run r = {
+		.argv = argv, .limit_ms = limit_ms,
+		.out = out, .err = err,
+		.out_cap = sizeof(out), .err_cap = sizeof(err),
+	};
+	int rc;
+
+	setenv("PC_TEST_CHILD", name, 1);
+	setenv("PC_TEST_FILE", file, 1);
+	rc = pc_test_run(&r);
+	unsetenv("PC_TEST_CHILD");
+	unsetenv("PC_TEST_FILE");
+	if (rc)
+		return rc;
+	if (r.timed_out || r.status < 0) {
+		fprintf(stderr, "child %s: %s (signal %d)\n%s", name,
+			r.timed_out ? "hung, killed" : "killed", r.sig, err);
+		return -1;
+	}
+	if (r.status)
+		fprintf(stderr, "child %s: step %d failed\n%s", name, r.status, err);
+	return r.status;
+}
