@@ -5,9 +5,10 @@
  * other LP64 target.  A change that moves one fails the build here instead
  * of breaking programs built against an older header.
  *
- * A new field taken from reserved space adds its own PC_ABI_FIELD line and
- * touches nothing else: the size stays, and PC_ABI_TAIL only says that the
- * reserved array still ends the structure.
+ * A new field taken from reserved space adds its (field, offset) entry to
+ * its structure's layout list and touches nothing else: the size stays,
+ * and the last assert only says that the reserved array still ends the
+ * structure.
  */
 #include <stddef.h>
 
@@ -15,59 +16,41 @@
 
 #if defined(__LP64__)
 
-#define PC_ABI_SIZE(type, size) \
-	_Static_assert(sizeof(struct type) == (size), \
-		       "ABI: sizeof(struct " #type ") changed")
+/*
+ * One list a structure: each field with its offset, four to a line in
+ * the order of the header.  PC_ABI_CHECK asserts the size, every listed
+ * offset, and that the reserved array still ends the structure.
+ */
+#define PC_OPTIONS_LAYOUT(F, t) \
+	F(t, workers, 0) F(t, group_size, 4) F(t, timeout_ms, 8) F(t, shutdown_ms, 12) \
+	F(t, log, 16) F(t, log_arg, 24) F(t, on_result, 32) F(t, coalesce_us, 40) \
+	F(t, resv32, 44) F(t, on_free, 48) F(t, stack_size, 56) F(t, sched_policy, 60) \
+	F(t, sched_priority, 64) F(t, resv32b, 68)
+
+#define PC_STATS_LAYOUT(F, t) \
+	F(t, paths, 0) F(t, groups, 8) F(t, inflight, 16) F(t, orphans, 24) \
+	F(t, checks, 32) F(t, up, 40) F(t, down, 48) F(t, timeouts, 56) \
+	F(t, groups_created, 64) F(t, groups_destroyed, 72) F(t, orphans_reaped, 80) \
+	F(t, late_completions, 88) F(t, aio_slots, 96)
+
+#define PC_RESULT_LAYOUT(F, t) \
+	F(t, state, 0) F(t, reason, 4) F(t, error, 8) F(t, bytes, 12) \
+	F(t, latency_us, 16) F(t, finished_ms, 24) F(t, checks, 32)
+
 #define PC_ABI_FIELD(type, field, off) \
 	_Static_assert(offsetof(struct type, field) == (off), \
-		       "ABI: struct " #type "." #field " moved")
-#define PC_ABI_TAIL(type, resv) \
+		       "ABI: struct " #type "." #field " moved");
+#define PC_ABI_CHECK(type, size, LAYOUT, resv) \
+	_Static_assert(sizeof(struct type) == (size), \
+		       "ABI: sizeof(struct " #type ") changed"); \
+	LAYOUT(PC_ABI_FIELD, type) \
 	_Static_assert(offsetof(struct type, resv) + \
 		       sizeof(((struct type *)0)->resv) == sizeof(struct type), \
 		       "ABI: struct " #type "." #resv " no longer ends it")
 
-PC_ABI_SIZE(pc_options, 104);
-PC_ABI_FIELD(pc_options, workers, 0);
-PC_ABI_FIELD(pc_options, group_size, 4);
-PC_ABI_FIELD(pc_options, timeout_ms, 8);
-PC_ABI_FIELD(pc_options, shutdown_ms, 12);
-PC_ABI_FIELD(pc_options, log, 16);
-PC_ABI_FIELD(pc_options, log_arg, 24);
-PC_ABI_FIELD(pc_options, on_result, 32);
-PC_ABI_FIELD(pc_options, coalesce_us, 40);
-PC_ABI_FIELD(pc_options, resv32, 44);
-PC_ABI_FIELD(pc_options, on_free, 48);
-PC_ABI_FIELD(pc_options, stack_size, 56);
-PC_ABI_FIELD(pc_options, sched_policy, 60);
-PC_ABI_FIELD(pc_options, sched_priority, 64);
-PC_ABI_FIELD(pc_options, resv32b, 68);
-PC_ABI_TAIL(pc_options, resv);
-
-PC_ABI_SIZE(pc_stats, 168);
-PC_ABI_FIELD(pc_stats, paths, 0);
-PC_ABI_FIELD(pc_stats, groups, 8);
-PC_ABI_FIELD(pc_stats, inflight, 16);
-PC_ABI_FIELD(pc_stats, orphans, 24);
-PC_ABI_FIELD(pc_stats, checks, 32);
-PC_ABI_FIELD(pc_stats, up, 40);
-PC_ABI_FIELD(pc_stats, down, 48);
-PC_ABI_FIELD(pc_stats, timeouts, 56);
-PC_ABI_FIELD(pc_stats, groups_created, 64);
-PC_ABI_FIELD(pc_stats, groups_destroyed, 72);
-PC_ABI_FIELD(pc_stats, orphans_reaped, 80);
-PC_ABI_FIELD(pc_stats, late_completions, 88);
-PC_ABI_FIELD(pc_stats, aio_slots, 96);
-PC_ABI_TAIL(pc_stats, resv);
-
-PC_ABI_SIZE(pc_result, 72);
-PC_ABI_FIELD(pc_result, state, 0);
-PC_ABI_FIELD(pc_result, reason, 4);
-PC_ABI_FIELD(pc_result, error, 8);
-PC_ABI_FIELD(pc_result, bytes, 12);
-PC_ABI_FIELD(pc_result, latency_us, 16);
-PC_ABI_FIELD(pc_result, finished_ms, 24);
-PC_ABI_FIELD(pc_result, checks, 32);
-PC_ABI_TAIL(pc_result, resv);
+PC_ABI_CHECK(pc_options, 104, PC_OPTIONS_LAYOUT, resv);
+PC_ABI_CHECK(pc_stats, 168, PC_STATS_LAYOUT, resv);
+PC_ABI_CHECK(pc_result, 72, PC_RESULT_LAYOUT, resv);
 
 #endif
 
