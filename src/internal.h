@@ -374,11 +374,19 @@ struct reaper {
 	struct cds_wfcq_tail tail;
 };
 
+/* The counters, each named as in struct pc_stats and in its order: the
+ * engine's copy below and pc_engine_stats() both come from this list, so
+ * a new counter is its pc_stats field and one entry here. */
+#define ENGINE_STATS(X) \
+	X(paths) X(groups) X(inflight) X(orphans) \
+	X(checks) X(up) X(down) X(timeouts) \
+	X(groups_created) X(groups_destroyed) \
+	X(orphans_reaped) X(late_completions) X(aio_slots)
+
 struct engine_stats {
-	_Atomic uint64_t paths, groups, inflight, orphans;
-	_Atomic uint64_t checks, up, down, timeouts;
-	_Atomic uint64_t groups_created, groups_destroyed;
-	_Atomic uint64_t orphans_reaped, late_completions, aio_slots;
+#define ENGINE_STAT_FIELD(f) _Atomic uint64_t f;
+	ENGINE_STATS(ENGINE_STAT_FIELD)
+#undef ENGINE_STAT_FIELD
 };
 
 struct pc_engine {
