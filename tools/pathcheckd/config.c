@@ -132,43 +132,43 @@ static bool parse_uint(const char *s, unsigned int base, unsigned int max, unsig
 
 /* --- keywords --------------------------------------------------------------- */
 
+/*
+ * A row a key, through the macro of its kind, which fills in what the kind
+ * decides: a duration's range is dur_parse's and a path's lower bound none;
+ * the man page's tag line is the keyword and the kind's argument.
+ */
+#define ROW(key, kind, fld, min, max, def, zero, apply, arg) \
+	{ key, kind, offsetof(struct config, fld), min, max, def, zero, apply, \
+	  ".BI " key " \" " arg "\"" }
+#define DURATION(key, fld, def, zero, apply) \
+	ROW(key, KW_DURATION, fld, 0, 0, def, zero, apply, "DUR")
+#define COUNT(key, fld, min, max, def, zero, apply) \
+	ROW(key, KW_COUNT, fld, min, max, def, zero, apply, "N")
+#define ABSPATH(key, fld, maxlen, apply) \
+	ROW(key, KW_ABSPATH, fld, 0, maxlen, 0, 0, apply, "PATH")
+
+/* key, field, [min, max,] default, what 0 stands for, when it applies */
 const struct keyword config_keywords[] = {
-	{ "interval", KW_DURATION, offsetof(struct config, interval_ms), 0, 0,
-	  DEFAULT_INTERVAL_MS, 0, KW_RELOAD, ".BI interval \" DUR\"" },
-	{ "timeout", KW_DURATION, offsetof(struct config, timeout_ms), 0, 0,
-	  PC_DEFAULT_TIMEOUT_MS, 0, KW_RELOAD, ".BI timeout \" DUR\"" },
-	{ "workers", KW_COUNT, offsetof(struct config, workers), 0, 1024,
-	  0, 0, KW_RESTART, ".BI workers \" N\"" },
-	{ "group_size", KW_COUNT, offsetof(struct config, group_size), 1, 65536,
-	  0, PC_DEFAULT_GROUP_SIZE, KW_RESTART, ".BI group_size \" N\"" },
-	{ "shutdown_timeout", KW_DURATION, offsetof(struct config, shutdown_ms), 0, 0,
-	  0, PC_DEFAULT_SHUTDOWN_MS, KW_RESTART, ".BI shutdown_timeout \" DUR\"" },
-	{ "socket", KW_ABSPATH, offsetof(struct config, socket_path), 0, SOCKET_MAX,
-	  0, 0, KW_RESTART, ".BI socket \" PATH\"" },
-	{ "socket_mode", KW_MODE, offsetof(struct config, socket_mode), 0, 0777,
-	  DEFAULT_SOCKET_MODE, 0, KW_RELOAD, ".BI socket_mode \" MODE\"" },
-	{ "metrics_file", KW_ABSPATH, offsetof(struct config, metrics_file), 0, PATH_MAX - 1,
-	  0, 0, KW_RELOAD, ".BI metrics_file \" PATH\"" },
-	{ "log", KW_LOG, offsetof(struct config, log_target), 0, 0,
-	  CFG_LOG_AUTO, 0, KW_RELOAD, ".BR log \" \" stderr | syslog | journal | auto" },
-	{ "log_budget", KW_COUNT, offsetof(struct config, log_budget), 0, 1000000,
-	  DEFAULT_LOG_BUDGET, 0, KW_RELOAD, ".BI log_budget \" N\"" },
-	{ "clients_per_uid", KW_COUNT, offsetof(struct config, clients_per_uid), 1, 1024,
-	  64, 0, KW_RELOAD, ".BI clients_per_uid \" N\"" },
-	{ "client_idle_timeout", KW_DURATION, offsetof(struct config, client_idle_ms), 0, 0,
-	  10000, 0, KW_RELOAD, ".BI client_idle_timeout \" DUR\"" },
-	{ "flap_threshold", KW_COUNT, offsetof(struct config, flap_threshold), 1, 1000,
-	  2, 0, KW_RELOAD, ".BI flap_threshold \" N\"" },
-	{ "flap_window", KW_DURATION, offsetof(struct config, flap_window_ms), 0, 0,
-	  60000, 0, KW_RELOAD, ".BI flap_window \" DUR\"" },
-	{ "flap_recovery", KW_DURATION, offsetof(struct config, flap_recovery_ms), 0, 0,
-	  60000, 0, KW_RELOAD, ".BI flap_recovery \" DUR\"" },
-	{ "slow_threshold", KW_DURATION, offsetof(struct config, slow_threshold_ms), 0, 0,
-	  0, 0, KW_RELOAD, ".BI slow_threshold \" DUR\"" },
-	{ "slow_window", KW_DURATION, offsetof(struct config, slow_window_ms), 0, 0,
-	  60000, 0, KW_RELOAD, ".BI slow_window \" DUR\"" },
-	{ "max_interval", KW_DURATION, offsetof(struct config, max_interval_ms), 0, 0,
-	  0, 0, KW_RELOAD, ".BI max_interval \" DUR\"" },
+	DURATION("interval", interval_ms, DEFAULT_INTERVAL_MS, 0, KW_RELOAD),
+	DURATION("timeout", timeout_ms, PC_DEFAULT_TIMEOUT_MS, 0, KW_RELOAD),
+	COUNT("workers", workers, 0, 1024, 0, 0, KW_RESTART),
+	COUNT("group_size", group_size, 1, 65536, 0, PC_DEFAULT_GROUP_SIZE, KW_RESTART),
+	DURATION("shutdown_timeout", shutdown_ms, 0, PC_DEFAULT_SHUTDOWN_MS, KW_RESTART),
+	ABSPATH("socket", socket_path, SOCKET_MAX, KW_RESTART),
+	ROW("socket_mode", KW_MODE, socket_mode, 0, 0777, DEFAULT_SOCKET_MODE, 0, KW_RELOAD,
+	    "MODE"),
+	ABSPATH("metrics_file", metrics_file, PATH_MAX - 1, KW_RELOAD),
+	{ "log", KW_LOG, offsetof(struct config, log_target), 0, 0, CFG_LOG_AUTO, 0, KW_RELOAD,
+	  ".BR log \" \" stderr | syslog | journal | auto" },
+	COUNT("log_budget", log_budget, 0, 1000000, DEFAULT_LOG_BUDGET, 0, KW_RELOAD),
+	COUNT("clients_per_uid", clients_per_uid, 1, 1024, 64, 0, KW_RELOAD),
+	DURATION("client_idle_timeout", client_idle_ms, 10000, 0, KW_RELOAD),
+	COUNT("flap_threshold", flap_threshold, 1, 1000, 2, 0, KW_RELOAD),
+	DURATION("flap_window", flap_window_ms, 60000, 0, KW_RELOAD),
+	DURATION("flap_recovery", flap_recovery_ms, 60000, 0, KW_RELOAD),
+	DURATION("slow_threshold", slow_threshold_ms, 0, 0, KW_RELOAD),
+	DURATION("slow_window", slow_window_ms, 60000, 0, KW_RELOAD),
+	DURATION("max_interval", max_interval_ms, 0, 0, KW_RELOAD),
 	{ "path", KW_PATH, 0, 0, 0, 0, 0, KW_RELOAD,
 	  ".BI path \" GLOB \" \\fR[\\fBinterval=\\fIDUR\\fR] \" \" \\fR[\\fBtimeout=\\fIDUR\\fR]" },
 	{ "blacklist", KW_BLACKLIST, 0, 0, 0, 0, 0, KW_RELOAD, ".BI blacklist \" GLOB\"" },
@@ -196,30 +196,22 @@ static char *next_word(char **cur)
 	return s;
 }
 
-static int set_count(struct parser *p, const struct keyword *kw, const char *val)
+/* A count in decimal or a mode in octal, within kw->min..kw->max. */
+static int set_number(struct parser *p, const struct keyword *kw, const char *val)
 {
-	char b[MAX_SHOWN + 4];
+	bool mode = kw->kind == KW_MODE;
+	char b[MAX_SHOWN + 4], lo[16], hi[16];
 	unsigned int v;
 
-	if (!parse_uint(val, 10, kw->max, &v))
-		return fail(p, -EINVAL, "bad number '%s' for '%s'", shown(val, b), kw->name);
-	if (v < kw->min || v > kw->max)
-		return fail(p, -EINVAL, "value '%s' for '%s' out of range (%u..%u)",
-			    shown(val, b), kw->name, kw->min, kw->max);
-	*(unsigned int *)field(p, kw) = v;
-	return 0;
-}
-
-static int set_mode(struct parser *p, const struct keyword *kw, const char *val)
-{
-	char b[MAX_SHOWN + 4];
-	unsigned int v;
-
-	if (!parse_uint(val, 8, kw->max, &v))
-		return fail(p, -EINVAL, "bad octal mode '%s' for '%s'", shown(val, b), kw->name);
-	if (v > kw->max)
-		return fail(p, -EINVAL, "mode '%s' for '%s' out of range (0..0777)",
+	if (!parse_uint(val, mode ? 8 : 10, kw->max, &v))
+		return fail(p, -EINVAL, "bad %s '%s' for '%s'", mode ? "octal mode" : "number",
 			    shown(val, b), kw->name);
+	if (v < kw->min || v > kw->max) {
+		snprintf(lo, sizeof(lo), mode ? "%#o" : "%u", kw->min);
+		snprintf(hi, sizeof(hi), mode ? "%#o" : "%u", kw->max);
+		return fail(p, -EINVAL, "%s '%s' for '%s' out of range (%s..%s)",
+			    mode ? "mode" : "value", shown(val, b), kw->name, lo, hi);
+	}
 	*(unsigned int *)field(p, kw) = v;
 	return 0;
 }
@@ -341,9 +333,8 @@ static int set_scalar(struct parser *p, const struct keyword *kw, const char *va
 	case KW_DURATION:
 		return set_duration(p, "", kw->name, val, field(p, kw));
 	case KW_COUNT:
-		return set_count(p, kw, val);
 	case KW_MODE:
-		return set_mode(p, kw, val);
+		return set_number(p, kw, val);
 	case KW_ABSPATH:
 		return set_abspath(p, kw, val);
 	case KW_LOG:
