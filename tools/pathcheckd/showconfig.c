@@ -155,57 +155,99 @@ static size_t gather(const struct daemon *d, struct setting *v, size_t cap)
 	return n;
 }
 
-static void rule_text(struct sbuf *b, const struct cfg_path_rule *r)
+/* What show config says first: which file, since when, and a refused reload. */
+struct config_head {
+	const char *file;
+	char since[40];
+	const char *error;	/* NULL: the last reload worked */
+	char failed_at[40];
+};
+
+/*
+ * show config's output kinds.  One walk (config_walk) goes over the same
+ * parts in the same order for each: the head, the settings, the path rules
+ * and the blacklist; a kind says how it writes one item of each part and
+ * what stands before each part and after the last.
+ */
+struct config_fmt {
+	void (*head)(struct sbuf *b, const struct config_head *h);
+	void (*setting)(struct sbuf *b, const struct setting *s, size_t i);
+	void (*rule)(struct sbuf *b, const struct daemon *d, size_t i);
+	void (*blacklisted)(struct sbuf *b, const struct daemon *d, size_t i);
+	const char *settings, *paths, *blacklist, *end;
+};
+
+/* --- text: a line an item, the key in a column ------------------------------ */
+
+static void key_text(struct sbuf *b, const char *name)
 {
+	sb_printf(b, "%-17s ", name);
+}
+
+static void head_text(struct sbuf *b, const struct config_head *h)
+{
+	sb_printf(b, "config ");
+	sb_text_str(b, h->file);
+	sb_printf(b, " (in force since %s)\n", h->since);
+	if (!h->error)
+		return;
+	sb_printf(b, "reload refused at %s, the configuration below is still in force: ",
+		  h->failed_at);
+	sb_text_str(b, h->error);
+	sb_append(b, "\n", 1);
+}
+
+static void setting_text(struct sbuf *b, const struct setting *s, size_t i)
+{
+	size_t w = text_esc_len(s->value);
+
+	key_text(b, s->name);
+	sb_text_str(b, s->value);
+	sb_printf(b, "%*s  ", w < 24 ? (int)(24 - w) : 0, "");
+	sb_text_str(b, s->origin);
+	if (s->pending[0]) {
+		sb_printf(b, "  (pending restart: ");
+		sb_text_str(b, s->pending);
+		sb_printf(b, " from ");
+		sb_text_str(b, s->pending_origin);
+		sb_append(b, ")", 1);
+	}
+	sb_append(b, "\n", 1);
+}
+
+static void rule_text(struct sbuf *b, const struct daemon *d, size_t i)
+{
+	const struct cfg_path_rule *r = &d->cfg.rules[i];
+
+	key_text(b, "path");
 	sb_text_str(b, r->glob);
 	if (r->interval_ms)
 		sb_printf(b, " interval=%ums", r->interval_ms);
 	if (r->timeout_ms)
 		sb_printf(b, " timeout=%ums", r->timeout_ms);
+	sb_printf(b, "  %s:%u\n", d->config_file, r->line);
 }
 
-static void config_text(struct daemon *d, struct sbuf *b, const struct setting *v, size_t n)
+/* A blacklist glob and its line, as show blacklist writes it. */
+static void blacklisted_text(struct sbuf *b, const struct daemon *d, size_t i)
 {
-	char when[40];
-
-	sb_printf(b, "config ");
-	sb_text_str(b, d->config_file);
-	fmt_time(when, sizeof(when), d->config_loaded_at);
-	sb_printf(b, " (in force since %s)\n", when);
-	if (d->reload_error) {
-		fmt_time(when, sizeof(when), d->reload_failed_at);
-		sb_printf(b, "reload refused at %s, the configuration below is still in force: ",
-			  when);
-		sb_text_str(b, d->reload_error);
-		sb_append(b, "\n", 1);
-	}
-	for (size_t i = 0; i < n; i++) {
-		size_t w = text_esc_len(v[i].value);
-
-		sb_printf(b, "%-17s ", v[i].name);
-		sb_text_str(b, v[i].value);
-		sb_printf(b, "%*s  ", w < 24 ? (int)(24 - w) : 0, "");
-		sb_text_str(b, v[i].origin);
-		if (v[i].pending[0]) {
-			sb_printf(b, "  (pending restart: ");
-			sb_text_str(b, v[i].pending);
-			sb_printf(b, " from ");
-			sb_text_str(b, v[i].pending_origin);
-			sb_append(b, ")", 1);
-		}
-		sb_append(b, "\n", 1);
-	}
-	for (size_t i = 0; i < d->cfg.nrules; i++) {
-		sb_printf(b, "%-17s ", "path");
-		rule_text(b, &d->cfg.rules[i]);
-		sb_printf(b, "  %s:%u\n", d->config_file, d->cfg.rules[i].line);
-	}
-	for (size_t i = 0; i < d->cfg.nblacklist; i++) {
-		sb_printf(b, "%-17s ", "blacklist");
-		sb_text_str(b, d->cfg.blacklist[i]);
-		sb_printf(b, "  %s:%u\n", d->config_file, d->cfg.blacklist_line[i]);
-	}
+	sb_text_str(b, d->cfg.blacklist[i]);
+	sb_printf(b, "  %s:%u\n", d->config_file, d->cfg.blacklist_line[i]);
 }
+
+static void config_blacklisted_text(struct sbuf *b, const struct daemon *d, size_t i)
+{
+	key_text(b, "blacklist");
+	blacklisted_text(b, d, i);
+}
+
+static const struct config_fmt config_text = {
+	.head = head_text, .setting = setting_text, .rule = rule_text,
+	.blacklisted = config_blacklisted_text,
+	.settings = "", .paths = "", .blacklist = "", .end = "",
+};
+
+/* --- JSON: one object, the settings keyed by name, the lists as arrays ------ */
 
 static void origin_json(struct sbuf *b, const struct daemon *d, unsigned int line)
 {
@@ -214,54 +256,85 @@ static void origin_json(struct sbuf *b, const struct daemon *d, unsigned int lin
 	sb_printf(b, ",\"line\":%u}", line);
 }
 
-static void config_json(struct daemon *d, struct sbuf *b, const struct setting *v, size_t n)
+static void head_json(struct sbuf *b, const struct config_head *h)
 {
-	char when[40];
-
 	sb_printf(b, "{\"file\":");
-	sb_json_str(b, d->config_file);
-	fmt_time(when, sizeof(when), d->config_loaded_at);
-	sb_printf(b, ",\"in_force_since\":\"%s\",\"reload_error\":", when);
-	if (d->reload_error) {
-		sb_json_str(b, d->reload_error);
-		fmt_time(when, sizeof(when), d->reload_failed_at);
-		sb_printf(b, ",\"reload_failed_at\":\"%s\"", when);
-	} else {
+	sb_json_str(b, h->file);
+	sb_printf(b, ",\"in_force_since\":\"%s\",\"reload_error\":", h->since);
+	if (!h->error) {
 		sb_printf(b, "null,\"reload_failed_at\":null");
+		return;
 	}
-	sb_printf(b, ",\"settings\":{");
-	for (size_t i = 0; i < n; i++) {
-		sb_printf(b, "%s\"%s\":{\"value\":", i ? "," : "", v[i].name);
-		sb_json_str(b, v[i].value);
-		sb_printf(b, ",\"origin\":");
-		sb_json_str(b, v[i].origin);
-		if (v[i].pending[0]) {	/* only then: the settings' shape stays */
-			sb_printf(b, ",\"pending_restart\":{\"value\":");
-			sb_json_str(b, v[i].pending);
-			sb_printf(b, ",\"origin\":");
-			sb_json_str(b, v[i].pending_origin);
-			sb_append(b, "}", 1);
-		}
+	sb_json_str(b, h->error);
+	sb_printf(b, ",\"reload_failed_at\":\"%s\"", h->failed_at);
+}
+
+/* Opens {"value":...,"origin":...: a setting, and its pending value inside it. */
+static void value_json(struct sbuf *b, const char *value, const char *origin)
+{
+	sb_printf(b, "{\"value\":");
+	sb_json_str(b, value);
+	sb_printf(b, ",\"origin\":");
+	sb_json_str(b, origin);
+}
+
+static void setting_json(struct sbuf *b, const struct setting *s, size_t i)
+{
+	sb_printf(b, "%s\"%s\":", i ? "," : "", s->name);
+	value_json(b, s->value, s->origin);
+	if (s->pending[0]) {	/* only then: the settings' shape stays */
+		sb_printf(b, ",\"pending_restart\":");
+		value_json(b, s->pending, s->pending_origin);
 		sb_append(b, "}", 1);
 	}
-	sb_printf(b, "},\"paths\":[");
-	for (size_t i = 0; i < d->cfg.nrules; i++) {
-		const struct cfg_path_rule *r = &d->cfg.rules[i];
+	sb_append(b, "}", 1);
+}
 
-		sb_printf(b, "%s{\"glob\":", i ? "," : "");
-		sb_json_str(b, r->glob);
-		sb_printf(b, ",\"interval_ms\":%u,\"timeout_ms\":%u",
-			  r->interval_ms ? r->interval_ms : d->cfg.interval_ms,
-			  r->timeout_ms ? r->timeout_ms : d->cfg.timeout_ms);
-		origin_json(b, d, r->line);
-	}
-	sb_printf(b, "],\"blacklist\":[");
-	for (size_t i = 0; i < d->cfg.nblacklist; i++) {
-		sb_printf(b, "%s{\"glob\":", i ? "," : "");
-		sb_json_str(b, d->cfg.blacklist[i]);
-		origin_json(b, d, d->cfg.blacklist_line[i]);
-	}
-	sb_printf(b, "]}\n");
+static void rule_json(struct sbuf *b, const struct daemon *d, size_t i)
+{
+	const struct cfg_path_rule *r = &d->cfg.rules[i];
+
+	sb_printf(b, "%s{\"glob\":", i ? "," : "");
+	sb_json_str(b, r->glob);
+	sb_printf(b, ",\"interval_ms\":%u,\"timeout_ms\":%u",
+		  r->interval_ms ? r->interval_ms : d->cfg.interval_ms,
+		  r->timeout_ms ? r->timeout_ms : d->cfg.timeout_ms);
+	origin_json(b, d, r->line);
+}
+
+static void blacklisted_json(struct sbuf *b, const struct daemon *d, size_t i)
+{
+	sb_printf(b, "%s{\"glob\":", i ? "," : "");
+	sb_json_str(b, d->cfg.blacklist[i]);
+	origin_json(b, d, d->cfg.blacklist_line[i]);
+}
+
+static const struct config_fmt config_json = {
+	.head = head_json, .setting = setting_json, .rule = rule_json,
+	.blacklisted = blacklisted_json,
+	.settings = ",\"settings\":{", .paths = "},\"paths\":[",
+	.blacklist = "],\"blacklist\":[", .end = "]}\n",
+};
+
+static void config_walk(const struct daemon *d, struct sbuf *b, const struct setting *v,
+			size_t n, const struct config_fmt *f)
+{
+	struct config_head h = { .file = d->config_file, .error = d->reload_error };
+
+	fmt_time(h.since, sizeof(h.since), d->config_loaded_at);
+	if (h.error)
+		fmt_time(h.failed_at, sizeof(h.failed_at), d->reload_failed_at);
+	f->head(b, &h);
+	sb_printf(b, "%s", f->settings);
+	for (size_t i = 0; i < n; i++)
+		f->setting(b, &v[i], i);
+	sb_printf(b, "%s", f->paths);
+	for (size_t i = 0; i < d->cfg.nrules; i++)
+		f->rule(b, d, i);
+	sb_printf(b, "%s", f->blacklist);
+	for (size_t i = 0; i < d->cfg.nblacklist; i++)
+		f->blacklisted(b, d, i);
+	sb_printf(b, "%s", f->end);
 }
 
 void cmd_show_config(struct cmd_ctx *x)
@@ -277,10 +350,7 @@ void cmd_show_config(struct cmd_ctx *x)
 		return;
 	}
 	n = gather(d, v, CFG_NSETTINGS + 1);
-	if (json)
-		config_json(d, &c->out, v, n);
-	else
-		config_text(d, &c->out, v, n);
+	config_walk(d, &c->out, v, n, json ? &config_json : &config_text);
 	free(v);
 	ctl_reply_end(d, c);
 }
@@ -294,16 +364,8 @@ void cmd_show_blacklist(struct cmd_ctx *x)
 
 	if (json)
 		sb_printf(b, "{\"blacklist\":[");
-	for (size_t i = 0; i < d->cfg.nblacklist; i++) {
-		if (json) {
-			sb_printf(b, "%s{\"glob\":", i ? "," : "");
-			sb_json_str(b, d->cfg.blacklist[i]);
-			origin_json(b, d, d->cfg.blacklist_line[i]);
-			continue;
-		}
-		sb_text_str(b, d->cfg.blacklist[i]);
-		sb_printf(b, "  %s:%u\n", d->config_file, d->cfg.blacklist_line[i]);
-	}
+	for (size_t i = 0; i < d->cfg.nblacklist; i++)
+		(json ? blacklisted_json : blacklisted_text)(b, d, i);
 	if (json)
 		sb_printf(b, "]}\n");
 	else if (!d->cfg.nblacklist)
