@@ -157,6 +157,8 @@ static void engine_free_nc(struct pc_engine *engine)
 	pthread_mutex_unlock(&engine->groups_lock);
 	free_all_paths(engine);
 	workers_stop(engine);
+	/* Release: the joins before it, for the reaper's acquire load. */
+	atomic_store_explicit(&engine->quiesced, true, memory_order_release);
 	engine_retire_all_groups(engine);
 	reaper_stop(engine);
 	destroy_wait(engine, until);

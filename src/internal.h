@@ -398,6 +398,10 @@ struct pc_engine {
 	 * groups_lock (new groups) or a group lock (linking a path).  Relaxed:
 	 * those locks order it. */
 	_Atomic bool closing;
+	/* pc_engine_free() has joined the workers: no read section can hold a
+	 * group any more (the API forbids other calls on a dying engine), so
+	 * the reaper takes groups down without a grace period. */
+	_Atomic bool quiesced;
 	struct group_table *groups;	/* RCU; written under groups_lock */
 	struct worker *workers;
 	unsigned int nworkers;

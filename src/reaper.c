@@ -63,12 +63,14 @@ static void free_orphan(struct pc_engine *e, struct pc_req *r)
 
 /*
  * Unlinks every group, then one grace period for all, then destroyers.
- * When pc_engine_free() has stopped the workers (stopping), nobody can be
+ * Once pc_engine_free() has joined the workers (quiesced), nobody can be
  * reading the table: no worker runs, and the API forbids other calls on a
- * dying engine, so the grace period (up to 10 ms here) is skipped.
+ * dying engine, so the grace period (up to 10 ms here) is skipped.  Not
+ * only when the reaper is told to stop: it wakes for the retired groups
+ * before that.
  */
 static void take_down(struct pc_engine *e, struct aio_group **groups,
-		      unsigned int n, bool stopping)
+		      unsigned int n)
 {
 	unsigned int i;
 
@@ -76,13 +78,15 @@ static void take_down(struct pc_engine *e, struct aio_group **groups,
 		return;
 	for (i = 0; i < n; i++)
 		group_unlink(e, groups[i]);
-	if (!stopping)
+	/* Acquire: pairs with pc_engine_free's release store after the
+	 * worker joins. */
+	if (!atomic_load_explicit(&e->quiesced, memory_order_acquire))
 		pc_rcu_synchronize();
 	for (i = 0; i < n; i++)
 		destroy_group_async(e, groups[i]);
 }
 
-static void drain(struct pc_engine *e, bool stopping)
+static void drain(struct pc_engine *e)
 {
 	struct aio_group *batch[64];
 	unsigned int n = 0;
@@ -101,11 +105,11 @@ static void drain(struct pc_engine *e, bool stopping)
 		}
 		batch[n++] = caa_container_of(item, struct aio_group, reap);
 		if (n == 64) {
-			take_down(e, batch, n, stopping);
+			take_down(e, batch, n);
 			n = 0;
 		}
 	}
-	take_down(e, batch, n, stopping);
+	take_down(e, batch, n);
 }
 
 static void *reaper_main(void *arg)
@@ -128,7 +132,7 @@ static void *reaper_main(void *arg)
 		 * reaper_stop()'s release store. */
 		stop = atomic_load_explicit(&rp->run, memory_order_acquire) ==
 		       THREAD_STOP;
-		drain(e, stop);
+		drain(e);
 		if (e->backlog_n)
 			destroy_retry_backlog(e, stop);
 	} while (!stop);

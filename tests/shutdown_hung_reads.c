@@ -9,11 +9,26 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "faults.h"
 #include "harness.h"
+
+/* The aio rings mapped in this process: one per live aio context. */
+static unsigned int aio_rings(void)
+{
+	char *maps = pc_test_read_file("/proc/self/maps", NULL), *at = maps;
+	unsigned int n = 0;
+
+	while (at && (at = strstr(at, "/[aio]"))) {
+		n++;
+		at++;
+	}
+	free(maps);
+	return n;
+}
 
 static struct pc_stats stats_of(struct pc_engine *e)
 {
@@ -138,9 +153,11 @@ static void test_free_engine_hung(void)
 	struct pathsim *sim;
 	struct pc_engine *e;
 	struct pc_path *p[N];
+	unsigned int rings;
 	uint64_t t0, took;
 
 	PATHSIM_START(sim, N, 0);
+	rings = aio_rings();
 	PC_REQUIRE(pc_engine_new(&o, &e) == 0);
 	for (int i = 0; i < N; i++)
 		PC_REQUIRE(pc_path_open(e, pathsim_dev(sim, i), NULL, &p[i]) == 0);
@@ -154,21 +171,29 @@ static void test_free_engine_hung(void)
 	printf("\n  pc_engine_free with hung reads, shutdown_ms 300: %llu ms\n",
 	       (unsigned long long)took);
 	CU_ASSERT_TRUE(took >= 250 && took <= 400);
+	/* Even the contexts whose reads hang are out of the process. */
+	CU_ASSERT_EQUAL(aio_rings(), rings);
 	pathsim_release(sim);
 	pc_test_sleep_ms(300);	/* the background destroyers finish */
 	pathsim_stop(sim);
 }
 
-/* Without hung reads pc_engine_free takes about one io_destroy(). */
+/*
+ * Without hung reads pc_engine_free does not wait for io_destroy()'s grace
+ * periods, but every aio context of the engine is gone when it returns
+ * (pc_engine_free(3)): its ring unmapped, its fs.aio-max-nr slots back.
+ */
 static void test_free_engine_fast(void)
 {
 	struct pc_options o = { .group_size = 4 };
 	struct pathsim *sim;
 	struct pc_engine *e;
 	struct pc_path *p[40];
+	unsigned int rings;
 	uint64_t t0, took;
 
 	PATHSIM_START(sim, 40, 0);
+	rings = aio_rings();
 	PC_REQUIRE(pc_engine_new(&o, &e) == 0);
 	for (int i = 0; i < 40; i++)
 		PC_REQUIRE(pc_path_open(e, pathsim_dev(sim, i), NULL, &p[i]) == 0);
@@ -179,6 +204,7 @@ static void test_free_engine_fast(void)
 	printf("\n  pc_engine_free of 10 groups: %llu ms\n",
 	       (unsigned long long)took);
 	CU_ASSERT_TRUE(took < 1000);
+	CU_ASSERT_EQUAL(aio_rings(), rings);
 	pathsim_stop(sim);
 }
 
