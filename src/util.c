@@ -74,14 +74,12 @@ void pc_log_flush(struct pc_engine *e, struct pending_log *l)
 /*
  * The library's mutexes record their holder, so that "held by me" can be
  * told from "held by someone else" and the `_locked` convention is
- * enforced at run time rather than trusted.  A thread is known by the
- * address of its owner_mark: unique among live threads, and no system
- * call to learn.  The owner word is relaxed: only its own thread compares
- * it with its own mark, and the mutex orders everything else.
+ * enforced at run time rather than trusted.  A thread is known by its
+ * owner_mark() (internal.h).  The owner word is relaxed: only its own
+ * thread compares it with its own mark, and the mutex orders everything
+ * else.
  */
-static __thread char owner_mark;
-
-static void __attribute__((noreturn)) lock_bug(const char *lock, const char *what)
+void owned_lock_bug(const char *lock, const char *what)
 {
 	fprintf(stderr, "pathcheck: %s: %s\n", lock, what);
 	abort();
@@ -89,24 +87,18 @@ static void __attribute__((noreturn)) lock_bug(const char *lock, const char *wha
 
 void owned_lock(pthread_mutex_t *m, _Atomic(const void *) *owner, const char *name)
 {
-	if (atomic_load_explicit(owner, memory_order_relaxed) == &owner_mark)
-		lock_bug(name, "lock taken twice");
+	if (atomic_load_explicit(owner, memory_order_relaxed) == owner_mark())
+		owned_lock_bug(name, "lock taken twice");
 	pthread_mutex_lock(m);
-	atomic_store_explicit(owner, &owner_mark, memory_order_relaxed);
+	atomic_store_explicit(owner, owner_mark(), memory_order_relaxed);
 }
 
 void owned_unlock(pthread_mutex_t *m, _Atomic(const void *) *owner, const char *name)
 {
-	if (atomic_load_explicit(owner, memory_order_relaxed) != &owner_mark)
-		lock_bug(name, "unlock by a thread not holding the lock");
+	if (atomic_load_explicit(owner, memory_order_relaxed) != owner_mark())
+		owned_lock_bug(name, "unlock by a thread not holding the lock");
 	atomic_store_explicit(owner, NULL, memory_order_relaxed);
 	pthread_mutex_unlock(m);
-}
-
-void owned_held(_Atomic(const void *) *owner, const char *name)
-{
-	if (atomic_load_explicit(owner, memory_order_relaxed) != &owner_mark)
-		lock_bug(name, "not held by the caller of a function that needs it");
 }
 
 void lock_group(struct aio_group *g)
@@ -117,9 +109,4 @@ void lock_group(struct aio_group *g)
 void unlock_group(struct aio_group *g)
 {
 	owned_unlock(&g->lock, &g->lock_owner, "a group lock");
-}
-
-void lock_held(struct aio_group *g)
-{
-	owned_held(&g->lock_owner, "a group lock");
 }
