@@ -16,7 +16,16 @@
 #           return; a build before it times pc_check(PC_SYNC) to on_result
 #           (which is what --mode sync-cb times now); fio: iodepth 1 mean
 #           latency (us)
-#   syncL   the same with two busy loops on the CPUs ("under load")
+#   syncL   the same with two busy loops on the CPUs ("under load"), twice
+#           a round.  Under load a run is in one of two modes for its whole
+#           length, fio's and ours alike, at random: the loop device's
+#           kworker preempts the submitter on its own CPU and the answer is
+#           there before the wait (p50 of a few us), or it runs beside a
+#           busy loop and the waiter waits its turn to run again (p50 near
+#           50 us, p99 a scheduler slice).  A median over runs in both modes
+#           says which mode won the draw, so each run is put in its mode by
+#           its own p50 (below or above the idle sync p50: for fio its total
+#           latency p50) and the modes are compared apart
 #   loop    a multipathd-like loop: one thread, --mode sync checks back to
 #           back over 1,024 paths (checks/s, and CPU us per check: user +
 #           system of the whole process); fio: one job, iodepth 1, submit
@@ -49,7 +58,7 @@ trap cleanup EXIT INT TERM
 # field NAME < json-line
 field() { sed -n "s/.*\"$1\":\([0-9.eE+-]*\).*/\1/p"; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "nan"}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0 || a == "nan") print "nan"; else printf "%.2f", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0 || a == "nan") print "-"; else printf "%.2f", a / b }'; }
 
 # cpu_run CMD...: runs CMD, prints its stdout with "cpu_s" (user + system of
 # CMD and its children) added to its last JSON object.
@@ -75,8 +84,10 @@ fio_run() {	# fio_run NAME RUNTIME FIO-OPTIONS...: one JSON line
 import json, sys
 j = json.load(sys.stdin)["jobs"][0]; r = j["read"]
 cpu = (j["usr_cpu"] + j["sys_cpu"]) / 100 * j["job_runtime"] / 1000
+pct = r["lat_ns"].get("percentile", {})
 print(json.dumps({"bench": sys.argv[1], "iops": round(r["iops"]),
 	"lat_mean_us": round(r["lat_ns"]["mean"] / 1000, 2),
+	"lat_p50_us": round(pct.get("50.000000", 0) / 1000, 2),
 	"cpu_us_per_io": round(cpu * 1e6 / max(r["total_ios"], 1), 2)},
 	separators=(",", ":")))' "$name"
 }
@@ -101,10 +112,12 @@ one_build() {
 		| sed "s/^{/{\"bench\":\"${tag}_batch\",/" >> "$RAW/ab.json"
 	$S --devices "$LOOP" --paths 1 --threads 1 --mode sync --duration "$DUR" --json --quiet \
 		| sed "s/^{/{\"bench\":\"${tag}_sync\",/" >> "$RAW/ab.json"
-	load_start
-	$S --devices "$LOOP" --paths 1 --threads 1 --mode sync --duration "$DUR" --json --quiet \
-		| sed "s/^{/{\"bench\":\"${tag}_syncL\",/" >> "$RAW/ab.json"
-	load_stop
+	for i in 1 2; do
+		load_start
+		$S --devices "$LOOP" --paths 1 --threads 1 --mode sync --duration "$DUR" --json --quiet \
+			| sed "s/^{/{\"bench\":\"${tag}_syncL\",/" >> "$RAW/ab.json"
+		load_stop
+	done
 	cpu_run $S --devices "$LOOP" --paths 1024 --threads 1 --mode sync --duration "$DUR" --json --quiet \
 		| sed "s/^{/{\"bench\":\"${tag}_loop\",/" >> "$RAW/ab.json"
 }
@@ -115,10 +128,12 @@ one_fio() {
 		# shellcheck disable=SC2086
 		fio_run "fio_batch_$name" "$DUR" --iodepth=2048 $opts >> "$RAW/ab.json"
 	done
-	fio_run fio_sync "$DUR" --iodepth=1 >> "$RAW/ab.json"
-	load_start
-	fio_run fio_syncL "$DUR" --iodepth=1 >> "$RAW/ab.json"
-	load_stop
+	fio_run fio_sync "$DUR" --iodepth=1 --lat_percentiles=1 >> "$RAW/ab.json"
+	for i in 1 2; do
+		load_start
+		fio_run fio_syncL "$DUR" --iodepth=1 --lat_percentiles=1 >> "$RAW/ab.json"
+		load_stop
+	done
 }
 
 dd if=/dev/zero of="$TMP/file" bs=1M count=1 status=none
@@ -145,6 +160,16 @@ cpu_per() { grep "\"bench\":\"$1\"" "$RAW/ab.json" | awk '{
 	n = $0; sub(/.*"checks":/, "", n); sub(/[,}].*/, "", n)
 	if (n + 0 > 0) printf "%.2f\n", c * 1e6 / n }' | median; }
 
+# medm NAME FIELD MODE: med over the runs of one mode under load, a run's
+# mode told by its own p50 against the idle mean ($IDLE): "-" when none
+mode_rows() {
+	grep "\"bench\":\"$1\"" "$RAW/ab.json" | tr -d ' ' | awk -v m="$2" -v t="$IDLE" '{
+		p = $0; sub(/.*"lat_p50_us":/, "", p); sub(/[,}].*/, "", p)
+		if ((m == "fast") == (p + 0 < t + 0)) print }'
+}
+medm() { v=$(mode_rows "$1" "$3" | field "$2" | median); [ "$v" = nan ] && echo - || echo "$v"; }
+nmode() { mode_rows "$1" "$2" | wc -l | tr -d ' '; }
+
 FB=0 FBN=-
 if [ -n "$LOOP" ]; then
 	for name in $(echo "$FIO_CFGS" | cut -d' ' -f1); do
@@ -164,7 +189,14 @@ row "lifecycle, 10,000 paths" ms "$(awk -v t="$LO" 'BEGIN{printf "%.1f", t*1000}
 if [ -n "$LOOP" ]; then
 	row "batch, 2,048 paths (fio: $FBN)" checks/s "$(med old_batch checks_per_s)" "$(med new_batch checks_per_s)" "$FB"
 	row "sync p50, one path (fio: mean)" us "$(med old_sync lat_p50_us)" "$(med new_sync lat_p50_us)" "$(med fio_sync lat_mean_us)"
-	row "sync p50 under load" us "$(med old_syncL lat_p50_us)" "$(med new_syncL lat_p50_us)" "$(med fio_syncL lat_mean_us)"
+	IDLE=$(med fio_sync lat_mean_us)
+	for mode in fast slow; do
+		row "sync p50 under load, $mode runs" us "$(medm old_syncL lat_p50_us "$mode")" \
+			"$(medm new_syncL lat_p50_us "$mode")" "$(medm fio_syncL lat_mean_us "$mode")"
+	done
+	echo "under load, runs fast/slow: old $(nmode old_syncL fast)/$(nmode old_syncL slow)," \
+		"new $(nmode new_syncL fast)/$(nmode new_syncL slow), fio $(nmode fio_syncL fast)/$(nmode fio_syncL slow)" \
+		"(fast: p50 below the idle mean, $IDLE us); fio's p50 fast $(medm fio_syncL lat_p50_us fast), slow $(medm fio_syncL lat_p50_us slow) us"
 	row "sync loop, 1,024 paths (fio: qd1)" checks/s "$(med old_loop checks_per_s)" "$(med new_loop checks_per_s)" "$(med fio_sync iops)"
 	row "sync loop CPU per check" us "$(cpu_per old_loop)" "$(cpu_per new_loop)" "$(med fio_sync cpu_us_per_io)"
 	echo "fio batch configs at iodepth 2048 (IOPS, median):$(for n in $(echo "$FIO_CFGS" | cut -d' ' -f1); do printf ' %s %s' "$n" "$(med "fio_batch_$n" iops)"; done)"
