@@ -380,11 +380,14 @@ static struct aio_group *reap_group(struct worker *w, struct aio_group *g)
 	 * answer either finished or still in the ring (reap_own()). */
 	while (worker_reap_begin(g)) {
 		n = take_events(g, evs, BATCH);
-		if (n > 0) {
+		/* The lock for one answer at a time, not for the batch: a
+		 * caller starting a check meanwhile (the plugin's loop, from
+		 * the other CPU) spins for one answer instead of sleeping
+		 * through them all. */
+		for (int i = 0; i < n; i++) {
 			lock_group(g);
-			for (int i = 0; i < n; i++)
-				orphans |= req_complete_locked(g, evs[i].data,
-							  (long)evs[i].res, w);
+			orphans |= req_complete_locked(g, evs[i].data,
+						       (long)evs[i].res, w);
 			unlock_group(g);
 		}
 		group_reap_end(g);
