@@ -117,6 +117,9 @@ static int spawn_destroyer(struct pc_engine *e, struct aio_group *g)
 	pthread_mutex_unlock(&graveyard_lock);
 	err = spawn_quiet(e, &t, DESTROYER_STACK, destroyer_main, job);
 	if (!err) {
+		/* Its own name, not the reaper's it would inherit: it may
+		 * outlive the engine (destroy_wait()). */
+		pthread_setname_np(t, "pc-destroy");
 		pthread_detach(t);
 		return 0;
 	}
