@@ -257,19 +257,6 @@ static int refuse_mmap(bool on)
 	return 0;
 }
 
-static unsigned long vm_size(void)
-{
-	unsigned long pages = 0;
-	FILE *f = fopen("/proc/self/statm", "re");
-
-	if (f) {
-		if (fscanf(f, "%lu", &pages) != 1)
-			pages = 0;
-		fclose(f);
-	}
-	return pages * (unsigned long)sysconf(_SC_PAGESIZE);
-}
-
 static int refuse_rlimit(bool on)
 {
 	static struct rlimit saved;
@@ -280,7 +267,7 @@ static int refuse_rlimit(bool on)
 	if (getrlimit(RLIMIT_AS, &saved))
 		return -errno;
 	lim = saved;
-	lim.rlim_cur = vm_size();	/* the soft limit: it can go back up */
+	lim.rlim_cur = pc_test_vm_size();	/* the soft limit: it can go back up */
 	return setrlimit(RLIMIT_AS, &lim) ? -errno : 0;
 }
 

@@ -244,19 +244,6 @@ static void count(struct pc_path *p, int state, void *arg)
 		sem_post(&tally.done);
 }
 
-static unsigned long vm_size(void)
-{
-	unsigned long pages = 0;
-	FILE *f = fopen("/proc/self/statm", "re");
-
-	if (f) {
-		if (fscanf(f, "%lu", &pages) != 1)
-			pages = 0;
-		fclose(f);
-	}
-	return pages * (unsigned long)sysconf(_SC_PAGESIZE);
-}
-
 static int round_of_checks(struct pc_path **paths)
 {
 	atomic_store(&tally.up, 0);
@@ -304,7 +291,7 @@ static int enomem_child(const char *file)
 	if (getrlimit(RLIMIT_AS, &lim) < 0)
 		return 14;
 	old = lim;
-	lim.rlim_cur = vm_size();	/* the soft limit: it can go back up */
+	lim.rlim_cur = pc_test_vm_size();	/* the soft limit: it can go back up */
 	if (setrlimit(RLIMIT_AS, &lim) < 0)
 		return 14;
 	if (round_of_checks(paths))

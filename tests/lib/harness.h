@@ -115,6 +115,10 @@ int pc_test_wait_exit(pid_t pid, unsigned int ms);
  * NULL with errno set on failure. */
 char *pc_test_read_file(const char *path, size_t *lenp);
 
+/* This process's virtual size in bytes (/proc/self/statm), 0 if unknown:
+ * where an RLIMIT_AS at it makes the next mapping fail. */
+unsigned long pc_test_vm_size(void);
+
 /* One write(2) of text to path (which must exist): 0 or -errno. */
 int pc_test_write_file(const char *path, const char *text);
 

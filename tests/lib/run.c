@@ -239,3 +239,16 @@ int pc_test_run_child(const char *name, const char *file, unsigned int limit_ms)
 		fprintf(stderr, "child %s: step %d failed\n%s", name, r.status, err);
 	return r.status;
 }
+
+unsigned long pc_test_vm_size(void)
+{
+	unsigned long pages = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+
+	if (f) {
+		if (fscanf(f, "%lu", &pages) != 1)
+			pages = 0;
+		fclose(f);
+	}
+	return pages * (unsigned long)sysconf(_SC_PAGESIZE);
+}
