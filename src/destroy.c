@@ -225,9 +225,23 @@ static bool only_dead_idle_left_locked(struct pc_engine *e)
 	return true;
 }
 
+/* Under graveyard_lock: whether a destroyer with reads in the kernel is
+ * left (it ends, or shutdown_ms does; nothing to poll for). */
+static bool busy_left_locked(struct pc_engine *e)
+{
+	struct destroy_job *job;
+
+	cds_list_for_each_entry(job, &e->destroy_jobs, node)
+		if (!job->idle)
+			return true;
+	return false;
+}
+
 /* Waits for the engine's destroyers until until_us, then lets go of the
  * ones still waiting on hung reads.  Idle groups are waited for until their
- * contexts are dead, not until their destroyers end. */
+ * contexts are dead, not until their destroyers end: polled every
+ * DEAD_POLL_US once they are all that is left, and until then woken only
+ * by a destroyer's end. */
 void destroy_wait(struct pc_engine *e, uint64_t until_us)
 {
 	struct destroy_job *job, *tmp;
@@ -240,7 +254,7 @@ void destroy_wait(struct pc_engine *e, uint64_t until_us)
 
 		if (now >= until_us)
 			break;
-		if (at > until_us)
+		if (at > until_us || busy_left_locked(e))
 			at = until_us;
 		ts.tv_sec = (time_t)(at / 1000000u);
 		ts.tv_nsec = (long)(at % 1000000u) * 1000L;
