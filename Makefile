@@ -124,13 +124,17 @@ SCRIPT_TESTS := $(if $(SAN),,$(filter-out tests/run.sh,$(sort $(wildcard tests/*
 TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
 TEST_LIB   := $(TEST_LIB_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/tools/common/loop.o
 
+# --- bench/NAME.c is build/bench/NAME: the benchmarks' own programs, which
+# load the library under test themselves (bench/ab.sh); never installed.
+BENCH_PROGS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+
 # CPPFLAGS and LDFLAGS from the environment too: dpkg-buildflags' hardening.
 ALL_CFLAGS = $(PC_CPPFLAGS) $(CPPFLAGS) $(PC_CFLAGS) $(CFLAGS) $(SAN_FLAGS)
 
 .PHONY: all lib tools tests check run bench install uninstall clean deps man deb multipath install-multipath FORCE
 .DEFAULT_GOAL := all
 
-all: $(B)/.deps lib tools man
+all: $(B)/.deps lib tools man $(BENCH_PROGS)
 lib: $(SO) $(A) $(PCFILE)
 tools: $(TOOLS)
 tests: $(TESTS)
@@ -227,6 +231,11 @@ $(B)/man/%: docs/man/% $(B)/.install-vars
 $(TOOLS): $(B)/%: $$(addprefix $(B)/obj/,$$(addsuffix .o,$$(basename $$(wildcard tools/$$*/*.c)))) $(TOOL_COMMON) $(A)
 	@echo '  LD     $@'
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(A) $(LIB_LIBS) $($*_LIBS)
+
+$(BENCH_PROGS): $(B)/bench/%: $(B)/obj/bench/%.o
+	@mkdir -p $(dir $@)
+	@echo '  LD     $@'
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< -laio -ldl
 
 # The config table, linked into the test that holds the man page to it.
 $(B)/tests/daemon_config_doc: $(addprefix $(B)/obj/tools/pathcheckd/,config.o config_settings.o \

@@ -3,8 +3,9 @@
 #
 # bench/ab.sh OLD_BUILD NEW_BUILD: an A/B of two builds of pathcheck, and
 # fio, on one loop device over tmpfs.  Builds nothing: each build directory
-# must hold pathcheck-stress (`make B=...`).  Needs root (the loop device)
-# and fio; without them only the lifecycle row runs.
+# must hold pathcheck-stress and libpathcheck.so (`make B=...`), and one of
+# them (NEW first) bench/syncloop.  Needs root (the loop device) and fio;
+# without them only the lifecycle row runs.
 #
 # Rows (every one for OLD, NEW and, where it has one, fio; interleaved, in
 # $ROUNDS rounds, 5 by default, the order flipped every round; medians):
@@ -26,10 +27,16 @@
 #           says which mode won the draw, so each run is put in its mode by
 #           its own p50 (below or above the idle sync p50: for fio its total
 #           latency p50) and the modes are compared apart
-#   loop    a multipathd-like loop: one thread, --mode sync checks back to
-#           back over 1,024 paths (checks/s, and CPU us per check: user +
-#           system of the whole process); fio: one job, iodepth 1, submit
-#           and wait
+#   loop    a multipathd-like loop, bench/syncloop: one thread,
+#           pc_check(PC_SYNC | PC_NOCALLBACK) back to back over 1,024 paths
+#           of the device, the build's libpathcheck.so loaded by the one
+#           harness (checks/s, and CPU us per check of the whole process
+#           over the loop alone); raw: the same loop, each check one
+#           io_submit() and io_getevents() on plain libaio ("the same loop
+#           on one depth-1 fio-style submit-and-wait"); fio: one job,
+#           iodepth 1 (its job's CPU per I/O).  pathcheck-stress, which ran
+#           this row before, adds its own locks, atomics and clock reads to
+#           every check (4 to 8 us of CPU per check here)
 # Ratios are NEW/OLD and NEW/fio.  Raw JSON lines go to $OUT (default a
 # temporary directory, removed) when OUT is set.
 #
@@ -59,17 +66,6 @@ trap cleanup EXIT INT TERM
 field() { sed -n "s/.*\"$1\":\([0-9.eE+-]*\).*/\1/p"; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "nan"}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0 || a == "nan") print "-"; else printf "%.2f", a / b }'; }
-
-# cpu_run CMD...: runs CMD, prints its stdout with "cpu_s" (user + system of
-# CMD and its children) added to its last JSON object.
-cpu_run() {
-	python3 - "$@" <<-'EOF'
-	import resource, subprocess, sys
-	out = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, text=True).stdout.strip()
-	ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-	print(out[:-1] + ',"cpu_s":%.6f}' % (ru.ru_utime + ru.ru_stime) if out.endswith("}") else out)
-	EOF
-}
 
 FIO_CFGS="submit1024 --iodepth_batch_submit=1024 --iodepth_batch_complete_max=2048
 plain --iodepth_batch_submit=1 --iodepth_batch_complete_max=1
@@ -118,7 +114,7 @@ one_build() {
 			| sed "s/^{/{\"bench\":\"${tag}_syncL\",/" >> "$RAW/ab.json"
 		load_stop
 	done
-	cpu_run $S --devices "$LOOP" --paths 1024 --threads 1 --mode sync --duration "$DUR" --json --quiet \
+	[ -z "$SYNCLOOP" ] || "$SYNCLOOP" "$(cd "$2" && pwd)/libpathcheck.so" "$LOOP" 1024 "$DUR" \
 		| sed "s/^{/{\"bench\":\"${tag}_loop\",/" >> "$RAW/ab.json"
 }
 
@@ -129,6 +125,8 @@ one_fio() {
 		fio_run "fio_batch_$name" "$DUR" --iodepth=2048 $opts >> "$RAW/ab.json"
 	done
 	fio_run fio_sync "$DUR" --iodepth=1 --lat_percentiles=1 >> "$RAW/ab.json"
+	[ -z "$SYNCLOOP" ] || "$SYNCLOOP" --raw "$LOOP" 1024 "$DUR" \
+		| sed 's/^{/{"bench":"raw_loop",/' >> "$RAW/ab.json"
 	for i in 1 2; do
 		load_start
 		fio_run fio_syncL "$DUR" --iodepth=1 --lat_percentiles=1 >> "$RAW/ab.json"
@@ -143,6 +141,11 @@ if [ "$(id -u)" = 0 ] && command -v fio > /dev/null; then
 	LOOP=$(losetup -f --show "$TMP/tmpfs/img")
 fi
 [ -n "$LOOP" ] || echo "ab: no loop device or fio (needs root): lifecycle only" >&2
+SYNCLOOP=
+for b in "$NEW" "$OLD"; do
+	[ -z "$SYNCLOOP" ] && [ -x "$b/bench/syncloop" ] && SYNCLOOP=$b/bench/syncloop
+done
+[ -n "$SYNCLOOP" ] || echo "ab: no bench/syncloop in either build: no loop rows" >&2
 : > "$RAW/ab.json"
 echo "ab: $OLD (old) vs $NEW (new), $(uname -r), $(nproc) CPUs, $ROUNDS rounds of ${DUR}s, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$ROUNDS"); do
@@ -154,11 +157,6 @@ for r in $(seq "$ROUNDS"); do
 done
 
 med() { grep "\"bench\":\"$1\"" "$RAW/ab.json" | tr -d ' ' | field "$2" | median; }
-# the loop's CPU per check, us: cpu_s / checks per run, median
-cpu_per() { grep "\"bench\":\"$1\"" "$RAW/ab.json" | awk '{
-	c = $0; sub(/.*"cpu_s":/, "", c); sub(/[,}].*/, "", c)
-	n = $0; sub(/.*"checks":/, "", n); sub(/[,}].*/, "", n)
-	if (n + 0 > 0) printf "%.2f\n", c * 1e6 / n }' | median; }
 
 # medm NAME FIELD MODE: med over the runs of one mode under load, a run's
 # mode told by its own p50 against the idle mean ($IDLE): "-" when none
@@ -198,7 +196,9 @@ if [ -n "$LOOP" ]; then
 		"new $(nmode new_syncL fast)/$(nmode new_syncL slow), fio $(nmode fio_syncL fast)/$(nmode fio_syncL slow)" \
 		"(fast: p50 below the idle mean, $IDLE us); fio's p50 fast $(medm fio_syncL lat_p50_us fast), slow $(medm fio_syncL lat_p50_us slow) us"
 	row "sync loop, 1,024 paths (fio: qd1)" checks/s "$(med old_loop checks_per_s)" "$(med new_loop checks_per_s)" "$(med fio_sync iops)"
-	row "sync loop CPU per check" us "$(cpu_per old_loop)" "$(cpu_per new_loop)" "$(med fio_sync cpu_us_per_io)"
+	row "sync loop CPU per check" us "$(med old_loop cpu_us_per_check)" "$(med new_loop cpu_us_per_check)" "$(med fio_sync cpu_us_per_io)"
+	row "sync loop (vs: raw loop)" checks/s "$(med old_loop checks_per_s)" "$(med new_loop checks_per_s)" "$(med raw_loop checks_per_s)"
+	row "sync loop CPU per check (vs: raw)" us "$(med old_loop cpu_us_per_check)" "$(med new_loop cpu_us_per_check)" "$(med raw_loop cpu_us_per_check)"
 	echo "fio batch configs at iodepth 2048 (IOPS, median):$(for n in $(echo "$FIO_CFGS" | cut -d' ' -f1); do printf ' %s %s' "$n" "$(med "fio_batch_$n" iops)"; done)"
 fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
