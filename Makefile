@@ -110,6 +110,7 @@ shutdown_dlclose_TEST_LIBS             = -ldl
 shutdown_wrap_pthread_create_TEST_LIBS = -Wl,--wrap=pthread_create
 path_lifetime_wrap_malloc_TEST_LIBS    = -Wl,--wrap=malloc,--wrap=free
 sync_checks_wrap_io_submit_TEST_LIBS   = -Wl,--wrap=io_submit
+sync_untimed_wrap_io_getevents_TEST_LIBS = -Wl,--wrap=io_getevents
 callbacks_once_wrap_mmap_TEST_LIBS     = -Wl,--wrap=mmap
 daemon_config_doc_TEST_LIBS            = -lm
 multipath_09_TEST_LIBS                 = -ldl

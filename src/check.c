@@ -19,6 +19,8 @@ void post_waiters_locked(struct pc_path *p, int state)
 	struct sync_waiter *wt, *next;
 
 	lock_held(p->group);
+	if (!p->waiters)
+		return;
 	for (wt = p->waiters; wt; wt = next) {
 		next = wt->next;	/* wt is gone once posted */
 		/* Pairs with the acquire load in wait_result(). */
@@ -26,6 +28,13 @@ void post_waiters_locked(struct pc_path *p, int state)
 		sem_post(&wt->done);
 	}
 	p->waiters = NULL;
+	/* A waiter may be the ring holder, asleep in io_getevents() with no
+	 * timeout: the sem does not wake it, a kick does.  The fence orders
+	 * our stores of state before the load of untimed: the Dekker pair
+	 * with untimed_begin(), which stores untimed, then loads state. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&p->group->untimed, memory_order_seq_cst))
+		group_kick(p->group);
 }
 
 /* Written under the group lock only: a plain add, published relaxed. */
@@ -536,32 +545,14 @@ posted:
 
 /* Most answers a PC_SYNC caller takes off the ring at once. */
 #define SYNC_REAP_MAX	16
-/* Longest a PC_SYNC caller sleeps in io_getevents() before it looks again
- * whether its check ended otherwise (a deadline fired by the worker, its
- * path freed: pc_path_free() waits for it to leave). */
+/* Longest a PC_SYNC caller that sleeps with a timeout (untimed_begin()
+ * said no) sleeps in io_getevents() before it looks again whether its
+ * check ended otherwise (a deadline fired by the worker, its path freed:
+ * pc_path_free() waits for it to leave). */
 #define SYNC_SLICE_US	10000u
 /* How long a PC_SYNC caller waits for a ring another thread holds before
  * it looks again. */
 #define SYNC_RING_WAIT_US	200u
-
-/* Finishes the answers a PC_SYNC caller took off g's ring, its own and
- * any other path's: on_result of each is owed to g's worker. */
-static void sync_complete(struct aio_group *g, struct io_event *evs, int n)
-{
-	bool wake_reaper = false, owed;
-
-	lock_group(g);
-	for (int i = 0; i < n; i++)
-		wake_reaper |= req_complete_locked(g, evs[i].data, (long)evs[i].res,
-					      NULL);
-	/* Relaxed: set under the lock we hold. */
-	owed = atomic_load_explicit(&g->has_owed, memory_order_relaxed);
-	unlock_group(g);
-	if (wake_reaper)
-		reaper_wake(g->engine);
-	if (owed)
-		worker_wake(g->worker);
-}
 
 /* Whether wt has its result.  Acquire: pairs with the release store in
  * post_waiters_locked(). */
@@ -569,6 +560,46 @@ static bool posted(struct sync_waiter *wt)
 {
 	return atomic_load_explicit(&wt->state, memory_order_acquire) !=
 	       PC_UNCHECKED;
+}
+
+/*
+ * Finishes the answers a PC_SYNC caller took off g's ring, its own and
+ * any other path's: on_result of each is owed to g's worker.  Once wt is
+ * posted the caller is done with g: under the same hold of the lock it
+ * gives the ring back and drops its pin (as group_unpin()), and true says
+ * so; g may be gone once this returns.  Seen under the lock, a post by
+ * another thread is whole, sem_post() included: the caller need not wait
+ * on the semaphore.
+ */
+static bool sync_complete(struct aio_group *g, struct io_event *evs, int n,
+			  struct sync_waiter *wt)
+{
+	struct pc_engine *e = g->engine;
+	struct worker *w = g->worker;
+	bool wake_reaper = false, owed, done, retire = false;
+
+	lock_group(g);
+	for (int i = 0; i < n; i++)
+		if (!group_take_kick(g, &evs[i]))
+			wake_reaper |= req_complete_locked(g, evs[i].data,
+							   (long)evs[i].res,
+							   NULL);
+	/* Relaxed: set under the lock we hold. */
+	owed = atomic_load_explicit(&g->has_owed, memory_order_relaxed);
+	done = posted(wt);
+	if (done) {
+		group_reap_end_locked(g);
+		g->pins--;
+		retire = group_retire_if_fully_orphaned_locked(g);
+	}
+	unlock_group(g);
+	if (retire)
+		reaper_take_group(e, g);
+	if (wake_reaper)
+		reaper_wake(e);
+	if (owed)
+		worker_wake(w);
+	return done;
 }
 
 /* Another thread holds g's ring: it finishes our answer should it come
@@ -602,27 +633,75 @@ static void finish_own_overdue(struct aio_group *g, struct pc_path *p,
 }
 
 /*
+ * Whether the ring holder may sleep in io_getevents() with no timeout, as
+ * fio does (a timer costs a fifth of the CPU a check costs over ours:
+ * docs/performance.md): when g's worker is sure to look at our deadline in
+ * time, since it sleeps until no later (sleep_until_us; our read is in its
+ * heap) and is not away in application code.  It, or whoever else posts
+ * our waiter first (the worker at the deadline, pc_path_free(), a caller
+ * finding the check overdue), then kicks the ring (post_waiters_locked()).
+ * A worker that sleeps past our deadline is woken to look again, and we
+ * sleep with a timeout this once.
+ *
+ * Dekker-style, all seq_cst: we store untimed, then load the waiter's
+ * state, away and sleep_until_us; a poster stores state, then loads
+ * untimed; the worker stores away (leave_untimed()) or sleep_until_us
+ * (arm()), then loads untimed_n or rescans the deadlines.  Either side sees
+ * the other.
+ */
+static bool untimed_begin(struct aio_group *g, struct sync_waiter *wt,
+			  uint64_t deadline_us)
+{
+	struct worker *w = g->worker;
+
+	if (!g->can_kick)
+		return false;
+	atomic_store_explicit(&g->untimed, true, memory_order_seq_cst);
+	if (atomic_load_explicit(&wt->state, memory_order_seq_cst) ==
+	    PC_UNCHECKED &&
+	    !atomic_load_explicit(&w->away, memory_order_seq_cst)) {
+		if (deadline_us >= atomic_load_explicit(&w->sleep_until_us,
+							memory_order_seq_cst))
+			return true;
+		worker_wake(w);
+	}
+	atomic_store_explicit(&g->untimed, false, memory_order_relaxed);
+	return false;
+}
+
+/* Awake again: posters need not kick any more.  Relaxed: a kick that
+ * comes anyway is taken off the ring as any kick. */
+static void untimed_end(struct aio_group *g)
+{
+	atomic_store_explicit(&g->untimed, false, memory_order_relaxed);
+}
+
+/*
  * Our read is silent (no eventfd): we wait for its answer in io_getevents()
  * on the group's context, as fio does, and no other thread wakes for it.
  * Answers of other paths that come meanwhile are finished here too.  When
  * another thread holds the ring, it finishes our answer if it takes it, and
  * we take the ring over when it lets go.  Returns once wt is posted: by an
- * answer, by pc_path_free, or by ourselves at the deadline; the worker then
- * polls the ring for the late answer (req_poll_locked).
+ * answer, by pc_path_free, or at the deadline (by the worker, or by
+ * ourselves when we sleep with a timeout); the worker then polls the ring
+ * for the late answer (req_poll_locked).  True when we dropped our pin on
+ * g meanwhile (sync_complete()).
  */
-static void reap_own(struct aio_group *g, struct pc_path *p,
-		     struct sync_waiter *wt, uint64_t deadline_us)
+static bool reap_own(struct aio_group *g, struct pc_path *p,
+		     struct sync_waiter *wt, uint64_t now, uint64_t deadline_us)
 {
 	struct io_event evs[SYNC_REAP_MAX];
 
-	while (!posted(wt)) {
-		uint64_t now = pc_now_us(), until;
+	/* now: the check's start at first (a few us old, one clock read
+	 * less), then each time round. */
+	for (; !posted(wt); now = pc_now_us()) {
+		uint64_t until;
 		struct timespec ts;
 		int n;
 
 		if (now >= deadline_us) {
 			finish_own_overdue(g, p, now);
-			return;
+			return false;
 		}
 		if (!group_reap_begin(g)) {
 			wait_ring(wt);
@@ -632,20 +711,26 @@ static void reap_own(struct aio_group *g, struct pc_path *p,
 		 * thread took is finished. */
 		if (posted(wt)) {
 			group_reap_end(g);
-			return;
+			return false;
 		}
-		until = deadline_us - now;
-		if (until > SYNC_SLICE_US)
-			until = SYNC_SLICE_US;
-		ts.tv_sec = (time_t)(until / 1000000u);
-		ts.tv_nsec = (long)(until % 1000000u) * 1000L;
-		n = io_getevents(g->ctx, 1, SYNC_REAP_MAX, evs, &ts);
-		if (n > 0)
-			sync_complete(g, evs, n);
+		if (untimed_begin(g, wt, deadline_us)) {
+			n = io_getevents(g->ctx, 1, SYNC_REAP_MAX, evs, NULL);
+			untimed_end(g);
+		} else {
+			until = deadline_us - now;
+			if (until > SYNC_SLICE_US)
+				until = SYNC_SLICE_US;
+			ts.tv_sec = (time_t)(until / 1000000u);
+			ts.tv_nsec = (long)(until % 1000000u) * 1000L;
+			n = io_getevents(g->ctx, 1, SYNC_REAP_MAX, evs, &ts);
+		}
+		if (n > 0 && sync_complete(g, evs, n, wt))
+			return true;
 		group_reap_end(g);
 		if (n < 0 && n != -EINTR)
-			return;		/* the deadline will come for it */
+			return false;	/* the deadline will come for it */
 	}
+	return false;
 }
 
 static int check_sync(struct pc_path *p, bool nocallback)
@@ -654,7 +739,7 @@ static int check_sync(struct pc_path *p, bool nocallback)
 	struct sync_waiter wt = { .state = PC_UNCHECKED };
 	struct iocb *iocb = NULL;
 	uint64_t now = pc_now_us(), deadline;
-	bool owed = false, no_buf = false, silent = false;
+	bool owed = false, no_buf = false, silent = false, unpinned = false;
 	int state;
 
 	if (in_worker_thread())
@@ -702,20 +787,25 @@ static int check_sync(struct pc_path *p, bool nocallback)
 	if (owed)
 		worker_wake(g->worker);
 	if (iocb) {
-		/* A silent read's deadline is ours to see: we wait in
-		 * reap_own() until it, and finish the check there.  The
-		 * worker learns of it when it next looks at its heap. */
+		/* A silent read's deadline is watched in reap_own(), by us
+		 * or by the worker (untimed_begin()). */
 		if (!silent)
 			worker_watch_deadline(g->worker, deadline);
 		submit(g, &iocb, 1);
 		if (silent)
-			reap_own(g, p, &wt, deadline);
+			unpinned = reap_own(g, p, &wt, now, deadline);
 	} else if (no_buf) {
 		worker_wake(g->worker);		/* REQ_FAILED */
 	}
-	state = wait_result(p, &wt, deadline + PC_SYNC_GRACE_MS * 1000u);
+	if (unpinned) {
+		/* Posted, and seen under the lock: sem_post() is done. */
+		state = atomic_load_explicit(&wt.state, memory_order_acquire);
+	} else {
+		state = wait_result(p, &wt,
+				    deadline + PC_SYNC_GRACE_MS * 1000u);
+		group_unpin(g);		/* our last touch of g */
+	}
 	sem_destroy(&wt.done);
-	group_unpin(g);		/* our last touch of g */
 	/* Our last touch of p.  Release: pairs with pc_path_free's acquire,
 	 * which may free p right after. */
 	atomic_fetch_sub_explicit(&p->sync_users, 1, memory_order_release);

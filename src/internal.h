@@ -309,6 +309,17 @@ struct aio_group {
 	 * while > 0 the worker reaps the ring every PC_POLL_MS.  Written
 	 * under [G]; the worker reads it without (relaxed: rechecked). */
 	_Atomic unsigned int polled;
+	/* The ring holder sleeps in io_getevents() with no timeout
+	 * (untimed_begin(), check.c): whoever posts a waiter of the group
+	 * kicks the ring (group_kick()).  seq_cst: see untimed_begin(). */
+	_Atomic bool untimed;
+	/* A kick is on the ring, not yet taken off: the next one waits for
+	 * it (it wakes any sleeper anyway).  kick_retry: a kick failed; the
+	 * worker tries again every PC_POLL_MS while someone sleeps. */
+	_Atomic bool kick_pending;
+	_Atomic bool kick_retry;
+	bool can_kick;			/* the kernel polls (IOCB_CMD_POLL) */
+	struct iocb kick;		/* a poll of engine->kick_fd */
 	io_context_t ctx;
 	int efd;			/* every iocb signals it */
 	struct bufpool bufs;		/* one block per read in flight */
@@ -358,6 +369,11 @@ struct worker {
 	_Atomic uint64_t sleep_until_us;
 	/* The path whose on_result runs now (pc_path_free waits it out). */
 	_Atomic(struct pc_path *) delivering;
+	/* In application code (on_result, on_free, the log) or stopped: it
+	 * watches no deadline meanwhile, so no ring holder of its groups may
+	 * sleep untimed.  Meets group->untimed Dekker-style (untimed_begin(),
+	 * check.c, and leave_untimed(), worker.c); seq_cst. */
+	_Atomic bool away;
 	/* The path whose callback this worker's on_result waits out in
 	 * pc_path_free, published only once it knows it must wait, so that
 	 * callbacks freeing each other's paths see a true cycle and no other. */
@@ -402,6 +418,10 @@ struct pc_engine {
 	 * group any more (the API forbids other calls on a dying engine), so
 	 * the reaper takes groups down without a grace period. */
 	_Atomic bool quiesced;
+	/* An eventfd whose counter stays 1: always readable, so the kernel
+	 * answers a poll of it inside io_submit(), which is how a group's
+	 * ring is kicked (group_kick()).  -1 without one. */
+	int kick_fd;
 	struct group_table *groups;	/* RCU; written under groups_lock */
 	struct worker *workers;
 	unsigned int nworkers;
@@ -546,6 +566,9 @@ bool in_worker_thread(void);
 void worker_wait_delivery(struct worker *w, struct pc_path *p);
 bool group_reap_begin(struct aio_group *g);
 void group_reap_end(struct aio_group *g);
+void group_reap_end_locked(struct aio_group *g);
+void group_kick(struct aio_group *g);
+bool group_take_kick(struct aio_group *g, const struct io_event *ev);
 void path_owe_locked(struct aio_group *g, struct pc_path *p, int state);
 void path_pay_owed_locked(struct worker *w, struct pc_path *p);
 void path_forget_owed_locked(struct aio_group *g, struct pc_path *p);

@@ -34,7 +34,12 @@
 #define WAKE_ID		UINT64_MAX
 #define AIO_RING_MAGIC	0xa10a10a1u
 
-static __thread struct worker *current_worker;
+/* initial-exec: read at a fixed offset from the thread pointer, not
+ * through __tls_get_addr() (a call on every PC_SYNC check); a pointer fits
+ * the room glibc keeps for the static TLS of dlopen()ed libraries, as the
+ * multipathd plugin loads us. */
+static __thread struct worker *current_worker
+	__attribute__((tls_model("initial-exec")));
 
 /* Any engine's worker: a callback must not block on any engine. */
 bool in_worker_thread(void)
@@ -309,19 +314,92 @@ bool group_reap_begin(struct aio_group *g)
  * reap_missed: either it got the ring, or we see that it left, and make
  * its eventfd fire again if answers wait.
  */
-void group_reap_end(struct aio_group *g)
+static bool reap_release(struct aio_group *g)
 {
-	uint64_t one = 1;
-
 	atomic_store_explicit(&g->reaping, false, memory_order_seq_cst);
 	if (!atomic_load_explicit(&g->reap_missed, memory_order_seq_cst) ||
 	    !atomic_exchange_explicit(&g->reap_missed, false,
 				      memory_order_seq_cst))
-		return;
-	if (!ring_empty(g) && write(g->efd, &one, sizeof(one)) < 0 &&
+		return false;
+	return !ring_empty(g);
+}
+
+void group_reap_end(struct aio_group *g)
+{
+	uint64_t one = 1;
+
+	if (reap_release(g) && write(g->efd, &one, sizeof(one)) < 0 &&
 	    errno != EAGAIN)
 		pc_log(g->engine, LOG_ERR, "group %u: wake: %s", g->id,
 		       strerror(errno));
+}
+
+/* group_reap_end() for a caller holding g's lock: no log line, as in
+ * worker_kick() (the eventfd's counter is full only when the worker has
+ * a wake-up coming anyway). */
+void group_reap_end_locked(struct aio_group *g)
+{
+	uint64_t one = 1;
+
+	lock_held(g);
+	if (reap_release(g) && write(g->efd, &one, sizeof(one)) < 0)
+		return;
+}
+
+/*
+ * Wakes g's ring holder from an untimed io_getevents() (untimed_begin(),
+ * check.c): a poll of the engine's kick_fd, always readable, is answered
+ * inside io_submit(), so its event is on the ring when this returns.  One
+ * at a time: a kick still on the ring wakes the next sleeper as well.
+ * Should io_submit() fail (no memory), the worker tries again every
+ * PC_POLL_MS while the holder sleeps (service_group()).
+ */
+void group_kick(struct aio_group *g)
+{
+	struct iocb *iocb = &g->kick;
+
+	/* Relaxed: the flag orders nothing; the ring holder takes the kick
+	 * off with io_getevents(). */
+	if (atomic_exchange_explicit(&g->kick_pending, true,
+				     memory_order_relaxed))
+		return;
+	if (io_submit(g->ctx, 1, &iocb) == 1)
+		return;
+	atomic_store_explicit(&g->kick_pending, false, memory_order_relaxed);
+	atomic_store_explicit(&g->kick_retry, true, memory_order_relaxed);
+	if (current_worker != g->worker)
+		worker_kick(g->worker);
+}
+
+/* Whether ev is a kick (group_kick()), not an answer: it is then taken. */
+bool group_take_kick(struct aio_group *g, const struct io_event *ev)
+{
+	if (ev->data != &g->kick)
+		return false;
+	atomic_store_explicit(&g->kick_pending, false, memory_order_relaxed);
+	return true;
+}
+
+/* w goes away into application code, or stops: it kicks the ring holders
+ * of its groups who sleep untimed trusting it to watch their deadline;
+ * they sleep again with a timeout (untimed_begin() sees w->away).  In an
+ * RCU read section. */
+static void leave_untimed(struct worker *w)
+{
+	struct group_table *t;
+	struct aio_group *g;
+	unsigned int id;
+
+	/* seq_cst store then loads: the Dekker pair with untimed_begin(),
+	 * which stores g->untimed, then loads away. */
+	atomic_store_explicit(&w->away, true, memory_order_seq_cst);
+	t = engine_groups(w->engine);
+	for (id = w->id; t && id < t->n; id += w->engine->nworkers) {
+		g = t->groups[id];
+		if (g && atomic_load_explicit(&g->untimed,
+					      memory_order_seq_cst))
+			group_kick(g);
+	}
 }
 
 /* The worker's turn at g's ring; false when a PC_SYNC caller holds it
@@ -350,11 +428,15 @@ static struct aio_group *pause_for_delivery(struct worker *w,
 
 	if (!w->batch_n && !dropped)
 		return g;
+	leave_untimed(w);
 	pc_rcu_read_unlock();
 	if (dropped)
 		pc_log(w->engine, LOG_ERR, "group %u: %u answers for requests "
 		       "in a wrong state dropped", id, dropped);
 	deliver(w);
+	/* Relaxed: a sleeper that still sees away sleeps with a timeout,
+	 * which is safe; one that sees it cleared finds us back. */
+	atomic_store_explicit(&w->away, false, memory_order_relaxed);
 	pc_rcu_read_lock();
 	return engine_group(w->engine, id);
 }
@@ -385,6 +467,8 @@ static struct aio_group *reap_group(struct worker *w, struct aio_group *g)
 		 * the other CPU) spins for one answer instead of sleeping
 		 * through them all. */
 		for (int i = 0; i < n; i++) {
+			if (group_take_kick(g, &evs[i]))
+				continue;
 			lock_group(g);
 			orphans |= req_complete_locked(g, evs[i].data,
 						       (long)evs[i].res, w);
@@ -498,6 +582,12 @@ static void service_group(struct worker *w, struct aio_group *g,
 		g = finish_failed(w, g);
 	if (g)
 		g = pay_owed(w, g);
+	/* Relaxed: a hint, tried again at the next poll. */
+	if (g && atomic_load_explicit(&g->kick_retry, memory_order_relaxed) &&
+	    atomic_exchange_explicit(&g->kick_retry, false,
+				     memory_order_relaxed) &&
+	    atomic_load_explicit(&g->untimed, memory_order_seq_cst))
+		group_kick(g);
 	if (g && atomic_load_explicit(&g->next_deadline_us,
 				      memory_order_seq_cst) <= now)
 		g = expire_group(w, g, now);
@@ -532,8 +622,10 @@ static uint64_t earliest_deadline(struct worker *w, uint64_t *trimp)
 	unsigned int id;
 
 	for_each_my_group(w, t, g, id) {
-		/* Relaxed: a hint, as in service_groups(). */
-		if (atomic_load_explicit(&g->polled, memory_order_relaxed)) {
+		/* Relaxed: hints, as in service_groups(). */
+		if (atomic_load_explicit(&g->polled, memory_order_relaxed) ||
+		    atomic_load_explicit(&g->kick_retry,
+					 memory_order_relaxed)) {
 			uint64_t poll = pc_now_us() + PC_POLL_MS * 1000u;
 
 			if (poll < trim_next)
@@ -659,6 +751,9 @@ static void *worker_main(void *arg)
 		service_groups(w, pc_now_us());
 		pc_rcu_read_unlock();
 	}
+	pc_rcu_read_lock();
+	leave_untimed(w);	/* for good: nobody watches deadlines now */
+	pc_rcu_read_unlock();
 	atomic_store_explicit(&w->run, THREAD_STOPPED, memory_order_release);
 	return NULL;
 }
@@ -674,6 +769,7 @@ static int worker_init(struct pc_engine *e, struct worker *w, unsigned int id)
 	atomic_init(&w->run, THREAD_RUNNING);
 	atomic_init(&w->sleep_until_us, UINT64_MAX);
 	atomic_init(&w->delivering, NULL);
+	atomic_init(&w->away, false);
 	atomic_init(&w->waiting_for, NULL);
 	w->batch = calloc(2 * BATCH, sizeof(*w->batch));
 	if (!w->batch)
