@@ -86,8 +86,10 @@ static int engine_new_nc(const struct pc_options *opts,
 	err = fill_options(&e->opts, opts);
 	if (!err)
 		err = pc_threads_init();
-	if (!err)
+	if (!err) {
+		pc_defer_start();
 		err = engine_init(e);
+	}
 	if (!err)
 		err = reaper_start(e);
 	if (!err) {

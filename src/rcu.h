@@ -57,6 +57,7 @@ static inline void pc_rcu_callback_begin(void)
 #define pc_rcu_deref(p)		__atomic_load_n(&(p), __ATOMIC_ACQUIRE)
 /* thread.c: pc-rcu, the library's own call_rcu thread. */
 void pc_defer_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *head));
+void pc_defer_start(void);
 
 /* The caller's accesses before call_rcu() come before the callback. */
 static inline void pc_call_rcu(struct rcu_head *head,

@@ -113,21 +113,38 @@ static void *defer_main(void *arg)
 	return arg;
 }
 
+/* Starts pc-rcu unless it runs; a failure is tried again at the next
+ * call. */
+static void defer_start_locked(void)
+{
+	pthread_t t;
+
+	if (defer_thread_up ||
+	    spawn(&t, DEFER_STACK, SCHED_OTHER, 0, defer_main, NULL))
+		return;
+	pthread_detach(t);
+	pthread_setname_np(t, "pc-rcu");
+	defer_thread_up = true;
+}
+
+/* From pc_engine_new(): pc-rcu starts with the first engine, not at the
+ * first free, so that pc_path_free() starts no thread (which takes
+ * milliseconds under ThreadSanitizer, and may fail). */
+void pc_defer_start(void)
+{
+	pthread_mutex_lock(&defer_lock);
+	defer_start_locked();
+	pthread_mutex_unlock(&defer_lock);
+}
+
 /* pc_call_rcu()'s slow half.  Without a thread (none could be started),
  * the memory is kept until one can: never a use after free. */
 void pc_defer_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *head))
 {
-	pthread_t t;
-
 	head->func = fn;
 	head->next.next = NULL;
 	pthread_mutex_lock(&defer_lock);
-	if (!defer_thread_up &&
-	    spawn(&t, DEFER_STACK, SCHED_OTHER, 0, defer_main, NULL) == 0) {
-		pthread_detach(t);
-		pthread_setname_np(t, "pc-rcu");
-		defer_thread_up = true;
-	}
+	defer_start_locked();
 	*defer_tail = head;
 	defer_tail = (struct rcu_head **)&head->next.next;
 	/* A futex wake only when pc-rcu waits: a burst of frees costs one. */
@@ -158,7 +175,8 @@ static void after_fork_parent(void)
 }
 
 /* The forking thread alone: no thread is started here (a child that
- * execs needs none); the deferral thread starts on first use. */
+ * execs needs none); the deferral thread starts with the child's first
+ * engine or first free. */
 static void after_fork_child(void)
 {
 	/* The parent's pc-rcu thread, and its wait on the condition
