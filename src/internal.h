@@ -189,14 +189,10 @@ struct sync_waiter {
 };
 
 struct pc_path {
-	struct pc_engine *engine;
+	/* What a check touches comes first, in two cache lines. */
 	struct aio_group *group;	/* fixed for the path's life */
 	struct pc_req *req;		/* [G] owned by the path while attached */
-	void *arg;
 	int fd;
-	/* pc_path_open()'s, or odirect.c's own when kcmp is refused: we
-	 * close it */
-	bool own_fd;
 	unsigned int blksize;
 	_Atomic unsigned int timeout_ms;	/* relaxed: a plain setting */
 	_Atomic enum path_life life;
@@ -208,7 +204,6 @@ struct pc_path {
 	uint64_t started;		/* [G] */
 	uint64_t finished;		/* [G] */
 	uint64_t reported;		/* [G] */
-	struct pc_result result;	/* [G] */
 	struct sync_waiter *waiters;	/* [G] */
 	/* PC_SYNC callers that may still touch the path; pc_path_free waits
 	 * for 0 (release by the waiter, acquire by pc_path_free). */
@@ -218,7 +213,13 @@ struct pc_path {
 	 * worker still owes, oldest first: bit i of owed_bits is 1 when the
 	 * i-th is PC_UP.  On group->owed_list while owed_n > 0. */
 	unsigned int owed_n;		/* [G] at most PC_OWED_MAX */
+	struct pc_result result;	/* [G] */
 	uint64_t owed_bits;		/* [G] */
+	struct pc_engine *engine;
+	void *arg;
+	/* pc_path_open()'s, or odirect.c's own when kcmp is refused: we
+	 * close it */
+	bool own_fd;
 	struct cds_list_head owed_node;	/* [G] */
 	/* on_free(arg) is owed and not yet called: set by pc_path_free()
 	 * when it found p's on_result running; whoever exchanges it back
@@ -284,11 +285,7 @@ struct aio_group {
 	 * worker_watch_deadline() */
 	_Atomic uint64_t next_deadline_us;
 	struct deadline_heap heap;	/* [G] */
-	struct cds_list_head path_list;	/* [G] */
-	struct cds_list_head orphan_list; /* [G] ORPHAN and (retired) REAPED */
-	struct cds_list_head failed_list; /* [G] FAILED requests */
 	_Atomic bool has_failed;	/* failed_list not empty; set under [G] */
-	struct cds_list_head owed_list;	/* [G] paths owed an on_result */
 	_Atomic bool has_owed;		/* owed_list not empty; set under [G] */
 	/* on_result calls owed on the group, all paths together; written
 	 * under [G], read without by PC_SYNC callers deciding whether to
@@ -319,13 +316,19 @@ struct aio_group {
 	_Atomic bool kick_pending;
 	_Atomic bool kick_retry;
 	bool can_kick;			/* the kernel polls (IOCB_CMD_POLL) */
-	struct iocb kick;		/* a poll of engine->kick_fd */
 	io_context_t ctx;
 	int efd;			/* every iocb signals it */
-	struct bufpool bufs;		/* one block per read in flight */
-	unsigned int id;
 	struct pc_engine *engine;
 	struct worker *worker;		/* the one that polls efd */
+	struct bufpool bufs;		/* one block per read in flight */
+	/* Above, what a check touches, in as few cache lines as they fit;
+	 * below, what it does not. */
+	struct cds_list_head path_list;	/* [G] */
+	struct cds_list_head orphan_list; /* [G] ORPHAN and (retired) REAPED */
+	struct cds_list_head failed_list; /* [G] FAILED requests */
+	struct cds_list_head owed_list;	/* [G] paths owed an on_result */
+	unsigned int id;
+	struct iocb kick;		/* a poll of engine->kick_fd */
 	struct reap_item reap;		/* reaper queue, when RETIRED */
 	struct cds_list_head backlog_node; /* engine->backlog (reaper) */
 };
