@@ -21,7 +21,10 @@ ok() { echo "  ok: $*"; pass=$((pass + 1)); }
 bad() { echo "  FAILED: $*"; fail=$((fail + 1)); }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pc-install.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-m() { make -s -C "$here" B="$B" SAN="${SAN:-}" "$@"; }
+# make -C "$here" with B as given: a make of an absolute B writes the
+# objects' dependency files with absolute targets, which the developer's
+# own make (B=build) then never matches, and stops rebuilding them.
+m() { make -s -C "$here" B="${PC_BUILD_DIR:-build}" SAN="${SAN:-}" "$@"; }
 
 echo "--- install: PREFIX=/usr after a plain make"
 if ! m >"$tmp/log" 2>&1 || ! m install PREFIX=/usr DESTDIR="$tmp/usr-tree" >>"$tmp/log" 2>&1; then

@@ -22,7 +22,8 @@ has() { grep -qF -- "$1" "$tmp/out"; }
 
 echo "--- make run"
 start=$(date +%s)
-TMPDIR=$tmp make -s -C "$here" B="$B" SAN="${SAN:-}" run >"$tmp/out" 2>&1; rc=$?
+# B as given, not absolute: see tests/install.sh
+TMPDIR=$tmp make -s -C "$here" B="${PC_BUILD_DIR:-build}" SAN="${SAN:-}" run >"$tmp/out" 2>&1; rc=$?
 secs=$(($(date +%s) - start))
 sed 's/^/    /' "$tmp/out"
 [ $rc = 0 ] && ok "exit 0 after $secs s" || bad "exit $rc"
