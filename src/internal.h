@@ -571,6 +571,8 @@ bool group_reap_begin(struct aio_group *g);
 void group_reap_end(struct aio_group *g);
 void group_reap_end_locked(struct aio_group *g);
 void group_kick(struct aio_group *g);
+bool worker_log_begin(void);
+void worker_log_end(bool began);
 bool group_take_kick(struct aio_group *g, const struct io_event *ev);
 void path_owe_locked(struct aio_group *g, struct pc_path *p, int state);
 void path_pay_owed_locked(struct worker *w, struct pc_path *p);

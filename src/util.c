@@ -47,9 +47,12 @@ void pc_log(struct pc_engine *e, int prio, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (e->opts.log)
+	if (e->opts.log) {
+		bool away = worker_log_begin();	/* application code */
+
 		e->opts.log(e->opts.log_arg, prio, msg);
-	else
+		worker_log_end(away);
+	} else
 		fprintf(stderr, "pathcheck: %s\n", msg);
 }
 

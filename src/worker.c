@@ -402,6 +402,30 @@ static void leave_untimed(struct worker *w)
 	}
 }
 
+/*
+ * Around the application's log callback: a worker calling it goes away
+ * as into on_result (pc_log(), which no lock is held across).  true when
+ * this call made it so, for worker_log_end().
+ */
+bool worker_log_begin(void)
+{
+	struct worker *w = current_worker;
+
+	if (!w || atomic_load_explicit(&w->away, memory_order_relaxed))
+		return false;
+	pc_rcu_read_lock();
+	leave_untimed(w);
+	pc_rcu_read_unlock();
+	return true;
+}
+
+void worker_log_end(bool began)
+{
+	if (began)	/* relaxed: as in pause_for_delivery() */
+		atomic_store_explicit(&current_worker->away, false,
+				      memory_order_relaxed);
+}
+
 /* The worker's turn at g's ring; false when a PC_SYNC caller holds it
  * (it then finishes what comes, or wakes us again, group_reap_end()). */
 static bool worker_reap_begin(struct aio_group *g)
