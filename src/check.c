@@ -646,8 +646,8 @@ static void finish_own_overdue(struct aio_group *g, struct pc_path *p,
  * Dekker-style, all seq_cst: we store untimed, then load the waiter's
  * state, away and sleep_until_us; a poster stores state, then loads
  * untimed; the worker stores away (leave_untimed()) or sleep_until_us
- * (arm()), then loads untimed_n or rescans the deadlines.  Either side sees
- * the other.
+ * (arm()), then loads each of its groups' untimed or rescans the
+ * deadlines.  Either side sees the other.
  */
 static bool untimed_begin(struct aio_group *g, struct sync_waiter *wt,
 			  uint64_t deadline_us)
