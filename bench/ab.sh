@@ -29,13 +29,14 @@
 #           latency p50) and the modes are compared apart
 #   loop    a multipathd-like loop, bench/syncloop: one thread,
 #           pc_check(PC_SYNC | PC_NOCALLBACK) back to back over 1,024 paths
-#           of the device, the build's libpathcheck.so loaded by the one
-#           harness (checks/s, and CPU us per check of the whole process
-#           over the loop alone); raw: the same loop, each check one
-#           io_submit() and io_getevents() on plain libaio ("the same loop
-#           on one depth-1 fio-style submit-and-wait"); fio: one job,
-#           iodepth 1 (its job's CPU per I/O).  pathcheck-stress, which ran
-#           this row before, adds its own locks, atomics and clock reads to
+#           of the device, both builds' libpathcheck.so loaded by the one
+#           harness, in one process, taking turns by blocks of checks with
+#           raw: the same loop, each check one io_submit() and
+#           io_getevents() on plain libaio ("the same loop on one depth-1
+#           fio-style submit-and-wait"); checks/s and CPU us per check of
+#           the whole process, medians of its blocks; fio: one job, iodepth
+#           1 (its job's CPU per I/O).  pathcheck-stress, which ran this
+#           row before, adds its own locks, atomics and clock reads to
 #           every check (4 to 8 us of CPU per check here)
 # Ratios are NEW/OLD and NEW/fio.  Raw JSON lines go to $OUT (default a
 # temporary directory, removed) when OUT is set.
@@ -114,8 +115,15 @@ one_build() {
 			| sed "s/^{/{\"bench\":\"${tag}_syncL\",/" >> "$RAW/ab.json"
 		load_stop
 	done
-	[ -z "$SYNCLOOP" ] || "$SYNCLOOP" "$(cd "$2" && pwd)/libpathcheck.so" "$LOOP" 1024 "$DUR" \
-		| sed "s/^{/{\"bench\":\"${tag}_loop\",/" >> "$RAW/ab.json"
+}
+
+# one_loop: the loop rows of one round, old, new and raw in one process
+one_loop() {
+	[ -n "$LOOP" ] && [ -n "$SYNCLOOP" ] || return 0
+	"$SYNCLOOP" "$LOOP" 1024 $((3 * DUR)) "$(cd "$OLD" && pwd)/libpathcheck.so" \
+		"$(cd "$NEW" && pwd)/libpathcheck.so" raw |
+		awk '{ t = NR == 1 ? "old" : NR == 2 ? "new" : "raw"
+		       sub(/^\{/, "{\"bench\":\"" t "_loop\","); print }' >> "$RAW/ab.json"
 }
 
 one_fio() {
@@ -125,8 +133,6 @@ one_fio() {
 		fio_run "fio_batch_$name" "$DUR" --iodepth=2048 $opts >> "$RAW/ab.json"
 	done
 	fio_run fio_sync "$DUR" --iodepth=1 --lat_percentiles=1 >> "$RAW/ab.json"
-	[ -z "$SYNCLOOP" ] || "$SYNCLOOP" --raw "$LOOP" 1024 "$DUR" \
-		| sed 's/^{/{"bench":"raw_loop",/' >> "$RAW/ab.json"
 	for i in 1 2; do
 		load_start
 		fio_run fio_syncL "$DUR" --iodepth=1 --lat_percentiles=1 >> "$RAW/ab.json"
@@ -150,9 +156,9 @@ done
 echo "ab: $OLD (old) vs $NEW (new), $(uname -r), $(nproc) CPUs, $ROUNDS rounds of ${DUR}s, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$ROUNDS"); do
 	if [ $((r % 2)) = 1 ]; then
-		one_build old "$OLD"; one_build new "$NEW"; one_fio
+		one_build old "$OLD"; one_build new "$NEW"; one_fio; one_loop
 	else
-		one_fio; one_build new "$NEW"; one_build old "$OLD"
+		one_loop; one_fio; one_build new "$NEW"; one_build old "$OLD"
 	fi
 done
 
