@@ -83,6 +83,21 @@ static bool wait_untimed(struct checker *c, unsigned int ms)
 	return pc_test_wait_flag(&c->w.asleep_untimed, ms);
 }
 
+/* c's path, sim's first, is checked UP, then hung under a PC_SYNC check
+ * on a thread of its own (t), which this waits to see asleep untimed. */
+static bool hang_under_check(struct pathsim *sim, struct pc_engine *e,
+			     struct checker *c, pthread_t *t)
+{
+	if (pc_path_open(e, pathsim_dev(sim, 0), NULL, &c->path))
+		return false;
+	CU_ASSERT_EQUAL(pc_check(c->path, PC_SYNC | PC_NOCALLBACK), PC_UP);
+	pathsim_set(sim, "all", "hung");
+	if (pthread_create(t, NULL, check_sync, c))
+		return false;
+	CU_ASSERT_TRUE(wait_untimed(c, 5000));
+	return true;
+}
+
 /* The worker times the check out at its deadline and kicks the ring. */
 static void test_deadline_kicks(void)
 {
@@ -95,11 +110,7 @@ static void test_deadline_kicks(void)
 
 	PATHSIM_START(sim, 1, 0);
 	PC_REQUIRE(pc_engine_new(&o, &e) == 0);
-	PC_REQUIRE(pc_path_open(e, pathsim_dev(sim, 0), NULL, &c.path) == 0);
-	CU_ASSERT_EQUAL(pc_check(c.path, PC_SYNC | PC_NOCALLBACK), PC_UP);
-	pathsim_set(sim, "all", "hung");
-	PC_REQUIRE(pthread_create(&t, NULL, check_sync, &c) == 0);
-	CU_ASSERT_TRUE(wait_untimed(&c, 5000));
+	PC_REQUIRE(hang_under_check(sim, e, &c, &t));
 	/* The read never answers: the kick is what ends the sleep. */
 	CU_ASSERT_TRUE(pc_test_wait_flag(&c.done, 10000));
 	pthread_join(t, NULL);
@@ -125,11 +136,7 @@ static void test_path_free_kicks(void)
 
 	PATHSIM_START(sim, 1, 0);
 	PC_REQUIRE(pc_engine_new(&o, &e) == 0);
-	PC_REQUIRE(pc_path_open(e, pathsim_dev(sim, 0), NULL, &c.path) == 0);
-	CU_ASSERT_EQUAL(pc_check(c.path, PC_SYNC | PC_NOCALLBACK), PC_UP);
-	pathsim_set(sim, "all", "hung");
-	PC_REQUIRE(pthread_create(&t, NULL, check_sync, &c) == 0);
-	CU_ASSERT_TRUE(wait_untimed(&c, 5000));
+	PC_REQUIRE(hang_under_check(sim, e, &c, &t));
 	t0 = pc_test_now_ms();
 	pc_path_free(c.path);
 	CU_ASSERT_TRUE(pc_test_wait_flag(&c.done, 20000));
@@ -176,12 +183,8 @@ static void test_away_worker_kicks(void)
 	atomic_store(&cb_go, 0);
 	PATHSIM_START(sim, 1, 0);
 	PC_REQUIRE(pc_engine_new(&o, &e) == 0);
-	PC_REQUIRE(pc_path_open(e, pathsim_dev(sim, 0), NULL, &c.path) == 0);
 	PC_REQUIRE(pc_path_open(e, file, NULL, &fast) == 0);
-	CU_ASSERT_EQUAL(pc_check(c.path, PC_SYNC | PC_NOCALLBACK), PC_UP);
-	pathsim_set(sim, "all", "hung");
-	PC_REQUIRE(pthread_create(&t, NULL, check_sync, &c) == 0);
-	CU_ASSERT_TRUE(wait_untimed(&c, 5000));
+	PC_REQUIRE(hang_under_check(sim, e, &c, &t));
 	/* The fast path's answer takes the worker into held_result(). */
 	CU_ASSERT_EQUAL(pc_check(fast, 0), PC_PENDING);
 	CU_ASSERT_TRUE(pc_test_wait_flag(&cb_in, 5000));
