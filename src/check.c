@@ -566,7 +566,7 @@ static bool posted(struct sync_waiter *wt)
  * Finishes the answers a PC_SYNC caller took off g's ring, its own and
  * any other path's: on_result of each is owed to g's worker.  Once wt is
  * posted the caller is done with g: under the same hold of the lock it
- * gives the ring back and drops its pin (as group_unpin()), and true says
+ * gives the ring back and drops its pin (group_unpin_locked()), and true says
  * so; g may be gone once this returns.  Seen under the lock, a post by
  * another thread is whole, sem_post() included: the caller need not wait
  * on the semaphore.
@@ -589,8 +589,7 @@ static bool sync_complete(struct aio_group *g, struct io_event *evs, int n,
 	done = posted(wt);
 	if (done) {
 		group_reap_end_locked(g);
-		g->pins--;
-		retire = group_retire_if_fully_orphaned_locked(g);
+		retire = group_unpin_locked(g);
 	}
 	unlock_group(g);
 	if (retire)
@@ -634,7 +633,7 @@ static void finish_own_overdue(struct aio_group *g, struct pc_path *p,
 
 /*
  * Whether the ring holder may sleep in io_getevents() with no timeout, as
- * fio does (a timer costs a fifth of the CPU a check costs over ours:
+ * fio does (a timeout arms and cancels a kernel timer on every check:
  * docs/performance.md): when g's worker is sure to look at our deadline in
  * time, since it sleeps until no later (sleep_until_us; our read is in its
  * heap) and is not away in application code.  It, or whoever else posts

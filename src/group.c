@@ -119,7 +119,7 @@ static int setup_context(struct aio_group *g, struct pending_log *l)
 static void setup_kick(struct aio_group *g)
 {
 	struct timespec zero = { 0, 0 };
-	struct iocb *iocb = &g->kick;
+	struct iocb *iocb = &g->kick_iocb;
 	struct io_event ev;
 
 	if (g->engine->kick_fd < 0)
@@ -131,7 +131,7 @@ static void setup_kick(struct aio_group *g)
 	if (io_getevents(g->ctx, 1, 1, &ev, &zero) == 1 && ev.data == iocb)
 		g->can_kick = true;
 	else
-		atomic_store_explicit(&g->kick_pending, true,
+		atomic_store_explicit(&g->kick, KICK_ON_RING,
 				      memory_order_relaxed);
 }
 
@@ -180,8 +180,7 @@ static int group_init(struct pc_engine *e, struct aio_group *g,
 	atomic_init(&g->reaping, false);
 	atomic_init(&g->reap_missed, false);
 	atomic_init(&g->untimed, false);
-	atomic_init(&g->kick_pending, false);
-	atomic_init(&g->kick_retry, false);
+	atomic_init(&g->kick, KICK_IDLE);
 	atomic_init(&g->dropped, 0);
 	cds_wfcq_node_init(&g->reap.node);
 	g->reap.kind = REAP_GROUP;
@@ -344,14 +343,23 @@ bool group_retire_if_fully_orphaned_locked(struct aio_group *g)
 
 /* A PC_SYNC check is done with g (see pins).  Our last touch of g: once
  * unpinned, it may retire and go. */
+/* Drops a PC_SYNC check's pin; true when the caller must hand g to the
+ * reaper once it has dropped the lock (it was the last one out of a
+ * fully orphaned group). */
+bool group_unpin_locked(struct aio_group *g)
+{
+	lock_held(g);
+	g->pins--;
+	return group_retire_if_fully_orphaned_locked(g);
+}
+
 void group_unpin(struct aio_group *g)
 {
 	struct pc_engine *e = g->engine;
 	bool retire;
 
 	lock_group(g);
-	g->pins--;
-	retire = group_retire_if_fully_orphaned_locked(g);
+	retire = group_unpin_locked(g);
 	unlock_group(g);
 	if (retire)
 		reaper_take_group(e, g);

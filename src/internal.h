@@ -172,6 +172,25 @@ struct pc_req {
 	struct reap_item reap;		/* reaper queue, REAPED only */
 };
 
+/*
+ * A group's kick (group_kick(), worker.c):
+ *
+ *   KICK_IDLE     none on the ring.
+ *   KICK_ON_RING  submitted and answered, not yet taken off the ring: the
+ *                 next kick waits for it (it wakes any sleeper anyway).
+ *   KICK_RETRY    its io_submit() failed: the worker tries again every
+ *                 PC_POLL_MS while the ring holder sleeps untimed.
+ *
+ *   IDLE|RETRY -> ON_RING   group_kick()
+ *   ON_RING -> RETRY        io_submit() refused it (group_kick())
+ *   ON_RING -> IDLE         reaped (group_take_kick())
+ */
+enum kick_state {
+	KICK_IDLE,
+	KICK_ON_RING,
+	KICK_RETRY,
+};
+
 /* Life of a path: LIVE until pc_path_free() starts.  Written under the
  * group lock (seq_cst: it pairs with worker->delivering, see deliver() in
  * worker.c); read under the lock by every call on the path, which then
@@ -310,11 +329,7 @@ struct aio_group {
 	 * (untimed_begin(), check.c): whoever posts a waiter of the group
 	 * kicks the ring (group_kick()).  seq_cst: see untimed_begin(). */
 	_Atomic bool untimed;
-	/* A kick is on the ring, not yet taken off: the next one waits for
-	 * it (it wakes any sleeper anyway).  kick_retry: a kick failed; the
-	 * worker tries again every PC_POLL_MS while someone sleeps. */
-	_Atomic bool kick_pending;
-	_Atomic bool kick_retry;
+	_Atomic enum kick_state kick;	/* relaxed: see group_kick() */
 	bool can_kick;			/* the kernel polls (IOCB_CMD_POLL) */
 	io_context_t ctx;
 	int efd;			/* every iocb signals it */
@@ -328,7 +343,7 @@ struct aio_group {
 	struct cds_list_head failed_list; /* [G] FAILED requests */
 	struct cds_list_head owed_list;	/* [G] paths owed an on_result */
 	unsigned int id;
-	struct iocb kick;		/* a poll of engine->kick_fd */
+	struct iocb kick_iocb;		/* a poll of engine->kick_fd */
 	struct reap_item reap;		/* reaper queue, when RETIRED */
 	struct cds_list_head backlog_node; /* engine->backlog (reaper) */
 };
@@ -520,6 +535,7 @@ void group_release_slot_locked(struct aio_group *g);
 void group_update_deadline_locked(struct aio_group *g);
 bool group_retire_if_fully_orphaned_locked(struct aio_group *g);
 bool group_retire_locked(struct aio_group *g);
+bool group_unpin_locked(struct aio_group *g);
 void group_unpin(struct aio_group *g);
 void group_unlink(struct pc_engine *e, struct aio_group *g);
 void group_free(struct aio_group *g);

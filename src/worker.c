@@ -356,17 +356,16 @@ void group_reap_end_locked(struct aio_group *g)
  */
 void group_kick(struct aio_group *g)
 {
-	struct iocb *iocb = &g->kick;
+	struct iocb *iocb = &g->kick_iocb;
 
-	/* Relaxed: the flag orders nothing; the ring holder takes the kick
+	/* Relaxed: the state orders nothing; the ring holder takes the kick
 	 * off with io_getevents(). */
-	if (atomic_exchange_explicit(&g->kick_pending, true,
-				     memory_order_relaxed))
+	if (atomic_exchange_explicit(&g->kick, KICK_ON_RING,
+				     memory_order_relaxed) == KICK_ON_RING)
 		return;
 	if (io_submit(g->ctx, 1, &iocb) == 1)
 		return;
-	atomic_store_explicit(&g->kick_pending, false, memory_order_relaxed);
-	atomic_store_explicit(&g->kick_retry, true, memory_order_relaxed);
+	atomic_store_explicit(&g->kick, KICK_RETRY, memory_order_relaxed);
 	if (current_worker != g->worker)
 		worker_kick(g->worker);
 }
@@ -374,9 +373,9 @@ void group_kick(struct aio_group *g)
 /* Whether ev is a kick (group_kick()), not an answer: it is then taken. */
 bool group_take_kick(struct aio_group *g, const struct io_event *ev)
 {
-	if (ev->data != &g->kick)
+	if (ev->data != &g->kick_iocb)
 		return false;
-	atomic_store_explicit(&g->kick_pending, false, memory_order_relaxed);
+	atomic_store_explicit(&g->kick, KICK_IDLE, memory_order_relaxed);
 	return true;
 }
 
@@ -596,6 +595,21 @@ static struct aio_group *expire_group(struct worker *w, struct aio_group *g,
 	for (id = (w)->id; t && id < t->n; id += (w)->engine->nworkers)	\
 		if (((g) = t->groups[id]) != NULL)
 
+/* A kick failed: again while the ring holder sleeps untimed, else it is
+ * not needed any more (relaxed: a hint, tried again at the next poll). */
+static void retry_kick(struct aio_group *g)
+{
+	enum kick_state retry = KICK_RETRY;
+
+	if (atomic_load_explicit(&g->untimed, memory_order_seq_cst))
+		group_kick(g);
+	else
+		atomic_compare_exchange_strong_explicit(&g->kick, &retry,
+							KICK_IDLE,
+							memory_order_relaxed,
+							memory_order_relaxed);
+}
+
 static void service_group(struct worker *w, struct aio_group *g,
 			  uint64_t now)
 {
@@ -607,11 +621,9 @@ static void service_group(struct worker *w, struct aio_group *g,
 	if (g)
 		g = pay_owed(w, g);
 	/* Relaxed: a hint, tried again at the next poll. */
-	if (g && atomic_load_explicit(&g->kick_retry, memory_order_relaxed) &&
-	    atomic_exchange_explicit(&g->kick_retry, false,
-				     memory_order_relaxed) &&
-	    atomic_load_explicit(&g->untimed, memory_order_seq_cst))
-		group_kick(g);
+	if (g && atomic_load_explicit(&g->kick, memory_order_relaxed) ==
+		 KICK_RETRY)
+		retry_kick(g);
 	if (g && atomic_load_explicit(&g->next_deadline_us,
 				      memory_order_seq_cst) <= now)
 		g = expire_group(w, g, now);
@@ -648,8 +660,8 @@ static uint64_t earliest_deadline(struct worker *w, uint64_t *trimp)
 	for_each_my_group(w, t, g, id) {
 		/* Relaxed: hints, as in service_groups(). */
 		if (atomic_load_explicit(&g->polled, memory_order_relaxed) ||
-		    atomic_load_explicit(&g->kick_retry,
-					 memory_order_relaxed)) {
+		    atomic_load_explicit(&g->kick, memory_order_relaxed) ==
+		    KICK_RETRY) {
 			uint64_t poll = pc_now_us() + PC_POLL_MS * 1000u;
 
 			if (poll < trim_next)
