@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <syslog.h>
 #include <time.h>
@@ -199,18 +200,24 @@ void destroy_after_fork(void)
 }
 
 /*
- * Whether io_destroy() has killed ctx: the kernel no longer finds it.  By
- * the system call itself, not libaio's io_getevents(), which would read the
- * ring in user space, unmapped by then.  Should another engine's io_setup()
- * reuse the address meanwhile, the answer is "alive", and we wait for the
- * destroyer as before.
+ * Whether io_destroy() has killed ctx and unmapped its ring.  The kernel
+ * stops finding the context (io_getevents() fails EINVAL; by the system
+ * call itself, not libaio's io_getevents(), which would read the ring in
+ * user space) a moment before it unmaps the ring, and pc_engine_free(3)
+ * promises the ring gone: so the ring's first page must be unmapped too
+ * (mincore() fails ENOMEM; the ring starts at ctx).  Should another
+ * mapping or another engine's io_setup() reuse the address meanwhile, the
+ * answer is "alive", and we wait for the destroyer as before.
  */
 static bool context_dead(io_context_t ctx)
 {
 	struct timespec zero = { 0, 0 };
+	unsigned char vec;
 
 	return syscall(__NR_io_getevents, ctx, 0L, 0L, NULL, &zero) < 0 &&
-	       errno == EINVAL;
+	       errno == EINVAL &&
+	       mincore((void *)ctx, (size_t)sysconf(_SC_PAGESIZE), &vec) < 0 &&
+	       errno == ENOMEM;
 }
 
 /* Under graveyard_lock: whether every destroyer left has an idle group
