@@ -19,6 +19,7 @@
  * which halves the lifecycle of 10,000 paths (docs/performance.md).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -199,14 +200,34 @@ void destroy_after_fork(void)
 	pthread_mutex_unlock(&graveyard_lock);
 }
 
+/* Whether the mapping that starts at addr is an aio ring
+ * (/proc/self/maps names it "[aio]"); false when none starts there. */
+static bool aio_ring_at(const void *addr)
+{
+	char line[512], start[32];
+	bool found = false;
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	if (!f)
+		return false;
+	snprintf(start, sizeof(start), "%lx-", (unsigned long)addr);
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, start, strlen(start)) &&
+			strstr(line, "[aio]");
+	fclose(f);
+	return found;
+}
+
 /*
  * Whether io_destroy() has killed ctx and unmapped its ring.  The kernel
  * stops finding the context (io_getevents() fails EINVAL; by the system
  * call itself, not libaio's io_getevents(), which would read the ring in
  * user space) a moment before it unmaps the ring, and pc_engine_free(3)
- * promises the ring gone: so the ring's first page must be unmapped too
- * (mincore() fails ENOMEM; the ring starts at ctx).  Should another
- * mapping or another engine's io_setup() reuse the address meanwhile, the
+ * promises the ring gone: so the ring must be unmapped too.  mincore()
+ * on its first page fails ENOMEM once it is (the ring starts at ctx); when
+ * it does not, another mapping may have taken the address already (a
+ * destroyer's stack, often), and /proc/self/maps tells whether the ring is
+ * still there.  Should another engine's io_setup() reuse the address, the
  * answer is "alive", and we wait for the destroyer as before.
  */
 static bool context_dead(io_context_t ctx)
@@ -214,10 +235,13 @@ static bool context_dead(io_context_t ctx)
 	struct timespec zero = { 0, 0 };
 	unsigned char vec;
 
-	return syscall(__NR_io_getevents, ctx, 0L, 0L, NULL, &zero) < 0 &&
-	       errno == EINVAL &&
-	       mincore((void *)ctx, (size_t)sysconf(_SC_PAGESIZE), &vec) < 0 &&
-	       errno == ENOMEM;
+	if (syscall(__NR_io_getevents, ctx, 0L, 0L, NULL, &zero) == 0 ||
+	    errno != EINVAL)
+		return false;
+	if (mincore((void *)ctx, (size_t)sysconf(_SC_PAGESIZE), &vec) < 0 &&
+	    errno == ENOMEM)
+		return true;
+	return !aio_ring_at(ctx);
 }
 
 /* Under graveyard_lock: whether every destroyer left has an idle group
