@@ -38,8 +38,13 @@
 #           1 (its job's CPU per I/O).  pathcheck-stress, which ran this
 #           row before, adds its own locks, atomics and clock reads to
 #           every check (4 to 8 us of CPU per check here)
-# Ratios are NEW/OLD and NEW/fio.  Raw JSON lines go to $OUT (default a
-# temporary directory, removed) when OUT is set.
+# Ratios are NEW/OLD and NEW/fio, of the medians.  "rounds" is the lowest
+# and highest NEW/OLD of one round (the k-th run of each build: they ran
+# minutes apart at most): a ratio of medians inside that range is not yet
+# a difference.  An A/A run, the same build as OLD and NEW (ROUNDS=6
+# DUR=1, docs/performance.md), gave 0.91 for the lifecycle and 1.10 for
+# the batch.  Raw JSON lines go to $OUT (default a temporary directory,
+# removed) when OUT is set.
 #
 #   ROUNDS=5 DUR=3 bench/ab.sh /work/base/build build
 set -u
@@ -181,18 +186,30 @@ if [ -n "$LOOP" ]; then
 		if awk -v f="$f" -v b="$FB" 'BEGIN { exit !(f + 0 > b + 0) }'; then FB=$f FBN=$name; fi
 	done
 fi
-row() {	# row NAME UNIT OLD NEW FIO
-	printf '%-34s %-9s %10s %10s %10s %8s %8s\n' "$1" "$2" "$3" "$4" "$5" \
-		"$(ratio "$4" "$3")" "$( [ "$5" = - ] && echo - || ratio "$4" "$5")"
+# spread NAME FIELD: the lowest and highest NEW/OLD of one round, each
+# build's k-th run of NAME against the other's ("min-max")
+spread() {
+	grep "\"bench\":\"old_$1\"" "$RAW/ab.json" | tr -d ' ' | field "$2" > "$TMP/spread.old"
+	grep "\"bench\":\"new_$1\"" "$RAW/ab.json" | tr -d ' ' | field "$2" > "$TMP/spread.new"
+	paste -d' ' "$TMP/spread.old" "$TMP/spread.new" | awk '
+		$1 + 0 > 0 && $2 != "" { r = $2 / $1; n++
+			if (n == 1 || r < lo) lo = r; if (n == 1 || r > hi) hi = r }
+		END { if (n) printf "%.2f-%.2f", lo, hi; else print "-" }'
+}
+row() {	# row NAME UNIT OLD NEW FIO [SPREAD]
+	printf '%-34s %-9s %10s %10s %10s %8s %9s %8s\n' "$1" "$2" "$3" "$4" "$5" \
+		"$(ratio "$4" "$3")" "${6:--}" "$( [ "$5" = - ] && echo - || ratio "$4" "$5")"
 }
 echo
-printf '%-34s %-9s %10s %10s %10s %8s %8s\n' row unit old new fio new/old new/fio
+printf '%-34s %-9s %10s %10s %10s %8s %9s %8s\n' row unit old new fio new/old rounds new/fio
 LO=$(med old_life total_s) LN=$(med new_life total_s)
 row "lifecycle, 10,000 paths" ms "$(awk -v t="$LO" 'BEGIN{printf "%.1f", t*1000}')" \
-	"$(awk -v t="$LN" 'BEGIN{printf "%.1f", t*1000}')" -
+	"$(awk -v t="$LN" 'BEGIN{printf "%.1f", t*1000}')" - "$(spread life total_s)"
 if [ -n "$LOOP" ]; then
-	row "batch, 2,048 paths (fio: $FBN)" checks/s "$(med old_batch checks_per_s)" "$(med new_batch checks_per_s)" "$FB"
-	row "sync p50, one path (fio: mean)" us "$(med old_sync lat_p50_us)" "$(med new_sync lat_p50_us)" "$(med fio_sync lat_mean_us)"
+	row "batch, 2,048 paths (fio: $FBN)" checks/s "$(med old_batch checks_per_s)" "$(med new_batch checks_per_s)" "$FB" \
+		"$(spread batch checks_per_s)"
+	row "sync p50, one path (fio: mean)" us "$(med old_sync lat_p50_us)" "$(med new_sync lat_p50_us)" "$(med fio_sync lat_mean_us)" \
+		"$(spread sync lat_p50_us)"
 	IDLE=$(med fio_sync lat_mean_us)
 	for mode in fast slow; do
 		row "sync p50 under load, $mode runs" us "$(medm old_syncL lat_p50_us "$mode")" \
@@ -201,8 +218,10 @@ if [ -n "$LOOP" ]; then
 	echo "under load, runs fast/slow: old $(nmode old_syncL fast)/$(nmode old_syncL slow)," \
 		"new $(nmode new_syncL fast)/$(nmode new_syncL slow), fio $(nmode fio_syncL fast)/$(nmode fio_syncL slow)" \
 		"(fast: p50 below the idle mean, $IDLE us); fio's p50 fast $(medm fio_syncL lat_p50_us fast), slow $(medm fio_syncL lat_p50_us slow) us"
-	row "sync loop, 1,024 paths (fio: qd1)" checks/s "$(med old_loop checks_per_s)" "$(med new_loop checks_per_s)" "$(med fio_sync iops)"
-	row "sync loop CPU per check" us "$(med old_loop cpu_us_per_check)" "$(med new_loop cpu_us_per_check)" "$(med fio_sync cpu_us_per_io)"
+	row "sync loop, 1,024 paths (fio: qd1)" checks/s "$(med old_loop checks_per_s)" "$(med new_loop checks_per_s)" "$(med fio_sync iops)" \
+		"$(spread loop checks_per_s)"
+	row "sync loop CPU per check" us "$(med old_loop cpu_us_per_check)" "$(med new_loop cpu_us_per_check)" "$(med fio_sync cpu_us_per_io)" \
+		"$(spread loop cpu_us_per_check)"
 	row "sync loop (vs: raw loop)" checks/s "$(med old_loop checks_per_s)" "$(med new_loop checks_per_s)" "$(med raw_loop checks_per_s)"
 	row "sync loop CPU per check (vs: raw)" us "$(med old_loop cpu_us_per_check)" "$(med new_loop cpu_us_per_check)" "$(med raw_loop cpu_us_per_check)"
 	echo "fio batch configs at iodepth 2048 (IOPS, median):$(for n in $(echo "$FIO_CFGS" | cut -d' ' -f1); do printf ' %s %s' "$n" "$(med "fio_batch_$n" iops)"; done)"
