@@ -653,7 +653,7 @@ static bool untimed_begin(struct aio_group *g, struct sync_waiter *wt,
 {
 	struct worker *w = g->worker;
 
-	if (!g->can_kick)
+	if (!kick_arm(g))
 		return false;
 	atomic_store_explicit(&g->untimed, true, memory_order_seq_cst);
 	if (atomic_load_explicit(&wt->state, memory_order_seq_cst) ==

@@ -78,12 +78,17 @@ static void *destroyer_main(void *arg)
 	unsigned int inflight = g->inflight;
 
 	/* Unlinked and a grace period past: this thread alone has g.  Its
-	 * eventfd goes first, before the context dies: pc_engine_free() may
+	 * eventfds go first, before the context dies: pc_engine_free() may
 	 * return then (destroy_wait()), and leaves no descriptor behind.  A
-	 * read still in flight holds the eventfd's context, not the fd. */
+	 * read still in flight holds the eventfd's context, not the fd, and
+	 * the kick's poll holds kick_efd's file (io_destroy() cancels it). */
 	if (g->efd >= 0) {
 		close(g->efd);
 		g->efd = -1;
+	}
+	if (g->kick_efd >= 0) {
+		close(g->kick_efd);
+		g->kick_efd = -1;
 	}
 	/* The kernel lets go of every request and read buffer when this
 	 * returns. */

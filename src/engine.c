@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -55,16 +54,12 @@ static int engine_init(struct pc_engine *e)
 	CDS_INIT_LIST_HEAD(&e->destroy_jobs);
 	CDS_INIT_LIST_HEAD(&e->backlog);
 	e->reaper.wakefd = -1;
-	/* Without it (no fd left) PC_SYNC callers sleep with a timeout. */
-	e->kick_fd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
 	return 0;
 }
 
 static void engine_fini(struct pc_engine *e)
 {
 	free(e->groups);
-	if (e->kick_fd >= 0)
-		close(e->kick_fd);	/* a kick is answered in io_submit() */
 	pthread_cond_destroy(&e->destroyed);
 	pthread_mutex_destroy(&e->groups_lock);
 	free(e);
@@ -82,7 +77,6 @@ static int engine_new_nc(const struct pc_options *opts,
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	e->kick_fd = -1;
 	err = fill_options(&e->opts, opts);
 	if (!err)
 		err = pc_threads_init();

@@ -5,7 +5,6 @@
  * here: io_destroy() waits for every read in flight.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,31 +109,6 @@ static int setup_context(struct aio_group *g, struct pending_log *l)
 	return err;
 }
 
-/*
- * Whether the kernel can kick g's ring (group_kick(): IOCB_CMD_POLL, Linux
- * 4.18): one kick, taken off at once.  Without, PC_SYNC callers of g sleep
- * with a timeout.  An answer not there at once is taken off later, by
- * whoever reaps (group_take_kick()).
- */
-static void setup_kick(struct aio_group *g)
-{
-	struct timespec zero = { 0, 0 };
-	struct iocb *iocb = &g->kick_iocb;
-	struct io_event ev;
-
-	if (g->engine->kick_fd < 0)
-		return;
-	io_prep_poll(iocb, g->engine->kick_fd, POLLIN);
-	iocb->data = iocb;
-	if (io_submit(g->ctx, 1, &iocb) != 1)
-		return;
-	if (io_getevents(g->ctx, 1, 1, &ev, &zero) == 1 && ev.data == iocb)
-		g->can_kick = true;
-	else
-		atomic_store_explicit(&g->kick, KICK_ON_RING,
-				      memory_order_relaxed);
-}
-
 void group_free(struct aio_group *g)
 {
 	struct pc_req *r, *tmp;
@@ -143,6 +117,8 @@ void group_free(struct aio_group *g)
 		free(r);
 	if (g->efd >= 0)
 		close(g->efd);
+	if (g->kick_efd >= 0)
+		close(g->kick_efd);
 	bufpool_free(&g->bufs);	/* after io_destroy(): the kernel let go */
 	heap_free(&g->heap);
 	pthread_mutex_destroy(&g->lock);
@@ -180,7 +156,8 @@ static int group_init(struct pc_engine *e, struct aio_group *g,
 	atomic_init(&g->reaping, false);
 	atomic_init(&g->reap_missed, false);
 	atomic_init(&g->untimed, false);
-	atomic_init(&g->kick, KICK_IDLE);
+	g->kick = KICK_NONE;
+	g->kick_efd = -1;
 	atomic_init(&g->dropped, 0);
 	cds_wfcq_node_init(&g->reap.node);
 	g->reap.kind = REAP_GROUP;
@@ -191,10 +168,7 @@ static int group_init(struct pc_engine *e, struct aio_group *g,
 	g->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (g->efd < 0)
 		return -errno;
-	err = setup_context(g, l);
-	if (!err)
-		setup_kick(g);
-	return err;
+	return setup_context(g, l);
 }
 
 /* Caller holds groups_lock, and writes l once it has dropped it. */

@@ -173,22 +173,31 @@ struct pc_req {
 };
 
 /*
- * A group's kick (group_kick(), worker.c):
+ * A group's kick (worker.c): a poll of the group's kick_efd, put in the
+ * kernel beforehand by a ring holder about to sleep untimed, so that a
+ * kick is a write to kick_efd, which cannot fail, and its event on the
+ * ring wakes the holder.  [R]: read and written only by the ring's holder
+ * (aio_group.reaping, whose exchange and store order it).
  *
- *   KICK_IDLE     none on the ring.
- *   KICK_ON_RING  submitted and answered, not yet taken off the ring: the
- *                 next kick waits for it (it wakes any sleeper anyway).
- *   KICK_RETRY    its io_submit() failed: the worker tries again every
- *                 PC_POLL_MS while the ring holder sleeps untimed.
+ *   KICK_NONE     no kick_efd yet: the group's first PC_SYNC holder to
+ *                 sleep untimed makes it (a group without one costs no
+ *                 descriptor).
+ *   KICK_UNARMED  kick_efd, and no poll of it in the kernel.
+ *   KICK_ARMED    a poll of kick_efd is in the kernel (io_destroy()
+ *                 cancels it), or its event is on the ring, not yet taken.
+ *   KICK_BROKEN   eventfd() failed, or the kernel has no IOCB_CMD_POLL
+ *                 (before Linux 4.18): holders sleep with a timeout.
  *
- *   IDLE|RETRY -> ON_RING   group_kick()
- *   ON_RING -> RETRY        io_submit() refused it (group_kick())
- *   ON_RING -> IDLE         reaped (group_take_kick())
+ *   NONE -> UNARMED -> ARMED    kick_arm()
+ *   NONE -> BROKEN              kick_arm(): eventfd() failed
+ *   UNARMED -> BROKEN           kick_arm(): io_submit() said EINVAL
+ *   ARMED -> UNARMED            its event taken (group_take_kick())
  */
 enum kick_state {
-	KICK_IDLE,
-	KICK_ON_RING,
-	KICK_RETRY,
+	KICK_NONE,
+	KICK_UNARMED,
+	KICK_ARMED,
+	KICK_BROKEN,
 };
 
 /* Life of a path: LIVE until pc_path_free() starts.  Written under the
@@ -329,8 +338,8 @@ struct aio_group {
 	 * (untimed_begin(), check.c): whoever posts a waiter of the group
 	 * kicks the ring (group_kick()).  seq_cst: see untimed_begin(). */
 	_Atomic bool untimed;
-	_Atomic enum kick_state kick;	/* relaxed: see group_kick() */
-	bool can_kick;			/* the kernel polls (IOCB_CMD_POLL) */
+	enum kick_state kick;		/* [R], see enum kick_state */
+	int kick_efd;			/* -1 until KICK_UNARMED */
 	io_context_t ctx;
 	int efd;			/* every iocb signals it */
 	struct pc_engine *engine;
@@ -343,7 +352,7 @@ struct aio_group {
 	struct cds_list_head failed_list; /* [G] FAILED requests */
 	struct cds_list_head owed_list;	/* [G] paths owed an on_result */
 	unsigned int id;
-	struct iocb kick_iocb;		/* a poll of engine->kick_fd */
+	struct iocb kick_iocb;		/* [R] the poll of kick_efd */
 	struct reap_item reap;		/* reaper queue, when RETIRED */
 	struct cds_list_head backlog_node; /* engine->backlog (reaper) */
 };
@@ -436,10 +445,6 @@ struct pc_engine {
 	 * group any more (the API forbids other calls on a dying engine), so
 	 * the reaper takes groups down without a grace period. */
 	_Atomic bool quiesced;
-	/* An eventfd whose counter stays 1: always readable, so the kernel
-	 * answers a poll of it inside io_submit(), which is how a group's
-	 * ring is kicked (group_kick()).  -1 without one. */
-	int kick_fd;
 	struct group_table *groups;	/* RCU; written under groups_lock */
 	struct worker *workers;
 	unsigned int nworkers;
@@ -587,6 +592,7 @@ bool group_reap_begin(struct aio_group *g);
 void group_reap_end(struct aio_group *g);
 void group_reap_end_locked(struct aio_group *g);
 void group_kick(struct aio_group *g);
+bool kick_arm(struct aio_group *g);
 bool worker_log_begin(void);
 void worker_log_end(bool began);
 bool group_take_kick(struct aio_group *g, const struct io_event *ev);

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -348,34 +349,73 @@ void group_reap_end_locked(struct aio_group *g)
 
 /*
  * Wakes g's ring holder from an untimed io_getevents() (untimed_begin(),
- * check.c): a poll of the engine's kick_fd, always readable, is answered
- * inside io_submit(), so its event is on the ring when this returns.  One
- * at a time: a kick still on the ring wakes the next sleeper as well.
- * Should io_submit() fail (no memory), the worker tries again every
- * PC_POLL_MS while the holder sleeps (service_group()).
+ * check.c): the holder put a poll of kick_efd in the kernel before it
+ * slept (kick_arm()), and a write answers it, so an event is on the ring
+ * when this returns.  A write of 1 to an eventfd cannot fail short of a
+ * counter at 2^64 - 2; a second kick before the first is taken changes
+ * nothing.  Called only after a load of g->untimed found it set, which
+ * the holder stores after kick_arm(): kick_efd is made by then.
  */
 void group_kick(struct aio_group *g)
 {
-	struct iocb *iocb = &g->kick_iocb;
+	uint64_t one = 1;
 
-	/* Relaxed: the state orders nothing; the ring holder takes the kick
-	 * off with io_getevents(). */
-	if (atomic_exchange_explicit(&g->kick, KICK_ON_RING,
-				     memory_order_relaxed) == KICK_ON_RING)
-		return;
-	if (io_submit(g->ctx, 1, &iocb) == 1)
-		return;
-	atomic_store_explicit(&g->kick, KICK_RETRY, memory_order_relaxed);
-	if (current_worker != g->worker)
-		worker_kick(g->worker);
+	if (write(g->kick_efd, &one, sizeof(one)) < 0)
+		return;		/* EAGAIN: a kick is pending anyway */
 }
 
-/* Whether ev is a kick (group_kick()), not an answer: it is then taken. */
+/*
+ * For the ring holder about to sleep untimed: a poll of kick_efd in the
+ * kernel, so that group_kick() can wake it; false when there is none (the
+ * holder sleeps with a timeout).  The first makes kick_efd.  A kick
+ * written before the poll (for an earlier sleep, or while we re-arm) is
+ * read off first; one that comes between that read and the poll answers
+ * the poll at once, and the holder wakes for nothing once.
+ */
+bool kick_arm(struct aio_group *g)
+{
+	struct iocb *iocb = &g->kick_iocb;
+	uint64_t stale;
+	int err;
+
+	switch (g->kick) {
+	case KICK_ARMED:
+		return true;
+	case KICK_BROKEN:
+		return false;
+	case KICK_NONE:
+		g->kick_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (g->kick_efd < 0) {
+			g->kick = KICK_BROKEN;
+			return false;
+		}
+		g->kick = KICK_UNARMED;
+		break;
+	case KICK_UNARMED:
+		/* EAGAIN when no kick waits: nothing to read off. */
+		if (read(g->kick_efd, &stale, sizeof(stale)) < 0)
+			break;
+		break;
+	}
+	io_prep_poll(iocb, g->kick_efd, POLLIN);
+	iocb->data = iocb;
+	err = io_submit(g->ctx, 1, &iocb);
+	if (err == 1) {
+		g->kick = KICK_ARMED;
+		return true;
+	}
+	if (err == -EINVAL)
+		g->kick = KICK_BROKEN;	/* no IOCB_CMD_POLL (Linux < 4.18) */
+	return false;			/* no memory now: a timeout this once */
+}
+
+/* Whether ev is a kick (group_kick()), not an answer: it is then taken,
+ * and the next untimed sleep arms another (kick_arm()). */
 bool group_take_kick(struct aio_group *g, const struct io_event *ev)
 {
 	if (ev->data != &g->kick_iocb)
 		return false;
-	atomic_store_explicit(&g->kick, KICK_IDLE, memory_order_relaxed);
+	g->kick = KICK_UNARMED;
 	return true;
 }
 
@@ -595,21 +635,6 @@ static struct aio_group *expire_group(struct worker *w, struct aio_group *g,
 	for (id = (w)->id; t && id < t->n; id += (w)->engine->nworkers)	\
 		if (((g) = t->groups[id]) != NULL)
 
-/* A kick failed: again while the ring holder sleeps untimed, else it is
- * not needed any more (relaxed: a hint, tried again at the next poll). */
-static void retry_kick(struct aio_group *g)
-{
-	enum kick_state retry = KICK_RETRY;
-
-	if (atomic_load_explicit(&g->untimed, memory_order_seq_cst))
-		group_kick(g);
-	else
-		atomic_compare_exchange_strong_explicit(&g->kick, &retry,
-							KICK_IDLE,
-							memory_order_relaxed,
-							memory_order_relaxed);
-}
-
 static void service_group(struct worker *w, struct aio_group *g,
 			  uint64_t now)
 {
@@ -620,10 +645,6 @@ static void service_group(struct worker *w, struct aio_group *g,
 		g = finish_failed(w, g);
 	if (g)
 		g = pay_owed(w, g);
-	/* Relaxed: a hint, tried again at the next poll. */
-	if (g && atomic_load_explicit(&g->kick, memory_order_relaxed) ==
-		 KICK_RETRY)
-		retry_kick(g);
 	if (g && atomic_load_explicit(&g->next_deadline_us,
 				      memory_order_seq_cst) <= now)
 		g = expire_group(w, g, now);
@@ -659,9 +680,7 @@ static uint64_t earliest_deadline(struct worker *w, uint64_t *trimp)
 
 	for_each_my_group(w, t, g, id) {
 		/* Relaxed: hints, as in service_groups(). */
-		if (atomic_load_explicit(&g->polled, memory_order_relaxed) ||
-		    atomic_load_explicit(&g->kick, memory_order_relaxed) ==
-		    KICK_RETRY) {
+		if (atomic_load_explicit(&g->polled, memory_order_relaxed)) {
 			uint64_t poll = pc_now_us() + PC_POLL_MS * 1000u;
 
 			if (poll < trim_next)

@@ -7,7 +7,11 @@
  * deadline, from pc_path_free(), and from the worker as it goes away into
  * an on_result (the caller then sleeps with a timeout and sees its
  * deadline itself).  Each of these is tested on a hung path, where no
- * answer can end the sleep, so a missing kick hangs the check.
+ * answer can end the sleep, so a missing kick hangs the check.  A kick is
+ * a write to the group's kick eventfd, whose poll the sleeper put in the
+ * kernel before it slept: used up once taken, armed again by the next
+ * sleep; and without a descriptor for that eventfd, the caller sleeps
+ * with a timeout instead.
  *
  * Built with -Wl,--wrap=io_getevents (the library is linked in
  * statically): the checker thread's calls are counted, untimed (NULL
@@ -18,6 +22,7 @@
 #include <fcntl.h>
 #include <libaio.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -36,6 +41,7 @@ struct watch {
 	atomic_int asleep_untimed;	/* inside one now */
 	atomic_int untimed;		/* NULL timeout, returned */
 	atomic_int timed_after;		/* with a timeout, after an untimed one */
+	atomic_int timed;		/* with a timeout, returned */
 };
 
 static _Thread_local struct watch *watch;
@@ -53,8 +59,10 @@ int __wrap_io_getevents(io_context_t ctx, long min_nr, long nr,
 	if (w && !timeout) {
 		atomic_store(&w->asleep_untimed, 0);
 		atomic_fetch_add(&w->untimed, 1);
-	} else if (w && atomic_load(&w->untimed)) {
-		atomic_fetch_add(&w->timed_after, 1);
+	} else if (w) {
+		atomic_fetch_add(&w->timed, 1);
+		if (atomic_load(&w->untimed))
+			atomic_fetch_add(&w->timed_after, 1);
 	}
 	return n;
 }
@@ -116,6 +124,86 @@ static void test_deadline_kicks(void)
 	pthread_join(t, NULL);
 	CU_ASSERT_EQUAL(c.ret, PC_DOWN);
 	CU_ASSERT_TRUE(atomic_load(&c.w.untimed) >= 1);
+	pathsim_release(sim);
+	pc_path_free(c.path);
+	pc_engine_free(e);
+	pathsim_stop(sim);
+}
+
+/*
+ * A kick is used up once its event is taken: the next untimed sleep of the
+ * group puts a new poll in the kernel first.  Two hung paths of one group,
+ * checked one after the other: each check sleeps untimed and each is
+ * kicked awake at its deadline.
+ */
+static void test_kick_rearmed(void)
+{
+	struct pc_options o = { .workers = 1, .timeout_ms = 300,
+				.shutdown_ms = 500 };
+	struct checker c[2] = { { .ret = 0 }, { .ret = 0 } };
+	struct pathsim *sim;
+	struct pc_engine *e;
+	pthread_t t;
+
+	PATHSIM_START(sim, 2, 0);
+	PC_REQUIRE(pc_engine_new(&o, &e) == 0);
+	for (int i = 0; i < 2; i++) {
+		PC_REQUIRE(pc_path_open(e, pathsim_dev(sim, i), NULL,
+					&c[i].path) == 0);
+		CU_ASSERT_EQUAL(pc_check(c[i].path, PC_SYNC | PC_NOCALLBACK),
+				PC_UP);
+	}
+	pathsim_set(sim, "all", "hung");
+	for (int i = 0; i < 2; i++) {
+		PC_REQUIRE(pthread_create(&t, NULL, check_sync, &c[i]) == 0);
+		CU_ASSERT_TRUE(wait_untimed(&c[i], 5000));
+		CU_ASSERT_TRUE(pc_test_wait_flag(&c[i].done, 10000));
+		pthread_join(t, NULL);
+		CU_ASSERT_EQUAL(c[i].ret, PC_DOWN);
+		CU_ASSERT_TRUE(atomic_load(&c[i].w.untimed) >= 1);
+	}
+	pathsim_release(sim);
+	for (int i = 0; i < 2; i++)
+		pc_path_free(c[i].path);
+	pc_engine_free(e);
+	pathsim_stop(sim);
+}
+
+/*
+ * No descriptor left for the group's kick (its eventfd is made by the
+ * first untimed sleep): the caller sleeps with a timeout instead, and its
+ * check on a hung path still ends DOWN at its deadline.
+ */
+static void test_no_fd_for_kick(void)
+{
+	struct pc_options o = { .workers = 1, .timeout_ms = 300,
+				.shutdown_ms = 500 };
+	struct checker c = { .ret = 0 };
+	struct rlimit old, rl;
+	struct pathsim *sim;
+	struct pc_engine *e;
+	pthread_t t;
+	int lowest;
+
+	PATHSIM_START(sim, 1, 0);
+	PC_REQUIRE(pc_engine_new(&o, &e) == 0);
+	PC_REQUIRE(pc_path_open(e, pathsim_dev(sim, 0), NULL, &c.path) == 0);
+	pathsim_set(sim, "all", "hung");
+	/* The lowest free descriptor becomes the limit: none is left. */
+	lowest = dup(0);
+	PC_REQUIRE(lowest >= 0);
+	close(lowest);
+	PC_REQUIRE(getrlimit(RLIMIT_NOFILE, &old) == 0);
+	rl = old;
+	rl.rlim_cur = (rlim_t)lowest;
+	PC_REQUIRE(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+	PC_REQUIRE(pthread_create(&t, NULL, check_sync, &c) == 0);
+	CU_ASSERT_TRUE(pc_test_wait_flag(&c.done, 10000));
+	pthread_join(t, NULL);
+	PC_REQUIRE(setrlimit(RLIMIT_NOFILE, &old) == 0);
+	CU_ASSERT_EQUAL(c.ret, PC_DOWN);
+	CU_ASSERT_EQUAL(atomic_load(&c.w.untimed), 0);
+	CU_ASSERT_TRUE(atomic_load(&c.w.timed) >= 1);
 	pathsim_release(sim);
 	pc_path_free(c.path);
 	pc_engine_free(e);
@@ -209,6 +297,8 @@ int main(int argc, char **argv)
 		{ "deadline_kicks", test_deadline_kicks },
 		{ "path_free_kicks", test_path_free_kicks },
 		{ "away_worker_kicks", test_away_worker_kicks },
+		{ "kick_rearmed", test_kick_rearmed },
+		{ "no_fd_for_kick", test_no_fd_for_kick },
 		{ NULL, NULL },
 	};
 
