@@ -21,13 +21,19 @@
  *                        kept (struct pending_log) and written after.
  *   group->lock          protects: every field marked [G] below, the state
  *                        of the group's requests, the check fields of its
- *                        paths.  Held across io_cancel() (does not block),
- *                        never across io_submit(), io_destroy() or a
+ *                        paths.  Held across io_cancel() and a kick's
+ *                        write() to an eventfd (neither blocks), never
+ *                        across io_submit(), io_destroy() or a
  *                        callback.  Also protects the group's buffer
  *                        pool (bufpool.c): a read's buffer is taken and
  *                        given back under it; mmap() of a new slab and
  *                        madvise() of idle blocks run under it (they do
  *                        not block on I/O), munmap() never does.
+ *   group->reaping       a try-lock, never waited for (worker.c): the
+ *                        right to consume the group's completion ring,
+ *                        and every field marked [R].  Taken with or
+ *                        without the group lock, in either order, since
+ *                        nobody waits for it.
  *   graveyard_lock       (destroy.c) the handshake between an engine and
  *                        the destroyer threads that may outlive it.  Taken
  *                        alone.
