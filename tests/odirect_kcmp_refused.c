@@ -211,8 +211,8 @@ static void test_no_descriptor_left(void)
 	const char *why = refuse_kcmp();
 	struct pc_engine *e;
 	struct pc_path *a, *b;
-	struct rlimit rl, low;
-	int fd, fd2, lowest, ret;
+	struct rlimit rl;
+	int fd, fd2, ret;
 
 	if (why)
 		PC_SKIP("%s", why);
@@ -223,13 +223,7 @@ static void test_no_descriptor_left(void)
 	PC_REQUIRE(fd2 >= 0);
 	PC_REQUIRE(pc_path_new(e, fd, NULL, &a) == 0);
 	/* No fd number left below the limit: every open() fails EMFILE. */
-	lowest = dup(0);
-	PC_REQUIRE(lowest >= 0);
-	close(lowest);
-	PC_REQUIRE(getrlimit(RLIMIT_NOFILE, &rl) == 0);
-	low = rl;
-	low.rlim_cur = (rlim_t)lowest;
-	PC_REQUIRE(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	PC_REQUIRE(pc_test_no_fds_left(&rl) == 0);
 	ret = pc_path_new(e, fd2, NULL, &b);
 	setrlimit(RLIMIT_NOFILE, &rl);
 	PC_REQUIRE(ret == 0);

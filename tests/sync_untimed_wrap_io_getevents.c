@@ -22,7 +22,6 @@
 #include <fcntl.h>
 #include <libaio.h>
 #include <pthread.h>
-#include <sys/resource.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -179,24 +178,16 @@ static void test_no_fd_for_kick(void)
 	struct pc_options o = { .workers = 1, .timeout_ms = 300,
 				.shutdown_ms = 500 };
 	struct checker c = { .ret = 0 };
-	struct rlimit old, rl;
+	struct rlimit old;
 	struct pathsim *sim;
 	struct pc_engine *e;
 	pthread_t t;
-	int lowest;
 
 	PATHSIM_START(sim, 1, 0);
 	PC_REQUIRE(pc_engine_new(&o, &e) == 0);
 	PC_REQUIRE(pc_path_open(e, pathsim_dev(sim, 0), NULL, &c.path) == 0);
 	pathsim_set(sim, "all", "hung");
-	/* The lowest free descriptor becomes the limit: none is left. */
-	lowest = dup(0);
-	PC_REQUIRE(lowest >= 0);
-	close(lowest);
-	PC_REQUIRE(getrlimit(RLIMIT_NOFILE, &old) == 0);
-	rl = old;
-	rl.rlim_cur = (rlim_t)lowest;
-	PC_REQUIRE(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+	PC_REQUIRE(pc_test_no_fds_left(&old) == 0);
 	PC_REQUIRE(pthread_create(&t, NULL, check_sync, &c) == 0);
 	CU_ASSERT_TRUE(pc_test_wait_flag(&c.done, 10000));
 	pthread_join(t, NULL);

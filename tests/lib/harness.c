@@ -190,6 +190,21 @@ int pc_test_loop_detach(const char *dev)
 }
 
 /* One write(2) of text to path: 0 or -errno. */
+int pc_test_no_fds_left(struct rlimit *saved)
+{
+	struct rlimit rl;
+	int lowest = dup(0);
+
+	if (lowest < 0)
+		return -errno;
+	close(lowest);
+	if (getrlimit(RLIMIT_NOFILE, saved))
+		return -errno;
+	rl = *saved;
+	rl.rlim_cur = (rlim_t)lowest;
+	return setrlimit(RLIMIT_NOFILE, &rl) ? -errno : 0;
+}
+
 int pc_test_write_file(const char *path, const char *text)
 {
 	ssize_t n;

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 struct pc_test {
@@ -118,6 +119,12 @@ char *pc_test_read_file(const char *path, size_t *lenp);
 /* This process's virtual size in bytes (/proc/self/statm), 0 if unknown:
  * where an RLIMIT_AS at it makes the next mapping fail. */
 unsigned long pc_test_vm_size(void);
+
+/* Leaves no descriptor number free: the soft RLIMIT_NOFILE becomes the
+ * lowest free number, so the next open(), dup() or eventfd() fails
+ * EMFILE; the limit before goes to *saved, for setrlimit() after.  0 or
+ * -errno. */
+int pc_test_no_fds_left(struct rlimit *saved);
 
 /* One write(2) of text to path (which must exist): 0 or -errno. */
 int pc_test_write_file(const char *path, const char *text);
