@@ -392,9 +392,11 @@ bool kick_arm(struct aio_group *g)
 		g->kick = KICK_UNARMED;
 		break;
 	case KICK_UNARMED:
-		/* EAGAIN when no kick waits: nothing to read off. */
-		if (read(g->kick_efd, &stale, sizeof(stale)) < 0)
-			break;
+		/* Reads off a kick written since the last poll, if any
+		 * (EAGAIN when none). */
+		while (read(g->kick_efd, &stale, sizeof(stale)) < 0 &&
+		       errno == EINTR)
+			;
 		break;
 	}
 	io_prep_poll(iocb, g->kick_efd, POLLIN);
